@@ -1,0 +1,1 @@
+"""sparsenum benchmarks: our solvers against their peers, same inputs, same process."""
