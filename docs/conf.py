@@ -37,10 +37,10 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "_generated/*toctree.rst",
+                    "api/_generated/toctree.rst"]
 html_theme = "furo"
 html_title = f"sparsenum {release}"
-html_static_path = ["_static"]
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
@@ -96,6 +96,17 @@ def _api_pages() -> None:
         _write_if_changed(out / f"{module}.rst", "\n".join(lines))
 
 
+def _toctrees() -> None:
+    """Toctree entries for the module pages that exist (a glob would warn when there are none)."""
+    pages = sorted(p.stem for p in (DOCS / "user_guide").glob("*.rst")
+                   if p.stem not in ("index", "conventions"))
+    api = [f"_generated/{m}" for m in registered_modules()]
+    for target, entries in ((DOCS / "_generated" / "user_guide_toctree.rst", pages),
+                            (DOCS / "api" / "_generated" / "toctree.rst", api)):
+        lines = [".. toctree::", "   :maxdepth: 1", "", *[f"   {e}" for e in entries], ""]
+        _write_if_changed(target, "\n".join(lines) if entries else "No modules yet.\n")
+
+
 def _rst_table(markdown: str) -> list[str]:
     """A markdown pipe table as an rst list-table."""
     rows = [[c.strip() for c in line.strip().strip("|").split("|")]
@@ -137,4 +148,5 @@ def _benchmark_pages() -> None:
 
 
 _api_pages()
+_toctrees()
 _benchmark_pages()
