@@ -150,3 +150,14 @@ def _benchmark_pages() -> None:
 _api_pages()
 _toctrees()
 _benchmark_pages()
+
+
+def _skip_metadata_routing(app, what, name, obj, skip, options):
+    """scikit-learn generates ``set_*_request`` methods whose docstrings are not numpydoc."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_routing)
