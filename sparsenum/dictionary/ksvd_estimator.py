@@ -1,0 +1,133 @@
+"""scikit-learn estimator wrapping :func:`sparsenum.dictionary.ksvd`."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sparsenum.base import IterativeEstimatorMixin
+
+from .ksvd import ksvd
+from .omp import batch_omp
+
+__all__ = ["KSVD"]
+
+
+class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
+    """K-SVD dictionary learning with Batch-OMP sparse coding (samples as rows).
+
+    Learns ``n_atoms`` unit-norm atoms ``D`` such that every training sample is approximated by
+    at most ``n_nonzero`` of them: min ``||X - C D||_F^2``. See :func:`ksvd` for the algorithm.
+
+    Parameters
+    ----------
+    n_atoms : int, optional
+        Number of atoms; default ``n_features``.
+    n_nonzero : int, optional
+        Nonzeros per code; default ``max(1, int(0.1 * n_features))`` as in scikit-learn's OMP.
+        A value above ``min(n_atoms, n_features)`` is capped there with a ``UserWarning``
+        (the function :func:`ksvd` raises instead).
+    max_iter : int, default=10
+        Maximum number of coding + update iterations.
+    approximate : bool, default=True
+        Approximate K-SVD (one alternating step per atom) or exact K-SVD (SVD per atom).
+    tol : float, default=1e-4
+        Stop when the objective's relative decrease over an iteration is below ``tol``.
+    monotone : bool, default=False
+        Keep a sample's previous code when re-coding would represent it worse, making the
+        objective non-increasing (up to atom replacement); see :func:`ksvd`.
+    random_state : None, int, RandomState or Generator
+        Seeds the initial dictionary (random training samples).
+    n_jobs : int, optional
+        Numba threads for sparse coding.
+
+    Attributes
+    ----------
+    dictionary_ : ndarray of shape (n_atoms, n_features)
+        Learned atoms, one per row. ``components_`` is the same array.
+    components_ : ndarray of shape (n_atoms, n_features)
+        Alias of ``dictionary_`` (scikit-learn's name).
+    n_nonzero_ : int
+        The sparsity used.
+    error_ : float
+        Final training objective ``||X - C D||_F^2``.
+    n_iter_, converged_, history_
+        Iterations, whether ``tol`` was met, and the
+        :class:`~sparsenum.base.ConvergenceHistory` (objective ``squared_residual`` per
+        iteration, criterion ``relative_decrease``, columns ``coding_time``, ``update_time``).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsenum.dictionary import KSVD
+    >>> X = np.random.default_rng(0).standard_normal((100, 6))
+    >>> model = KSVD(n_atoms=12, n_nonzero=2, max_iter=50, random_state=0).fit(X)
+    >>> codes = model.transform(X)
+    >>> codes.shape, int(codes.getnnz(axis=1).max())
+    ((100, 12), 2)
+    >>> model.inverse_transform(codes).shape
+    (100, 6)
+    """
+
+    def __init__(self, n_atoms=None, n_nonzero=None, *, max_iter=10, approximate=True, tol=1e-4,
+                 monotone=False, random_state=None, n_jobs=None):
+        self.n_atoms = n_atoms
+        self.n_nonzero = n_nonzero
+        self.max_iter = max_iter
+        self.approximate = approximate
+        self.tol = tol
+        self.monotone = monotone
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None):
+        """Learn the dictionary from ``X`` of shape (n_samples, n_features); returns self."""
+        X = validate_data(self, X, dtype=np.float64)
+        n_features = X.shape[1]
+        n_atoms = n_features if self.n_atoms is None else self.n_atoms
+        n_nonzero = self.n_nonzero
+        limit = min(n_atoms, n_features) if isinstance(n_atoms, numbers.Integral) else n_features
+        if n_nonzero is None:
+            n_nonzero = max(1, min(int(0.1 * n_features), limit))
+        elif isinstance(n_nonzero, numbers.Integral) and n_nonzero > limit >= 1:
+            warnings.warn(f"n_nonzero={n_nonzero} exceeds min(n_atoms, n_features)={limit}: "
+                          f"using {limit} (more atoms would be linearly dependent)", UserWarning,
+                          stacklevel=2)
+            n_nonzero = limit
+        result = ksvd(X, n_atoms, n_nonzero, max_iter=self.max_iter, tol=self.tol,
+                      approximate=self.approximate, monotone=self.monotone,
+                      random_state=self.random_state,
+                      n_jobs=self.n_jobs)
+        self.dictionary_ = result.dictionary
+        self.components_ = self.dictionary_
+        self.n_nonzero_ = int(n_nonzero)
+        self.error_ = float(result.objective)
+        return self._record_convergence(result)
+
+    def transform(self, X):
+        """Sparse codes of ``X`` by Batch-OMP: a CSR matrix of shape (n_samples, n_atoms)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return batch_omp(X, self.dictionary_, n_nonzero=self.n_nonzero_, n_jobs=self.n_jobs)
+
+    def inverse_transform(self, X):
+        """Signals ``codes @ dictionary_`` from codes (sparse or dense, n_samples x n_atoms)."""
+        check_is_fitted(self)
+        codes = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+        if codes.ndim != 2 or codes.shape[1] != self.dictionary_.shape[0]:
+            n_atoms = self.dictionary_.shape[0]
+            raise ValueError(f"codes must have shape (n_samples, n_atoms={n_atoms}); "
+                             f"got {codes.shape}")
+        return np.asarray(codes @ self.dictionary_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
