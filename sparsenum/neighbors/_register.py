@@ -1,0 +1,17 @@
+"""Registration of sparsenum.neighbors: estimators for the common checks, and the demo."""
+
+from __future__ import annotations
+
+ESTIMATORS = ("HNSWTransformer",)
+
+
+def check_instances():
+    from .transformer import HNSWTransformer
+
+    return [HNSWTransformer(M=8, ef_construction=32, random_state=0)]
+
+
+def demo(out_dir):
+    from ._demo import run_demo
+
+    return run_demo(out_dir)

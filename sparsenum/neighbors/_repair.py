@@ -1,0 +1,157 @@
+"""Numba kernels that unlink deleted nodes from the HNSW graph so their slots can be reused.
+
+hnswlib reuses a deleted slot by overwriting it in place and patching the neighbourhood, and its
+recall degrades under churn. Here, before any slot is reused, every live node that links to a
+deleted one gets a new list on that layer, chosen as an insertion would choose it: a search of
+the current graph (deleted nodes still traversed, never selected) from the node's own vector,
+merged with its live links, pruned with the heuristic and refilled to its former degree. The
+searches only read the graph, so they run in parallel and write to a buffer; then the new lists
+are committed and the live neighbours of deleted nodes, which lose in-links, are linked back from
+their own neighbours (serially, in slot order, so the result is reproducible).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..utils import jit, jit_parallel
+from ._kernels import (
+    _FASTMATH,
+    _add_link,
+    _distance_to,
+    _greedy_descent,
+    _heap_drain_sorted,
+    _row,
+    _search_layer,
+    _select_heuristic,
+)
+
+
+@jit(fastmath=_FASTMATH)
+def _new_list(p, layer, mmax, ef, dead, entry, max_level, data, scale, metric, links0, upper,
+              upper_off, visited, tag, cand_d, cand_i, res_d, res_i, sorted_d, sorted_i, out):
+    """The repaired adjacency row of ``p`` on ``layer``, written to ``out``."""
+    row = _row(p, layer, links0, upper, upper_off)
+    count = row[0]
+    kept = 0
+    for j in range(1, count + 1):  # live links stay: they carry the reverse links
+        if not dead[row[j]]:
+            kept += 1
+            out[kept] = row[j]
+    q = data[p]
+    sq = scale[p]
+    cur_d = _distance_to(q, sq, data, entry, scale[entry], metric)
+    cur, cur_d = _greedy_descent(q, sq, entry, cur_d, max_level, layer, data, scale, metric,
+                                 links0, upper, upper_off)
+    n_res, cand_d, cand_i = _search_layer(q, sq, cur, cur_d, layer, ef, data, scale, metric,
+                                          links0, upper, upper_off, visited, tag, dead, True,
+                                          cand_d, cand_i, res_d, res_i)
+    n_res = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
+    n = 0
+    for j in range(n_res):  # drop p itself and links already kept
+        c = sorted_i[j]
+        present = c == p
+        for t in range(1, kept + 1):
+            if out[t] == c:
+                present = True
+                break
+        if not present:
+            sorted_i[n] = c
+            sorted_d[n] = sorted_d[j]
+            n += 1
+    kept = _select_heuristic(sorted_i, sorted_d, n, mmax, data, scale, metric, out, kept)
+    for j in range(n):  # refill to the former degree with the nearest pruned candidates
+        if kept >= count:
+            break
+        c = sorted_i[j]
+        present = False
+        for t in range(1, kept + 1):
+            if out[t] == c:
+                present = True
+                break
+        if not present:
+            kept += 1
+            out[kept] = c
+    out[0] = kept
+    return cand_d, cand_i
+
+
+@jit(fastmath=_FASTMATH)
+def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data,
+                  scale, metric, links0, upper, upper_off, new_rows):
+    visited = np.zeros(data.shape[0], np.int32)
+    res_d = np.empty(ef + 1, np.float32)
+    res_i = np.empty(ef + 1, np.int32)
+    cand_d = np.empty(max(256, 4 * ef), np.float32)
+    cand_i = np.empty(cand_d.shape[0], np.int32)
+    sorted_d = np.empty(ef + 1, np.float32)
+    sorted_i = np.empty(ef + 1, np.int32)
+    for tag, a in enumerate(range(chunk, affected.shape[0], n_chunks), 1):
+        cand_d, cand_i = _new_list(affected[a], layer, mmax, ef, dead, entry, max_level, data,
+                                   scale, metric, links0, upper, upper_off, visited, tag, cand_d,
+                                   cand_i, res_d, res_i, sorted_d, sorted_i, new_rows[a])
+
+
+@jit_parallel
+def _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data, scale,
+                  metric, links0, upper, upper_off, new_rows):
+    for chunk in numba.prange(n_chunks):
+        _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data,
+                      scale, metric, links0, upper, upper_off, new_rows)
+
+
+@jit
+def _affected(layer, dead, n_slots, level, links0, upper, upper_off):
+    """Live nodes on ``layer`` that link to a dead node."""
+    out = np.empty(n_slots, np.int32)
+    n = 0
+    for p in range(n_slots):
+        if dead[p] or level[p] < layer:
+            continue
+        row = _row(p, layer, links0, upper, upper_off)
+        for j in range(1, row[0] + 1):
+            if dead[row[j]]:
+                out[n] = p
+                n += 1
+                break
+    return out[:n]
+
+
+@jit
+def _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, data, scale, metric,
+                       links0, upper, upper_off, level):
+    lost = np.zeros(n_slots, np.uint8)
+    for d in range(n_slots):
+        if dead[d] and level[d] >= layer:
+            drow = _row(d, layer, links0, upper, upper_off)
+            for t in range(1, drow[0] + 1):
+                lost[drow[t]] = 1
+    for a in range(affected.shape[0]):
+        row = _row(affected[a], layer, links0, upper, upper_off)
+        row[: new_rows[a, 0] + 1] = new_rows[a, : new_rows[a, 0] + 1]
+    tmp_d = np.empty(mmax + 1, np.float32)
+    tmp_i = np.empty(mmax + 1, np.int32)
+    for x in range(n_slots):
+        if lost[x] and not dead[x]:
+            row = _row(x, layer, links0, upper, upper_off)
+            for j in range(1, row[0] + 1):
+                _add_link(row[j], x, layer, mmax, data, scale, metric, links0, upper, upper_off,
+                          tmp_d, tmp_i)
+
+
+def repair_around(dead, n_slots, entry, max_level, data, scale, metric, links0, upper, upper_off,
+                  level, m, ef, n_threads):
+    """Remove every link into the ``dead`` nodes (uint8 mask over slots), layer by layer."""
+    for layer in range(max_level, -1, -1):
+        mmax = 2 * m if layer == 0 else m
+        affected = _affected(layer, dead, n_slots, level, links0, upper, upper_off)
+        if affected.size:
+            new_rows = np.zeros((affected.size, mmax + 1), np.int32)
+            n_chunks = max(1, min(affected.size, n_threads))
+            _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data,
+                          scale, metric, links0, upper, upper_off, new_rows)
+        else:
+            new_rows = np.zeros((0, mmax + 1), np.int32)
+        _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, data, scale, metric,
+                           links0, upper, upper_off, level)
