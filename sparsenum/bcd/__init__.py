@@ -1,0 +1,31 @@
+"""Block coordinate descent: problems, partitions, greedy selection rules, matrix and
+message-passing updates, and proximal L1 with active-set Newton steps.
+
+After Nutini, Laradji and Schmidt, "Let's Make Block Coordinate Descent Converge Faster", JMLR 2022.
+"""
+
+
+from .label_propagation import BCDLabelPropagation
+from .lasso import LassoResult, lasso_duality_gap, solve_lasso
+from .linear_model import BCDLasso, BCDLogisticRegression
+from .problems import BCDProblem, BinaryLogistic, LeastSquares, MultinomialLogistic, ProblemState
+from .quadratic import LabelPropagation, SparseQuadratic
+from .solver import BCDResult, block_coordinate_descent
+
+__all__ = [
+    "BCDLabelPropagation",
+    "BCDLasso",
+    "BCDLogisticRegression",
+    "BCDProblem",
+    "BCDResult",
+    "BinaryLogistic",
+    "LabelPropagation",
+    "LassoResult",
+    "LeastSquares",
+    "MultinomialLogistic",
+    "ProblemState",
+    "SparseQuadratic",
+    "block_coordinate_descent",
+    "lasso_duality_gap",
+    "solve_lasso",
+]

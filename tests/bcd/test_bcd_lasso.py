@@ -1,0 +1,116 @@
+"""solve_lasso / BCDLasso against scikit-learn's Lasso and an independent duality gap."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import Lasso
+
+from sparsenum.bcd import BCDLasso, lasso_duality_gap, solve_lasso
+
+RNG = np.random.default_rng(0)
+N, D = 60, 150
+X = RNG.standard_normal((N, D))
+X[:, 1:] = 0.6 * X[:, :-1] + 0.8 * X[:, 1:]  # correlated columns
+W_TRUE = np.zeros(D)
+W_TRUE[RNG.choice(D, 8, replace=False)] = 3 * RNG.standard_normal(8)
+Y = X @ W_TRUE + 0.1 * RNG.standard_normal(N) + 2.0
+XS = sp.csc_matrix(np.where(RNG.random((N, D)) < 0.2, X, 0.0))
+ALPHA_MAX = np.abs(X.T @ (Y - Y.mean())).max() / N
+
+
+def independent_gap(X, y, w, b, alpha, positive=False):
+    """Gap written from the textbook dual, in dense numpy, not sharing code with the module."""
+    X = X.toarray() if sp.issparse(X) else X
+    n = X.shape[0]
+    r = y - X @ w - b
+    primal = r @ r / (2 * n) + alpha * np.abs(w).sum()
+    corr = X.T @ r
+    bound = corr.max() if positive else np.abs(corr).max()
+    theta = r / max(n * alpha, bound) * (n * alpha) if bound > n * alpha else r
+    dual = (theta @ (y - b)) / n - theta @ theta / (2 * n)
+    return primal - dual
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("frac", [0.3, 0.05, 0.005])
+def test_coefficients_match_sklearn(sparse, fit_intercept, frac):
+    Xd = XS if sparse else X
+    alpha = frac * ALPHA_MAX
+    ours = BCDLasso(alpha=alpha, fit_intercept=fit_intercept, tol=1e-12, max_iter=200).fit(Xd, Y)
+    ref = Lasso(alpha=alpha, fit_intercept=fit_intercept, tol=1e-12, max_iter=200000).fit(Xd, Y)
+    # both at a 1e-12 relative gap: coefficients agree to ~1e-6 (the problem is well posed)
+    assert np.allclose(ours.coef_, ref.coef_, atol=1e-6)
+    assert ours.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
+    assert ours.converged_
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_duality_gap_equals_independent_computation(positive):
+    alpha = 0.05 * ALPHA_MAX
+    res = solve_lasso(X, Y, alpha, fit_intercept=True, positive=positive, tol=1e-10)
+    yc = Y - Y.mean()
+    Xc = X - X.mean(axis=0)
+    ours = res.duality_gap
+    theirs = independent_gap(Xc, yc, res.coef, 0.0, alpha, positive)
+    assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-12 * res.primal)
+    assert ours <= 1e-10 * (yc @ yc) / N
+    # and at a point far from the optimum, the public helper agrees too
+    w = RNG.standard_normal(D) * 0.1
+    gap, primal, dual = lasso_duality_gap(X, Y, w, alpha, intercept=1.0)
+    assert gap == pytest.approx(independent_gap(X, Y, w, 1.0, alpha), rel=1e-10)
+    assert primal - dual == pytest.approx(gap)
+    if positive:
+        assert (res.coef >= 0).all()
+
+
+def test_sparse_and_dense_agree_and_history():
+    alpha = 0.02 * ALPHA_MAX
+    a = solve_lasso(XS, Y, alpha, fit_intercept=True, tol=1e-12)
+    b = solve_lasso(XS.toarray(), Y, alpha, fit_intercept=True, tol=1e-12)
+    assert np.allclose(a.coef, b.coef, atol=1e-8)
+    assert a.history.criterion_name == "duality_gap"
+    assert a.history["duality_gap"][-1] == a.duality_gap
+    assert np.all(np.diff(a.history["n_active"]) >= -D)
+
+
+def test_alpha_above_alpha_max_gives_zero_and_inputs_untouched():
+    X0, Y0 = X.copy(), Y.copy()
+    res = BCDLasso(alpha=1.01 * ALPHA_MAX).fit(X, Y)
+    assert not res.coef_.any() and res.intercept_ == pytest.approx(Y.mean())
+    assert np.array_equal(X, X0) and np.array_equal(Y, Y0)
+
+
+def test_warm_start_and_coef_init():
+    alpha = 0.05 * ALPHA_MAX
+    cold = solve_lasso(X, Y, alpha, tol=1e-12)
+    warm = solve_lasso(X, Y, alpha, tol=1e-12, coef_init=cold.coef)
+    assert warm.n_iter <= 1
+    model = BCDLasso(alpha=alpha, warm_start=True).fit(X, Y)
+    assert model.fit(X, Y).n_iter_ <= 1
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"alpha": -1.0}, "alpha must be a finite number >= 0"),
+    ({"alpha": np.nan}, "alpha must be a finite number"),
+    ({"tol": -1.0}, "tol must be"),
+    ({"max_iter": 0}, "max_iter must be an integer >= 1"),
+    ({"coef_init": np.ones(3)}, "coef_init must have length"),
+])
+def test_bad_arguments(kwargs, match):
+    args = {"alpha": 0.1, **kwargs}
+    with pytest.raises((ValueError, TypeError), match=match):
+        solve_lasso(X, Y, **args)
+
+
+def test_bad_data():
+    with pytest.raises(ValueError, match="y must have length"):
+        solve_lasso(X, Y[:-1], 0.1)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        solve_lasso(Xn, Y, 0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        BCDLasso().fit(Xn, Y)
+    with pytest.raises(ValueError, match="alpha"):
+        BCDLasso(alpha=-1).fit(X, Y)
