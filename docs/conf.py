@@ -65,6 +65,7 @@ MODULE_TITLES = {
     "neighbors": "Approximate nearest neighbours (sparsenum.neighbors)",
     "bcd": "Block coordinate descent (sparsenum.bcd)",
     "sketch": "Sketching for least squares (sparsenum.sketch)",
+    "sketch_target": "Sketching at the target size n = 5e5, d = 200 (sparsenum.sketch)",
     "dictionary": "Dictionary learning (sparsenum.dictionary)",
 }
 

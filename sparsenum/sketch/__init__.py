@@ -1,0 +1,26 @@
+"""Sketching for least squares: dense and sparse sketches, sketch-and-solve with the l_inf
+guarantee of Song, Ye, Yin & Zhang (ICML 2023), sketch-and-precondition, and a regressor.
+
+Dask arrays chunked by rows are accepted everywhere ``A`` is; Dask is imported only then.
+"""
+
+from ._result import LstsqResult, RankDeficientWarning
+from .estimator import SketchedRegression
+from .lstsq import linf_error_bound, linf_sketch_size, sketch_and_precondition, sketch_and_solve
+from .operators import SRHT, CountSketch, GaussianSketch, SketchOperator, SparseSign, make_sketch
+
+__all__ = [
+    "SRHT",
+    "CountSketch",
+    "GaussianSketch",
+    "LstsqResult",
+    "RankDeficientWarning",
+    "SketchOperator",
+    "SketchedRegression",
+    "SparseSign",
+    "linf_error_bound",
+    "linf_sketch_size",
+    "make_sketch",
+    "sketch_and_precondition",
+    "sketch_and_solve",
+]

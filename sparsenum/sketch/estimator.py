@@ -1,0 +1,164 @@
+"""scikit-learn regressor over the sketched least-squares solvers."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from sparsenum.base import IterativeEstimatorMixin
+from sparsenum.utils import check_int, check_one_of, check_scalar
+
+from ._result import LstsqResult
+from .lstsq import sketch_and_precondition, sketch_and_solve
+
+
+def _solve_wide(design, target) -> LstsqResult:
+    """Direct minimum-norm solution of an underdetermined problem (nothing to sketch)."""
+    import scipy.linalg
+
+    from sparsenum.base import ConvergenceHistory
+
+    dense = design.toarray() if sp.issparse(design) else design
+    coef, _, rank, s = scipy.linalg.lstsq(dense, target)
+    residual = float(np.linalg.norm(dense @ coef - target))
+    norm = float(np.linalg.norm(target))
+    return LstsqResult(coef=coef, residual_norm=residual,
+                       relative_residual=residual / norm if norm > 0 else 0.0, rank=int(rank),
+                       singular_values=s, sketch="none", sketch_size=dense.shape[0],
+                       converged=True, n_iter=0, history=ConvergenceHistory(1))
+
+__all__ = ["SketchedRegression"]
+
+
+class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator):
+    """Ordinary least squares solved through a random sketch.
+
+    ``method="precondition"`` (default) solves the least-squares problem to full accuracy with a
+    sketch-based preconditioner (:func:`~sparsenum.sketch.sketch_and_precondition`): the same
+    coefficients as :class:`sklearn.linear_model.LinearRegression`, faster on tall data.
+    ``method="solve"`` returns the sketched solution
+    (:func:`~sparsenum.sketch.sketch_and_solve`), approximate but cheaper, with the l_inf
+    guarantee for dense sketches.
+
+    Parameters
+    ----------
+    method : {"precondition", "solve"}, default="precondition"
+    sketch : str, default="srht"
+        ``"srht"``, ``"gaussian"``, ``"sparse_sign"`` or ``"countsketch"``.
+    sketch_size : int, optional
+        Rows of the sketch. Default: ``16 d`` for "precondition", ``4 d`` for "solve" (capped at
+        the number of samples), or from ``eps`` for "solve".
+    eps : float, optional
+        For ``method="solve"``: the l_inf accuracy that sets ``sketch_size`` (paper's formula).
+    fit_intercept : bool, default=True
+        Fit an intercept (as an extra column of ones, so sparse ``X`` stays sparse).
+    tol : float, default=1e-14
+        Tolerance of the preconditioned iteration.
+    max_iter : int, default=100
+        Iteration limit of the preconditioned iteration.
+    random_state : None, int or RandomState
+        Seeds the sketch.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    residual_norm_ : float
+        ``||sqrt(w) * (X coef_ + intercept_ - y)||_2`` on the training data.
+    rank_ : int
+        Numerical rank of the (sketched) design, intercept column included.
+    n_iter_ : int
+        1 + the solver's CG steps: the sketched solve (the warm start of "precondition", the
+        answer of "solve") counts as the first iteration.
+    converged_, history_
+        From the solver.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When ``X`` has string feature names.
+
+    Notes
+    -----
+    Sketching compresses samples, so it needs at least as many samples as columns (features,
+    plus one for the intercept). A wider problem has nothing to compress: it is solved directly
+    with LAPACK (``scipy.linalg.lstsq``, the minimum-norm solution), as
+    :class:`~sklearn.linear_model.LinearRegression` does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsenum.sketch import SketchedRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2000, 5)); y = X @ np.arange(5.0) + 3.0
+    >>> reg = SketchedRegression(random_state=0).fit(X, y)
+    >>> np.round(reg.coef_, 8).tolist(), round(reg.intercept_, 8)
+    ([0.0, 1.0, 2.0, 3.0, 4.0], 3.0)
+    """
+
+    def __init__(self, method="precondition", sketch="srht", sketch_size=None, eps=None,
+                 fit_intercept=True, tol=1e-14, max_iter=100, random_state=None):
+        self.method = method
+        self.sketch = sketch
+        self.sketch_size = sketch_size
+        self.eps = eps
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the coefficients; returns self."""
+        check_one_of(self.method, "method", ("precondition", "solve"))
+        check_int(self.sketch_size, "sketch_size", low=1, allow_none=True)
+        check_scalar(self.eps, "eps", low=0, include_low=False, allow_none=True)
+        if self.eps is not None and self.method != "solve":
+            raise ValueError("eps applies to method='solve' only")
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc", "coo"), y_numeric=True,
+                             dtype=np.float64)
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if np.any(weights < 0):
+            raise ValueError("sample_weight must be nonnegative")
+        root = np.sqrt(weights)
+        design = self._design(X, root)
+        target = y * root
+        common = {"sketch": self.sketch, "m": self.sketch_size,
+                  "random_state": self.random_state}
+        if design.shape[0] < design.shape[1]:
+            result = _solve_wide(design, target)
+        elif self.method == "precondition":
+            result = sketch_and_precondition(design, target, tol=self.tol,
+                                             max_iter=self.max_iter, **common)
+        else:
+            result = sketch_and_solve(design, target, eps=self.eps, **common)
+        coef = result.coef
+        d = X.shape[1]
+        self.coef_ = coef[:d].copy()
+        self.intercept_ = float(coef[d]) if self.fit_intercept else 0.0
+        self.residual_norm_ = result.residual_norm
+        self.rank_ = result.rank
+        # the (sketched or direct) solve is the first iteration, CG steps come after it
+        return self._record_convergence(result.replace(n_iter=result.n_iter + 1))
+
+    def _design(self, X, root):
+        if sp.issparse(X):
+            Xw = sp.diags(root) @ X.tocsr()
+            if self.fit_intercept:
+                Xw = sp.hstack([Xw, sp.csr_matrix(root[:, None])], format="csr")
+            return Xw
+        Xw = X * root[:, None]
+        if self.fit_intercept:
+            Xw = np.column_stack([Xw, root])
+        return Xw
+
+    def predict(self, X):
+        """Predicted targets ``X @ coef_ + intercept_``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
+                          reset=False)
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_
