@@ -1,0 +1,38 @@
+"""
+Sparse transport plans for several max_nz
+=========================================
+
+Sparsity-constrained OT keeps at most ``max_nz`` nonzeros in every column of the plan: every
+target point receives mass from at most ``max_nz`` sources ("at most k tokens per expert").
+``max_nz = 1`` approaches unregularised OT, ``max_nz = n`` is quadratically regularised OT. The
+plans are polished on the dual's candidate support and meet both marginals to ~1e-13 when a
+plan exists there; at ``max_nz = 2`` with these non-uniform weights it does not, and the
+printed marginal violation shows it (``converged`` is False).
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sparsenum.ot import sparsity_constrained_ot
+
+rng = np.random.default_rng(0)
+n = 30
+x = np.sort(rng.random(n))
+y = np.sort(rng.random(n))
+C = (x[:, None] - y[None, :]) ** 2
+C /= C.max()
+a = np.full(n, 1.0 / n)
+b = rng.random(n) + 0.5
+b /= b.sum()
+
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
+for ax, k in zip(axes, [2, 4, 8, n]):
+    res = sparsity_constrained_ot(a, b, C, 0.5, k)
+    ax.imshow(res.plan > 0, cmap="Greys", interpolation="nearest")
+    ax.set_title(f"max_nz={k}: nnz={int((res.plan > 0).sum())}")
+    ax.set_xlabel("target")
+    print(f"max_nz={k}: max nonzeros per column {int((res.plan > 0).sum(0).max())}, "
+          f"marginal violation {res.marginal_error:.1e}, cost {res.cost:.5f}")
+axes[0].set_ylabel("source")
+fig.tight_layout()
+plt.show()

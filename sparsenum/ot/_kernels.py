@@ -1,0 +1,281 @@
+"""Numba kernels of entropic OT: stabilised scaling (Sinkhorn) and the sparse Newton stage.
+
+Notation: potentials ``f, g`` (absorbed), scalings ``u, v`` and a kernel
+``K_ij = exp((f_i + g_j - C_ij) / reg)``, so that the plan is ``P = diag(u) K diag(v)`` and the
+effective potentials are ``f + reg log u``, ``g + reg log v`` (Schmitzer 2019). An iteration costs
+two kernel matrix-vector products; the kernel is recomputed (an exp per entry) only when a scaling
+leaves ``[exp(-tau), exp(tau)]`` or a product underflows to zero. The products themselves are
+BLAS ``dgemv`` calls (numba's ``np.dot``); the exp passes are parallel numba loops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ..utils import jit, jit_parallel
+
+_COL_BLOCK = 64  # columns per task in column-wise (transposed) passes over a row-major matrix
+
+
+@jit_parallel
+def absorb_rows(C, a, g, reg, K, f, u):
+    """Exact log-domain row update for the given ``g``: sets ``K``, ``f`` and ``u`` (v = 1).
+
+    ``f_i`` holds the row maximum so every row of ``K`` has an entry equal to 1 (never all zero);
+    ``u_i = a_i / sum_j K_ij`` then makes the row marginals exact.
+    """
+    n, m = C.shape
+    for i in prange(n):
+        best = -np.inf
+        for j in range(m):
+            z = (g[j] - C[i, j]) / reg
+            if z > best:
+                best = z
+        s = 0.0
+        for j in range(m):
+            k = np.exp((g[j] - C[i, j]) / reg - best)
+            K[i, j] = k
+            s += k
+        f[i] = -reg * best
+        u[i] = a[i] / s
+
+
+@jit_parallel
+def absorb_cols(C, b, f, reg, K, g, v):
+    """Column counterpart of :func:`absorb_rows`: sets ``K``, ``g``, ``v`` for the given ``f``."""
+    n, m = C.shape
+    n_blocks = (m + _COL_BLOCK - 1) // _COL_BLOCK
+    for blk in prange(n_blocks):
+        j0 = blk * _COL_BLOCK
+        j1 = min(m, j0 + _COL_BLOCK)
+        best = np.full(j1 - j0, -np.inf)
+        for i in range(n):
+            for j in range(j0, j1):
+                z = (f[i] - C[i, j]) / reg
+                if z > best[j - j0]:
+                    best[j - j0] = z
+        s = np.zeros(j1 - j0)
+        for i in range(n):
+            for j in range(j0, j1):
+                k = np.exp((f[i] - C[i, j]) / reg - best[j - j0])
+                K[i, j] = k
+                s[j - j0] += k
+        for j in range(j0, j1):
+            g[j] = -reg * best[j - j0]
+            v[j] = b[j] / s[j - j0]
+
+
+@jit
+def _scale(target, prod, out):
+    """``out = target / prod``; returns max |log out| (inf if a product is zero or not finite)."""
+    worst = 0.0
+    for i in range(out.shape[0]):
+        p = prod[i]
+        if not (p > 0.0 and p < np.inf):
+            return np.inf
+        out[i] = target[i] / p
+        lo = abs(np.log(out[i]))
+        if lo > worst:
+            worst = lo
+    return worst
+
+
+@jit
+def scaling_iterations(C, a, b, reg, f, g, K, u, v, max_iter, tol, check_every, tau,
+                       hist_it, hist_err, hist_obj):
+    """Stabilised Sinkhorn iterations in place; returns ``(n_iter, n_checks, n_absorb, err)``.
+
+    The marginal violation ``||P 1 - a||_1 + ||P^T 1 - b||_1`` is evaluated every
+    ``check_every`` iterations from the product ``K v`` that the next row update needs anyway
+    (after a column update the column marginals are exact up to rounding, so no check is made
+    before the first one) and once more on exit. ``hist_it``, ``hist_err`` and ``hist_obj``
+    receive the iteration, the violation and the dual objective at each check.
+    """
+    n, m = C.shape
+    kv = np.empty(n)
+    ktu = np.empty(m)
+    # the two products go to BLAS (dgemv), as fast as numpy's and threaded like it
+    n_absorb = 0
+    n_checks = 0
+    err = np.inf
+    it = 0
+    while True:
+        kv[:] = np.dot(K, v)
+        if it > 0 and (it % check_every == 0 or it == max_iter):
+            err = 0.0
+            mass = 0.0
+            for i in range(n):
+                r = u[i] * kv[i]
+                err += abs(r - a[i])
+                mass += r
+            dual = -reg * mass
+            for i in range(n):
+                dual += a[i] * (f[i] + reg * np.log(u[i]))
+            for j in range(m):
+                dual += b[j] * (g[j] + reg * np.log(v[j]))
+            if n_checks < hist_err.shape[0]:
+                hist_it[n_checks] = it
+                hist_err[n_checks] = err
+                hist_obj[n_checks] = dual
+            n_checks += 1
+            if err <= tol or not np.isfinite(err):
+                break
+        if it == max_iter:
+            break
+        if _scale(a, kv, u) > tau:
+            for j in range(m):
+                g[j] += reg * np.log(v[j])
+                v[j] = 1.0
+            absorb_rows(C, a, g, reg, K, f, u)
+            n_absorb += 1
+        ktu[:] = np.dot(u, K)
+        if _scale(b, ktu, v) > tau:
+            for i in range(n):
+                f[i] += reg * np.log(u[i])
+                u[i] = 1.0
+            absorb_cols(C, b, f, reg, K, g, v)
+            n_absorb += 1
+        it += 1
+    return it, n_checks, n_absorb, err
+
+
+@jit_parallel
+def plan_from_potentials(C, f, g, reg, P, row, col):
+    """``P = exp((f + g - C) / reg)`` with its row and column sums; returns ``sum(P)``."""
+    n, m = C.shape
+    inv = 1.0 / reg
+    for i in prange(n):
+        s = 0.0
+        fi = f[i]
+        for j in range(m):
+            p = np.exp((fi + g[j] - C[i, j]) * inv)
+            P[i, j] = p
+            s += p
+        row[i] = s
+    col[:] = np.dot(np.ones(n), P)  # BLAS
+    return row.sum()
+
+
+@jit
+def sparsify_rows(P, threshold, indptr):
+    """Row counts of entries ``P_ij > threshold`` into ``indptr[1:]`` (cumulated); returns nnz.
+
+    Serial like :func:`fill_sparse`: a comparison pass is memory-bound and too short for
+    threads to pay on a loaded machine.
+    """
+    n, m = P.shape
+    for i in range(n):
+        c = 0
+        for j in range(m):
+            if P[i, j] > threshold:
+                c += 1
+        indptr[i + 1] = c
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    return indptr[n]
+
+
+@jit
+def fill_sparse(P, threshold, indptr, indices, data):
+    n, m = P.shape
+    for i in range(n):
+        k = indptr[i]
+        for j in range(m):
+            if P[i, j] > threshold:
+                indices[k] = j
+                data[k] = P[i, j]
+                k += 1
+
+
+@jit
+def _hess_matvec(row, col, indptr, indices, data, shift, x, y):
+    """``y = ([[diag(row), S], [S^T, diag(col)]] + shift I) x``, S in CSR; last g pinned to 0."""
+    n = row.shape[0]
+    m = col.shape[0]
+    for j in range(m):
+        y[n + j] = (col[j] + shift) * x[n + j]
+    for i in range(n):
+        s = (row[i] + shift) * x[i]
+        xi = x[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            s += data[k] * x[n + j]
+            y[n + j] += data[k] * xi
+        y[i] = s
+    y[n + m - 1] = 0.0
+
+
+@jit
+def newton_direction(row, col, indptr, indices, data, shift, rhs, rtol, max_cg):
+    """Jacobi-preconditioned CG on the shifted sparsified Hessian, last g pinned (gauge).
+
+    Returns ``(x, n_products, curvature)`` with ``curvature = x^T (M + shift I) x``; stops when
+    ``||r|| <= rtol ||rhs||``.
+    """
+    n = row.shape[0]
+    m = col.shape[0]
+    size = n + m
+    diag = np.empty(size)
+    diag[:n] = row + shift
+    diag[n:] = col + shift
+    x = np.zeros(size)
+    r = rhs.copy()
+    r[size - 1] = 0.0
+    z = r / diag
+    z[size - 1] = 0.0
+    p = z.copy()
+    q = np.empty(size)
+    rz = np.dot(r, z)
+    target = rtol * np.sqrt(np.dot(r, r))
+    k = 0
+    while k < max_cg:
+        if np.sqrt(np.dot(r, r)) <= target:
+            break
+        _hess_matvec(row, col, indptr, indices, data, shift, p, q)
+        k += 1
+        pq = np.dot(p, q)
+        if not pq > 0.0:
+            break
+        step = rz / pq
+        x += step * p
+        r -= step * q
+        z = r / diag
+        z[size - 1] = 0.0
+        rz_new = np.dot(r, z)
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    _hess_matvec(row, col, indptr, indices, data, shift, x, q)
+    return x, k + 1, np.dot(x, q)
+
+
+@jit_parallel
+def dual_objective(C, a, b, f, g, reg):
+    """``a.f + b.g - reg * sum_ij exp((f_i + g_j - C_ij) / reg)``."""
+    n, m = C.shape
+    total = 0.0
+    for i in prange(n):
+        s = 0.0
+        for j in range(m):
+            s += np.exp((f[i] + g[j] - C[i, j]) / reg)
+        total += s
+    return np.dot(a, f) + np.dot(b, g) - reg * total
+
+
+# Serial twins for small problems (see PARALLEL_MIN_SIZE): a parallel region costs a thread
+# wake-up per call, which dominates passes over a few thousand entries.
+PARALLEL_MIN_SIZE = 250_000
+_absorb_rows_serial = jit(absorb_rows.py_func)
+_absorb_cols_serial = jit(absorb_cols.py_func)
+_plan_serial = jit(plan_from_potentials.py_func)
+_dual_serial = jit(dual_objective.py_func)
+
+
+def absorb_rows_any(C, a, g, reg, K, f, u):
+    fn = absorb_rows if C.size >= PARALLEL_MIN_SIZE else _absorb_rows_serial
+    fn(C, a, g, reg, K, f, u)
+
+
+def plan_any(C, f, g, reg, P, row, col):
+    fn = plan_from_potentials if C.size >= PARALLEL_MIN_SIZE else _plan_serial
+    return fn(C, f, g, reg, P, row, col)
