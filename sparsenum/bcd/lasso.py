@@ -5,10 +5,13 @@ computes the full correlation ``X'r`` once (one BLAS / sparse product), which gi
 gap and a greedy score for every feature: the dual-constraint slack ``(n alpha - |x_j'r|) /
 ||x_j||`` (Gauss-Southwell on the dual, as in skglm's working sets). The block (working set) is the
 current support plus the most violating features, twice the support's size. Cyclic coordinate
-descent on the block, with the residual kept in place by a numba kernel, *identifies the active
-set*; once the support stops changing we take the Newton step on it — the least-squares solve
-``X_S'X_S w_S = X_S'y - n alpha sign(w_S)`` — which is exact when it keeps the signs (Nutini et
-al. 2022, Section 6: finite termination for quadratics once the active set is identified).
+descent on the block, run by one numba kernel per chunk of ten epochs (residual kept in place,
+Anderson extrapolation of the iterates every five epochs, the block's duality gap at the end),
+*identifies the active set*; once the support and signs survive a chunk and the observed rate of
+coordinate descent predicts more epochs than the Newton step costs, we take the Newton step on
+it — the least-squares solve ``X_S'X_S w_S = X_S'y - n alpha sign(w_S)`` — which is exact when it
+keeps the signs (Nutini et al. 2022, Section 6: finite termination for quadratics once the
+active set is identified).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from threadpoolctl import ThreadpoolController
 from sparsenum.base import ConvergenceHistory, SolverResult
 from sparsenum.utils import check_array, check_int, check_scalar
 
-from ._kernels import lasso_cd_dense, lasso_cd_sparse
+from ._lasso_kernels import csc_column_sq_norms, lasso_ws_dense, lasso_ws_sparse
 from .problems import check_design
 
 __all__ = ["LassoResult", "lasso_duality_gap", "solve_lasso"]
@@ -90,7 +93,12 @@ def lasso_duality_gap(X, y, coef, alpha, *, intercept=0.0, positive=False):
 
 
 class _Design:
-    """Centred design (explicitly for dense, implicitly by ``mu`` for CSC) with products."""
+    """Centred design (explicitly for dense, implicitly by ``mu`` for CSC) with products.
+
+    A dense design keeps the caller's memory order (no full copy without an intercept): the
+    coordinate-descent kernel reads columns, so a C-ordered design has its working-set columns
+    gathered into a small Fortran block once per outer iteration instead.
+    """
 
     def __init__(self, X, fit_intercept):
         self.sparse = sp.issparse(X)
@@ -98,12 +106,48 @@ class _Design:
         if self.sparse:
             self.X = X
             self.mu = (np.asarray(X.mean(axis=0)).ravel() if fit_intercept else np.zeros(d))
-            sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+            sq = csc_column_sq_norms(X.indptr, X.data)
             self.norm2 = np.maximum(sq - n * self.mu**2, 0.0)
+            self.fortran = True
         else:
             self.mu = X.mean(axis=0) if fit_intercept else np.zeros(d)
-            self.X = np.asfortranarray(X - self.mu if fit_intercept else X)
+            if fit_intercept:  # one copy, straight into Fortran order
+                self.X = np.empty((n, d), order="F")
+                np.subtract(X, self.mu, out=self.X)
+            else:
+                self.X = X
+            self.fortran = self.X.flags.f_contiguous
             self.norm2 = np.einsum("ij,ij->j", self.X, self.X)
+            if not np.isfinite(self.norm2).all():  # NaN / inf in X, or overflowing entries
+                check_array(X, "X", ndim=2, order="A")
+                raise ValueError("X has entries too large in magnitude: squared column norms "
+                                 "overflow float64; rescale X")
+
+    def block(self, ws):
+        """``(matrix, cols)`` with column ``cols[k]`` of ``matrix`` the design column ``ws[k]``.
+
+        For a C-ordered design, columns are copied once into a growing Fortran cache: successive
+        working sets share most columns (the support), so each outer iteration gathers only the
+        new ones.
+        """
+        if self.fortran:
+            return self.X, ws
+        if not hasattr(self, "_slot"):
+            self._slot = np.full(self.X.shape[1], -1, dtype=np.int64)
+            self._cache = np.empty((self.X.shape[0], 0), order="F")
+            self._used = 0
+        new = ws[self._slot[ws] < 0]
+        if new.size:
+            need = self._used + new.size
+            if need > self._cache.shape[1]:
+                cap = min(self.X.shape[1], max(need, 2 * self._cache.shape[1], 64))
+                grown = np.empty((self.X.shape[0], cap), order="F")
+                grown[:, :self._used] = self._cache[:, :self._used]
+                self._cache = grown
+            self._cache[:, self._used:need] = self.X.T[new].T
+            self._slot[new] = np.arange(self._used, need)
+            self._used = need
+        return self._cache, self._slot[ws]
 
     def matvec(self, w):
         out = np.asarray(self.X @ w).ravel()
@@ -125,6 +169,9 @@ class _Design:
         sub = self.X[:, cols]
         return sub.T @ sub
 
+
+# Anderson extrapolation of the inner iterates every K epochs (skglm uses 5 too)
+_ANDERSON_K = 5
 
 _CONTROLLER = []
 
@@ -168,7 +215,7 @@ def _newton_on_support(design, y, w, support, lam, positive):
 
 
 def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, max_iter=100,
-                max_epochs=50_000, coef_init=None, p0=10) -> LassoResult:
+                max_epochs=50_000, coef_init=None, p0=100) -> LassoResult:
     """Solve the Lasso ``min 1/(2n) ||y - Xw - b||^2 + alpha ||w||_1`` (scikit-learn's scaling).
 
     Parameters
@@ -190,8 +237,10 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
         Total budget of coordinate-descent passes over working sets.
     coef_init : array-like of shape (n_features,), optional
         Warm start.
-    p0 : int, default=10
-        Size of the first working set.
+    p0 : int, default=100
+        Size of the first working set (later ones hold twice the support). Smaller first sets
+        cost more outer iterations, each a full product ``X'r``, which costs about as much as
+        ten epochs on 250 columns.
 
     Returns
     -------
@@ -215,7 +264,10 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
     >>> res.converged, np.flatnonzero(res.coef).tolist()
     (True, [0, 1])
     """
-    X = check_design(X, "X")
+    # dense designs keep their memory order (C or Fortran): no full copy just for validation;
+    # their finiteness is checked on the column norms (_Design), saving two passes over X
+    X = check_design(X, "X") if sp.issparse(X) else check_array(X, "X", ndim=2, order="A",
+                                                                 allow_nan=True)
     y = check_array(y, "y", ndim=1)
     n, d = X.shape
     if y.shape[0] != n:
@@ -239,8 +291,9 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
     history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active"),
                                  criterion_name="duality_gap", objective_name="primal")
     start = time.perf_counter()
-    r = yc - design.matvec(w)
+    r = yc - design.matvec(w) if w.any() else yc.copy()
     epochs = 0
+    track = {"key": None, "gap": np.inf, "tried": set()}
     gap = primal = np.inf
     converged = False
     it = 0
@@ -264,54 +317,87 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
         slack[design.norm2 == 0] = np.inf
         ws_size = min(d, max(p0, 2 * support.size))
         ws = np.sort(np.argpartition(slack, ws_size - 1)[:ws_size]).astype(np.int64)
-        epochs += _solve_block(design, yc, w, r, ws, lam, positive, alpha, n,
-                               max(0.3 * gap, 0.1 * tol_abs), max_epochs - epochs)
+        epochs += _solve_block(design, yc, w, r, ws, lam, positive,
+                               n * max(0.3 * gap, 0.1 * tol_abs), n * tol_abs,
+                               max_epochs - epochs, _ANDERSON_K, track)
     return LassoResult(converged=converged, n_iter=it, history=history, coef=w,
                        intercept=y_mean - float(design.mu @ w), duality_gap=gap, primal=primal)
 
 
-def _solve_block(design, yc, w, r, ws, lam, positive, alpha, n, inner_tol, budget):
+def _newton_pays(gap, prev_gap, target, size, n, epochs):
+    """Whether the Newton step on a support of ``size`` should cost less than the coordinate
+    descent epochs still needed, extrapolating the linear rate of the last chunk of ``epochs``.
+
+    The step costs a Gram matrix and a Cholesky-like solve, ``n size^2 + size^3 / 3`` flops,
+    about ``size (1 + size / (3 n)) / 2`` epochs of ``2 n size`` flops.
+    """
+    cost = 0.5 * size * (1.0 + size / (3.0 * n))
+    if gap >= prev_gap:  # coordinate descent stalls on this face
+        return True
+    remaining = epochs * np.log(gap / target) / np.log(prev_gap / gap)
+    return remaining > cost
+
+
+def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget, anderson,
+                 track):
     """Coordinate descent on the working set ``ws`` until its restricted gap <= ``inner_tol``.
 
-    ``w`` and ``r`` (the centred residual) are updated in place. Returns the epochs used.
+    Gaps here are of the unscaled objective ``1/2 ||r||^2 + lam ||w||_1``; ``target`` is the
+    outer one. ``w`` and ``r`` (the centred residual) are updated in place. ``track`` carries the
+    last support / signs, its gap and the faces already tried by Newton across outer iterations.
+    Returns the epochs used.
     """
     check_every = 10
     used = 0
-    last_support = None
-    newton_tried = set()
-    wait = 0  # checks to skip before the next Newton attempt (doubles after each failure)
+    m = ws.size
+    wb = w[ws].copy()
+    norm2b = design.norm2[ws]
+    hist = np.empty((anderson + 1, m))
+    w_acc = np.empty(m)
+    r_acc = np.empty_like(r)
     if design.sparse:
+        X = design.X
         state = np.array([float(design.mu @ w), 0.0])
         rs = r - state[0]  # kernel residual: true residual minus the offset mu'w
         state[1] = rs.sum()
-        X = design.X
+    else:
+        Xb, cols = design.block(ws)
     while used < budget:
         n_ep = min(check_every, budget - used)
         if design.sparse:
-            lasso_cd_sparse(X.indptr, X.indices, X.data, design.mu, ws, design.norm2, w, rs,
-                            state, lam, positive, n_ep)
-            r[:] = rs + state[0]
+            gap = lasso_ws_sparse(X.indptr, X.indices, X.data, design.mu, ws, norm2b, wb, rs,
+                                  state, yc, lam, positive, n_ep, anderson, hist, w_acc, r_acc)
         else:
-            lasso_cd_dense(design.X, ws, design.norm2, w, r, lam, positive, n_ep)
+            gap = lasso_ws_dense(Xb, cols, norm2b, wb, r, yc, lam, positive, n_ep, anderson,
+                                 hist, w_acc, r_acc)
         used += n_ep
-        support = ws[w[ws] != 0]
-        key = (support.tobytes(), np.sign(w[support]).tobytes())
-        wait -= 1
-        if key == last_support and key not in newton_tried and support.size and wait <= 0:
-            newton_tried.add(key)
+        inside = np.flatnonzero(wb)
+        support = ws[inside]
+        key = (support.tobytes(), np.sign(wb[inside]).tobytes())
+        if (gap > target and key == track["key"] and key not in track["tried"]
+                and inside.size and _newton_pays(gap, track["gap"], target, inside.size,
+                                                 r.shape[0], n_ep)):
+            # the support and signs survived a whole chunk and coordinate descent is slow on
+            # this face: take the exact step on it (finite termination once identified)
+            track["tried"].add(key)
+            w[ws] = wb
             out = _newton_on_support(design, yc, w, support, lam, positive)
-            wait = 2 ** min(len(newton_tried), 10) if out is None else 0
             if out is not None:
                 w[support] = out[0]
+                wb[:] = w[ws]
                 r[:] = yc - design.matvec(w)
                 if design.sparse:
                     state[0] = float(design.mu @ w)
                     rs = r - state[0]
                     state[1] = rs.sum()
-        last_support = key
-        corr = design.rmatvec(r, ws)
-        corr_max = float(corr.max() if positive else np.abs(corr).max())
-        _, _, gap = _gap(r, yc, max(corr_max, 0.0), float(np.abs(w).sum()), n, alpha)
+                corr = design.rmatvec(r, ws)
+                corr_max = float(corr.max() if positive else np.abs(corr).max())
+                n = r.shape[0]
+                gap = n * _gap(r, yc, max(corr_max, 0.0), float(np.abs(wb).sum()), n, lam / n)[2]
+        track["key"], track["gap"] = key, gap
         if gap <= inner_tol:
             break
+    w[ws] = wb
+    if design.sparse:
+        r[:] = rs + state[0]
     return used

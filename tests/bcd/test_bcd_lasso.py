@@ -114,3 +114,67 @@ def test_bad_data():
         BCDLasso().fit(Xn, Y)
     with pytest.raises(ValueError, match="alpha"):
         BCDLasso(alpha=-1).fit(X, Y)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_memory_order_and_sparse_give_the_same_solution(fit_intercept):
+    # C-ordered designs go through the gathered Fortran block cache, Fortran ones are read in
+    # place, CSC ones through the sparse kernel: all three solve the same problem
+    alpha = 0.01 * ALPHA_MAX
+    Xd = XS.toarray()
+    c = solve_lasso(np.ascontiguousarray(Xd), Y, alpha, fit_intercept=fit_intercept, tol=1e-12)
+    f = solve_lasso(np.asfortranarray(Xd), Y, alpha, fit_intercept=fit_intercept, tol=1e-12)
+    s = solve_lasso(XS, Y, alpha, fit_intercept=fit_intercept, tol=1e-12)
+    assert c.converged and f.converged and s.converged
+    assert np.allclose(c.coef, f.coef, atol=1e-8)
+    assert np.allclose(c.coef, s.coef, atol=1e-8)
+    assert c.intercept == pytest.approx(s.intercept, abs=1e-8)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("positive", [False, True])
+def test_anderson_extrapolation_does_not_change_the_solution(monkeypatch, sparse, positive):
+    import sparsenum.bcd.lasso as lasso_module
+
+    Xd = XS if sparse else X
+    alpha = 0.01 * ALPHA_MAX
+    with_acc = solve_lasso(Xd, Y, alpha, fit_intercept=True, positive=positive, tol=1e-12)
+    monkeypatch.setattr(lasso_module, "_ANDERSON_K", 0)
+    plain = solve_lasso(Xd, Y, alpha, fit_intercept=True, positive=positive, tol=1e-12)
+    assert with_acc.converged and plain.converged
+    assert np.allclose(with_acc.coef, plain.coef, atol=1e-7)
+    if positive:
+        assert (with_acc.coef >= 0).all()
+
+
+def test_anderson_weights_recover_the_fixed_point_of_a_linear_iteration():
+    from sparsenum.bcd._lasso_kernels import _extrapolate
+
+    # w_{k+1} = A w_k + b, a contraction with rates 0.9 .. 0.1: the extrapolated point is far
+    # closer to the fixed point (I - A)^{-1} b than the last iterate (Anderson is exact only in
+    # the degenerate case where the small system is singular, which is reported instead)
+    rng = np.random.default_rng(3)
+    Q = np.linalg.qr(rng.standard_normal((8, 8)))[0]
+    A = Q @ np.diag([0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1]) @ Q.T
+    b = rng.standard_normal(8)
+    fixed = np.linalg.solve(np.eye(8) - A, b)
+    hist = np.empty((6, 8))
+    hist[0] = rng.standard_normal(8)
+    for k in range(5):
+        hist[k + 1] = A @ hist[k] + b
+    out = np.empty(8)
+    assert _extrapolate(hist, 5, out, False)
+    assert np.linalg.norm(out - fixed) < 0.2 * np.linalg.norm(hist[-1] - fixed)
+    # identical iterates give a singular system: reported, not a crash
+    assert not _extrapolate(np.ones((6, 6)), 5, out, False)
+
+
+def test_non_finite_or_overflowing_design_is_rejected():
+    Xi = X.copy()
+    Xi[3, 2] = np.inf
+    with pytest.raises(ValueError, match="X must be finite"):
+        solve_lasso(Xi, Y, 0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        solve_lasso(np.asfortranarray(np.where(X > 2, np.nan, X)), Y, 0.1, fit_intercept=True)
+    with pytest.raises(ValueError, match="too large"):
+        solve_lasso(X * 1e200, Y, 0.1)
