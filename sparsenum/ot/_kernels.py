@@ -81,10 +81,22 @@ def _scale(target, prod, out):
     return worst
 
 
+ABSORB_ROWS = 1
+ABSORB_COLS = 2
+
+
 @jit
-def scaling_iterations(C, a, b, reg, f, g, K, u, v, max_iter, tol, check_every, tau,
+def scaling_iterations(C, a, b, reg, f, g, K, u, v, max_iter, tol, check_every, tau, state,
                        hist_it, hist_err, hist_obj):
-    """Stabilised Sinkhorn iterations in place; returns ``(n_iter, n_checks, n_absorb, err)``.
+    """Stabilised Sinkhorn iterations in place until done or an absorption is due.
+
+    ``state = [iteration, n_checks, phase]`` is read and updated so the caller can resume. The
+    return code is 0 when done (converged, ``max_iter`` reached, or not finite),
+    :data:`ABSORB_ROWS` or :data:`ABSORB_COLS` when a scaling left ``[exp(-tau), exp(tau)]``:
+    the scaling has then been moved into ``g`` (or ``f``) and the caller recomputes the kernel
+    with :func:`absorb_rows_any` (:func:`absorb_cols_any`) and calls again. Keeping the exp
+    passes out of this kernel lets them run threaded or serial by size, and keeps this kernel
+    small to compile.
 
     The marginal violation ``||P 1 - a||_1 + ||P^T 1 - b||_1`` is evaluated every
     ``check_every`` iterations from the product ``K v`` that the next row update needs anyway
@@ -93,68 +105,74 @@ def scaling_iterations(C, a, b, reg, f, g, K, u, v, max_iter, tol, check_every, 
     receive the iteration, the violation and the dual objective at each check.
     """
     n, m = C.shape
-    kv = np.empty(n)
-    ktu = np.empty(m)
-    # the two products go to BLAS (dgemv), as fast as numpy's and threaded like it
-    n_absorb = 0
-    n_checks = 0
-    err = np.inf
-    it = 0
+    it = state[0]
+    n_checks = state[1]
+    phase = state[2]
     while True:
-        kv[:] = np.dot(K, v)
-        if it > 0 and (it % check_every == 0 or it == max_iter):
-            err = 0.0
-            mass = 0.0
-            for i in range(n):
-                r = u[i] * kv[i]
-                err += abs(r - a[i])
-                mass += r
-            dual = -reg * mass
-            for i in range(n):
-                dual += a[i] * (f[i] + reg * np.log(u[i]))
-            for j in range(m):
-                dual += b[j] * (g[j] + reg * np.log(v[j]))
-            if n_checks < hist_err.shape[0]:
-                hist_it[n_checks] = it
-                hist_err[n_checks] = err
-                hist_obj[n_checks] = dual
-            n_checks += 1
-            if err <= tol or not np.isfinite(err):
+        if phase == 0:
+            # the two products go to BLAS (dgemv), as fast as numpy's and threaded like it
+            kv = np.dot(K, v)
+            if it > 0 and (it % check_every == 0 or it == max_iter):
+                err = 0.0
+                mass = 0.0
+                for i in range(n):
+                    r = u[i] * kv[i]
+                    err += abs(r - a[i])
+                    mass += r
+                dual = -reg * mass
+                for i in range(n):
+                    dual += a[i] * (f[i] + reg * np.log(u[i]))
+                for j in range(m):
+                    dual += b[j] * (g[j] + reg * np.log(v[j]))
+                if n_checks < hist_err.shape[0]:
+                    hist_it[n_checks] = it
+                    hist_err[n_checks] = err
+                    hist_obj[n_checks] = dual
+                n_checks += 1
+                if err <= tol or not np.isfinite(err):
+                    break
+            if it == max_iter:
                 break
-        if it == max_iter:
-            break
-        if _scale(a, kv, u) > tau:
-            for j in range(m):
-                g[j] += reg * np.log(v[j])
-                v[j] = 1.0
-            absorb_rows(C, a, g, reg, K, f, u)
-            n_absorb += 1
-        ktu[:] = np.dot(u, K)
+            if _scale(a, kv, u) > tau:
+                for j in range(m):
+                    g[j] += reg * np.log(v[j])
+                    v[j] = 1.0
+                state[0] = it
+                state[1] = n_checks
+                state[2] = 1  # resume with the column update after the row absorption
+                return ABSORB_ROWS
+        phase = 0
+        ktu = np.dot(u, K)
+        it += 1
         if _scale(b, ktu, v) > tau:
             for i in range(n):
                 f[i] += reg * np.log(u[i])
                 u[i] = 1.0
-            absorb_cols(C, b, f, reg, K, g, v)
-            n_absorb += 1
-        it += 1
-    return it, n_checks, n_absorb, err
+            state[0] = it
+            state[1] = n_checks
+            state[2] = 0
+            return ABSORB_COLS
+    state[0] = it
+    state[1] = n_checks
+    state[2] = 0
+    return 0
 
 
 @jit_parallel
-def plan_from_potentials(C, f, g, reg, P, row, col):
-    """``P = exp((f + g - C) / reg)`` with its row and column sums; returns ``sum(P)``."""
+def plan_from_potentials(C, f, g, reg, P, row):
+    """``P = exp((f + g - C) / reg)`` with its row sums (columns: see :func:`plan_any`)."""
     n, m = C.shape
     inv = 1.0 / reg
     for i in prange(n):
         s = 0.0
         fi = f[i]
         for j in range(m):
-            p = np.exp((fi + g[j] - C[i, j]) * inv)
+            z = (fi + g[j] - C[i, j]) * inv
+            # below -708 the result is subnormal: libm's slow path, ~2x the cost of the pass
+            p = np.exp(z) if z > -708.0 else 0.0
             P[i, j] = p
             s += p
         row[i] = s
-    col[:] = np.dot(np.ones(n), P)  # BLAS
-    return row.sum()
 
 
 @jit
@@ -211,55 +229,56 @@ def newton_direction(row, col, indptr, indices, data, shift, rhs, rtol, max_cg):
     """Jacobi-preconditioned CG on the shifted sparsified Hessian, last g pinned (gauge).
 
     Returns ``(x, n_products, curvature)`` with ``curvature = x^T (M + shift I) x``; stops when
-    ``||r|| <= rtol ||rhs||``.
+    ``||r|| <= rtol ||rhs||``. The vector updates are fused loops without temporaries: a product
+    costs only ``O(n + m + nnz)``, so allocations would dominate.
     """
     n = row.shape[0]
     m = col.shape[0]
     size = n + m
-    diag = np.empty(size)
-    diag[:n] = row + shift
-    diag[n:] = col + shift
+    inv_diag = np.empty(size)
+    for i in range(n):
+        inv_diag[i] = 1.0 / (row[i] + shift)
+    for j in range(m):
+        inv_diag[n + j] = 1.0 / (col[j] + shift)
+    inv_diag[size - 1] = 0.0  # pinned coordinate: z, p and x stay 0 there
     x = np.zeros(size)
     r = rhs.copy()
     r[size - 1] = 0.0
-    z = r / diag
-    z[size - 1] = 0.0
-    p = z.copy()
+    p = np.empty(size)
     q = np.empty(size)
-    rz = np.dot(r, z)
-    target = rtol * np.sqrt(np.dot(r, r))
+    rz = 0.0
+    rr = 0.0
+    for i in range(size):
+        p[i] = r[i] * inv_diag[i]
+        rz += r[i] * p[i]
+        rr += r[i] * r[i]
+    target = rtol * rtol * rr
     k = 0
-    while k < max_cg:
-        if np.sqrt(np.dot(r, r)) <= target:
-            break
+    while k < max_cg and rr > target:
         _hess_matvec(row, col, indptr, indices, data, shift, p, q)
         k += 1
-        pq = np.dot(p, q)
+        pq = 0.0
+        for i in range(size):
+            pq += p[i] * q[i]
         if not pq > 0.0:
             break
         step = rz / pq
-        x += step * p
-        r -= step * q
-        z = r / diag
-        z[size - 1] = 0.0
-        rz_new = np.dot(r, z)
-        p = z + (rz_new / rz) * p
+        rz_new = 0.0
+        rr = 0.0
+        for i in range(size):
+            x[i] += step * p[i]
+            r[i] -= step * q[i]
+            rz_new += r[i] * r[i] * inv_diag[i]
+            rr += r[i] * r[i]
+        beta = rz_new / rz
         rz = rz_new
+        for i in range(size):
+            p[i] = r[i] * inv_diag[i] + beta * p[i]
     _hess_matvec(row, col, indptr, indices, data, shift, x, q)
-    return x, k + 1, np.dot(x, q)
-
-
-@jit_parallel
-def dual_objective(C, a, b, f, g, reg):
-    """``a.f + b.g - reg * sum_ij exp((f_i + g_j - C_ij) / reg)``."""
-    n, m = C.shape
-    total = 0.0
-    for i in prange(n):
-        s = 0.0
-        for j in range(m):
-            s += np.exp((f[i] + g[j] - C[i, j]) / reg)
-        total += s
-    return np.dot(a, f) + np.dot(b, g) - reg * total
+    curvature = 0.0
+    for i in range(size):
+        curvature += x[i] * q[i]
+    return x, k + 1, curvature
 
 
 # Serial twins for small problems (see PARALLEL_MIN_SIZE): a parallel region costs a thread
@@ -268,7 +287,6 @@ PARALLEL_MIN_SIZE = 250_000
 _absorb_rows_serial = jit(absorb_rows.py_func)
 _absorb_cols_serial = jit(absorb_cols.py_func)
 _plan_serial = jit(plan_from_potentials.py_func)
-_dual_serial = jit(dual_objective.py_func)
 
 
 def absorb_rows_any(C, a, g, reg, K, f, u):
@@ -276,6 +294,16 @@ def absorb_rows_any(C, a, g, reg, K, f, u):
     fn(C, a, g, reg, K, f, u)
 
 
+def absorb_cols_any(C, b, f, reg, K, g, v):
+    fn = absorb_cols if C.size >= PARALLEL_MIN_SIZE else _absorb_cols_serial
+    fn(C, b, f, reg, K, g, v)
+
+
 def plan_any(C, f, g, reg, P, row, col):
+    """Fill ``P``, its row sums ``row`` and column sums ``col``; returns ``sum(P)``."""
     fn = plan_from_potentials if C.size >= PARALLEL_MIN_SIZE else _plan_serial
-    return fn(C, f, g, reg, P, row, col)
+    fn(C, f, g, reg, P, row)
+    # column sums by BLAS (a gemv over the row-major plan), outside numba: np.dot inside a
+    # kernel costs seconds of compilation per kernel
+    np.dot(np.ones(P.shape[0]), P, out=col)
+    return float(row.sum())

@@ -55,10 +55,22 @@ class ScalingState:
         its = np.zeros(n_slots, dtype=np.int64)
         errors = np.full(n_slots, np.nan)
         objectives = np.full(n_slots, np.nan)
-        n_iter, n_checks, n_absorb, _ = _kernels.scaling_iterations(
-            self.C, self.a, self.b, self.reg, self.f, self.g, self.K, self.u, self.v,
-            max_iter, tol, check_every, tau, its, errors, objectives)
-        self.n_absorb += n_absorb
+        state = np.zeros(3, dtype=np.int64)  # iteration, checks made, phase (see kernel)
+        while True:
+            code = _kernels.scaling_iterations(
+                self.C, self.a, self.b, self.reg, self.f, self.g, self.K, self.u, self.v,
+                int(max_iter), float(tol), int(check_every), float(tau), state, its, errors,
+                objectives)
+            if code == _kernels.ABSORB_ROWS:
+                _kernels.absorb_rows_any(self.C, self.a, self.g, self.reg, self.K, self.f,
+                                         self.u)
+            elif code == _kernels.ABSORB_COLS:
+                _kernels.absorb_cols_any(self.C, self.b, self.f, self.reg, self.K, self.g,
+                                         self.v)
+            else:
+                break
+            self.n_absorb += 1
+        n_iter, n_checks = int(state[0]), int(state[1])
         return n_iter, its[:n_checks], errors[:n_checks], objectives[:n_checks]
 
 
