@@ -199,3 +199,22 @@ def srht_wht_dense(A, offset, seed, samples, log_block, n_parts):
     tile = int(max(1, min(k, (1 << 15) // B)))  # keep the B x tile buffer near 256 KiB
     return _srht_wht_dense(A, np.int64(offset), np.uint64(seed), samples.astype(np.int64),
                            np.int64(log_block), np.int64(tile), blocks.astype(np.int64))
+
+
+@jit(fastmath=True)
+def product_and_gram(A, v, q, h):
+    """``q = A v`` and ``h = A^T q`` in one pass over the rows of a C-ordered ``A``.
+
+    Tall least-squares iterations are bound by memory traffic: reading ``A`` once instead of
+    twice (two BLAS matrix-vector products) nearly halves the cost of an iteration.
+    """
+    n, d = A.shape
+    for j in range(d):
+        h[j] = 0.0
+    for i in range(n):
+        t = 0.0
+        for j in range(d):
+            t += A[i, j] * v[j]
+        q[i] = t
+        for j in range(d):
+            h[j] += t * A[i, j]

@@ -21,6 +21,19 @@ class InMemoryMatrix:
     def rmatvec(self, r) -> np.ndarray:
         return self.A.T @ r
 
+    def matvec_and_gram(self, v):
+        """``(A v, A^T A v)``; one pass over a dense C-ordered ``A`` (see ``product_and_gram``)."""
+        A = self.A
+        if isinstance(A, np.ndarray) and A.flags.c_contiguous and A.dtype == np.float64:
+            from ._kernels import product_and_gram
+
+            q = np.empty(A.shape[0])
+            h = np.empty(A.shape[1])
+            product_and_gram(A, np.ascontiguousarray(v, dtype=np.float64), q, h)
+            return q, h
+        q = A @ v
+        return q, A.T @ q
+
     @staticmethod
     def dot(u, v) -> float:
         return float(u @ v)

@@ -27,6 +27,7 @@ from .operators import make_sketch
 
 _FLOOR = 0.05  # typical criterion floor, in units of eps_machine * cond(A), see the CG loop
 _STALL = 5  # steps without progress before the iteration gives up
+_REPLACE_EVERY = 8  # exact A^T r every this many fused iterations
 
 __all__ = ["linf_error_bound", "linf_sketch_size", "sketch_and_precondition", "sketch_and_solve"]
 
@@ -319,19 +320,39 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
     crit = criterion(math.sqrt(gamma), norm_r)
     history.record(0, objective=norm_r, criterion=crit)
     converged = norm_r <= tol * norm_b or crit <= target
+    # In memory, A^T r is updated by recurrence from A^T A p, which one pass over A gives with
+    # A p (half the memory traffic of two products); it is recomputed exactly every
+    # _REPLACE_EVERY iterations and before accepting convergence, so rounding drift of the
+    # recurrence never decides the stopping test.
+    fused = hasattr(matrix, "matvec_and_gram")
+    At_r = matrix.rmatvec(r) if fused else None
     n_iter, best, y_best, stalled = 0, crit, y.copy(), 0
     while not converged and n_iter < max_iter and stalled < _STALL:
-        q = matrix.matvec(N @ p)
+        if fused:
+            q, At_q = matrix.matvec_and_gram(N @ p)
+        else:
+            q = matrix.matvec(N @ p)
         qq = matrix.dot(q, q)
         if qq <= 0.0:
             break
         alpha = gamma / qq
         y += alpha * p
         r = matrix.axpy(-alpha, q, r)
-        g = N.T @ matrix.rmatvec(r)
+        n_iter += 1
+        if fused:
+            At_r -= alpha * At_q
+            g = N.T @ At_r
+            exact = n_iter % _REPLACE_EVERY == 0
+            if not exact:
+                crit_guess = criterion(math.sqrt(float(g @ g)), math.sqrt(matrix.dot(r, r)))
+                exact = crit_guess <= 10.0 * target or crit_guess >= best
+            if exact:
+                At_r = matrix.rmatvec(r)
+                g = N.T @ At_r
+        else:
+            g = N.T @ matrix.rmatvec(r)
         gamma_next = float(g @ g)
         norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-        n_iter += 1
         crit = criterion(math.sqrt(gamma_next), norm_r)
         history.record(n_iter, objective=norm_r, criterion=crit)
         converged = norm_r <= tol * norm_b or crit <= target
