@@ -11,6 +11,9 @@ class InMemoryMatrix:
     def __init__(self, A, b):
         self.A = A
         self.b = b
+        # one pass yields A v and A^T A v only for a dense row-major A (see product_and_gram)
+        self.can_fuse = (isinstance(A, np.ndarray) and A.flags.c_contiguous
+                         and A.dtype == np.float64)
 
     def residual(self, x):
         return self.b - self.A @ x
@@ -22,17 +25,13 @@ class InMemoryMatrix:
         return self.A.T @ r
 
     def matvec_and_gram(self, v):
-        """``(A v, A^T A v)``; one pass over a dense C-ordered ``A`` (see ``product_and_gram``)."""
-        A = self.A
-        if isinstance(A, np.ndarray) and A.flags.c_contiguous and A.dtype == np.float64:
-            from ._kernels import product_and_gram
+        """``(A v, A^T A v)`` in one pass over ``A``; only when ``can_fuse``."""
+        from ._kernels import product_and_gram
 
-            q = np.empty(A.shape[0])
-            h = np.empty(A.shape[1])
-            product_and_gram(A, np.ascontiguousarray(v, dtype=np.float64), q, h)
-            return q, h
-        q = A @ v
-        return q, A.T @ q
+        q = np.empty(self.A.shape[0])
+        h = np.empty(self.A.shape[1])
+        product_and_gram(self.A, np.ascontiguousarray(v, dtype=np.float64), q, h)
+        return q, h
 
     @staticmethod
     def dot(u, v) -> float:

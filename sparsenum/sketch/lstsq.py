@@ -228,7 +228,9 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
     of ``A N`` (CGLS, mathematically LSQR) gain a factor of about ``sqrt(d/m)`` per step,
     independently of the conditioning of ``A``. The iteration starts from the sketch-and-solve
     solution (which Meier et al., 2023, show is needed for forward stability). Each step costs
-    one product with ``A`` and one with ``A^T``.
+    one product with ``A`` and one with ``A^T``; for a dense row-major ``A`` in memory both come
+    from a single pass over ``A`` (``A^T r`` then follows by recurrence, recomputed exactly
+    every few steps and before the stopping test).
 
     Parameters
     ----------
@@ -324,7 +326,7 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
     # A p (half the memory traffic of two products); it is recomputed exactly every
     # _REPLACE_EVERY iterations and before accepting convergence, so rounding drift of the
     # recurrence never decides the stopping test.
-    fused = hasattr(matrix, "matvec_and_gram")
+    fused = getattr(matrix, "can_fuse", False)
     At_r = matrix.rmatvec(r) if fused else None
     n_iter, best, y_best, stalled = 0, crit, y.copy(), 0
     while not converged and n_iter < max_iter and stalled < _STALL:
@@ -338,13 +340,14 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
         alpha = gamma / qq
         y += alpha * p
         r = matrix.axpy(-alpha, q, r)
+        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
         n_iter += 1
         if fused:
             At_r -= alpha * At_q
             g = N.T @ At_r
             exact = n_iter % _REPLACE_EVERY == 0
             if not exact:
-                crit_guess = criterion(math.sqrt(float(g @ g)), math.sqrt(matrix.dot(r, r)))
+                crit_guess = criterion(math.sqrt(float(g @ g)), norm_r)
                 exact = crit_guess <= 10.0 * target or crit_guess >= best
             if exact:
                 At_r = matrix.rmatvec(r)
@@ -352,7 +355,6 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
         else:
             g = N.T @ matrix.rmatvec(r)
         gamma_next = float(g @ g)
-        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
         crit = criterion(math.sqrt(gamma_next), norm_r)
         history.record(n_iter, objective=norm_r, criterion=crit)
         converged = norm_r <= tol * norm_b or crit <= target
