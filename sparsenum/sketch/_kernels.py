@@ -218,3 +218,22 @@ def product_and_gram(A, v, q, h):
         q[i] = t
         for j in range(d):
             h[j] += t * A[i, j]
+
+
+@jit(fastmath=True)
+def residual_and_gram(A, x, b, r, h):
+    """``r = b - A x`` and ``h = A^T r`` in one pass over the rows of a C-ordered ``A``.
+
+    Gives the exact residual and normal-equation residual of an iterate for the price of one
+    product, which is what a residual replacement or a final convergence check needs.
+    """
+    n, d = A.shape
+    for j in range(d):
+        h[j] = 0.0
+    for i in range(n):
+        t = b[i]
+        for j in range(d):
+            t -= A[i, j] * x[j]
+        r[i] = t
+        for j in range(d):
+            h[j] += t * A[i, j]

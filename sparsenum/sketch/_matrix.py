@@ -33,6 +33,16 @@ class InMemoryMatrix:
         product_and_gram(self.A, np.ascontiguousarray(v, dtype=np.float64), q, h)
         return q, h
 
+    def residual_and_gram(self, x):
+        """``(b - A x, A^T (b - A x))`` in one pass over ``A``; only when ``can_fuse``."""
+        from ._kernels import residual_and_gram
+
+        r = np.empty(self.A.shape[0])
+        h = np.empty(self.A.shape[1])
+        residual_and_gram(self.A, np.ascontiguousarray(x, dtype=np.float64),
+                          np.ascontiguousarray(self.b, dtype=np.float64), r, h)
+        return r, h
+
     @staticmethod
     def dot(u, v) -> float:
         return float(u @ v)

@@ -27,7 +27,8 @@ from .operators import make_sketch
 
 _FLOOR = 0.05  # typical criterion floor, in units of eps_machine * cond(A), see the CG loop
 _STALL = 5  # steps without progress before the iteration gives up
-_REPLACE_EVERY = 8  # exact A^T r every this many fused iterations
+_REPLACE_EVERY = 8  # exact r and A^T r every this many fused iterations, on ill-conditioned A
+_DRIFT_SHARE = 1.0  # ... where eps * cond(A) exceeds this share of the target
 
 __all__ = ["linf_error_bound", "linf_sketch_size", "sketch_and_precondition", "sketch_and_solve"]
 
@@ -124,8 +125,15 @@ def _warn_rank(rank, d, what):
                       "solution", RankDeficientWarning, stacklevel=3)
 
 
-def _finish(matrix, x, *, converged, n_iter, history, rank, s, op):
+def _residual_and_gram(matrix, x):
     r = matrix.residual(x)
+    return r, matrix.rmatvec(r)
+
+
+def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None):
+    """The result, with the residual of ``x`` recomputed unless the caller has it exactly."""
+    if r is None:
+        r = matrix.residual(x)
     residual_norm = math.sqrt(max(matrix.dot(r, r), 0.0))
     norm_b = matrix.norm_b()
     return LstsqResult(coef=x, residual_norm=residual_norm,
@@ -302,10 +310,13 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
     x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))  # the sketch-and-solve solution, as warm start
 
     matrix = as_matrix(A, b, kind)
+    # For a dense row-major A in memory one pass over A yields both A p and A^T A p (half the
+    # memory traffic of two products), and A^T r is carried by recurrence; see the loop.
+    fused = getattr(matrix, "can_fuse", False)
     history.restart_clock()
-    r = matrix.residual(x0)
+    r, At_r = matrix.residual_and_gram(x0) if fused else _residual_and_gram(matrix, x0)
     y = np.zeros(rank)
-    g = N.T @ matrix.rmatvec(r)
+    g = N.T @ At_r
     p = g.copy()
     gamma = float(g @ g)
     norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
@@ -322,13 +333,12 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
     crit = criterion(math.sqrt(gamma), norm_r)
     history.record(0, objective=norm_r, criterion=crit)
     converged = norm_r <= tol * norm_b or crit <= target
-    # In memory, A^T r is updated by recurrence from A^T A p, which one pass over A gives with
-    # A p (half the memory traffic of two products); it is recomputed exactly every
-    # _REPLACE_EVERY iterations and before accepting convergence, so rounding drift of the
-    # recurrence never decides the stopping test.
-    fused = getattr(matrix, "can_fuse", False)
-    At_r = matrix.rmatvec(r) if fused else None
-    n_iter, best, y_best, stalled = 0, crit, y.copy(), 0
+    # The recurrence for A^T r drifts by about eps * cond(A) * ||r|| per step. Where that can
+    # matter against the target, r and A^T r are replaced by exact values every few steps; in any
+    # case they are recomputed exactly (one fused pass) before convergence is accepted, so the
+    # drift never decides the stopping test.
+    replace_every = _REPLACE_EVERY if unit > _DRIFT_SHARE * target else max_iter + 1
+    n_iter, best, y_best, stalled, r_is_exact = 0, crit, y.copy(), 0, True
     while not converged and n_iter < max_iter and stalled < _STALL:
         if fused:
             q, At_q = matrix.matvec_and_gram(N @ p)
@@ -340,20 +350,20 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
         alpha = gamma / qq
         y += alpha * p
         r = matrix.axpy(-alpha, q, r)
-        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
         n_iter += 1
+        r_is_exact = False
         if fused:
             At_r -= alpha * At_q
             g = N.T @ At_r
-            exact = n_iter % _REPLACE_EVERY == 0
-            if not exact:
-                crit_guess = criterion(math.sqrt(float(g @ g)), norm_r)
-                exact = crit_guess <= 10.0 * target or crit_guess >= best
-            if exact:
-                At_r = matrix.rmatvec(r)
+            norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
+            guess = criterion(math.sqrt(float(g @ g)), norm_r)
+            if n_iter % replace_every == 0 or guess <= target or guess >= best:
+                r, At_r = matrix.residual_and_gram(x0 + N @ y)
                 g = N.T @ At_r
+                r_is_exact = True
         else:
             g = N.T @ matrix.rmatvec(r)
+        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
         gamma_next = float(g @ g)
         crit = criterion(math.sqrt(gamma_next), norm_r)
         history.record(n_iter, objective=norm_r, criterion=crit)
@@ -366,9 +376,10 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
         p = g + (gamma_next / gamma) * p
         gamma = gamma_next
     if not converged:
+        r_is_exact = r_is_exact and stalled == 0
         y = y_best
         # stalled on rounding noise at the accuracy of a backward-stable solver: that is success
         converged = stalled >= _STALL and best <= max(tol, unit)
     x = x0 + N @ y
     return _finish(matrix, x, converged=converged, n_iter=n_iter, history=history, rank=rank,
-                   s=s, op=op)
+                   s=s, op=op, r=r if r_is_exact else None)

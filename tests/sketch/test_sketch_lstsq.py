@@ -47,7 +47,11 @@ def test_precondition_matches_lapack(cond, sketch):
         # above the smallest residual we find: a residual is never below the optimum, so lower
         # is better, and ours must not be worse
         assert res.relative_residual <= _rel_residual(A, x_ref, b) + 1e-12
-    assert abs(res.relative_residual - _rel_residual(A, res.coef, b)) <= 1e-14
+    # the reported residual is the residual of coef, up to the rounding of computing A x - b in
+    # another summation order (ours may come from the fused one-pass kernel), ~eps ||A|| ||x||
+    rounding = np.finfo(float).eps * np.linalg.norm(A, 2) * np.linalg.norm(res.coef)
+    assert abs(res.relative_residual - _rel_residual(A, res.coef, b)) <= (
+        1e-14 + rounding / np.linalg.norm(b))
     # forward error: as close to x_ref as the conditioning allows a backward-stable solver
     assert np.linalg.norm(res.coef - x_ref) <= 100 * cond * 1e-16 * np.linalg.norm(x_ref) + 1e-12
     # the convergence history is recorded and decreases to the tolerance
