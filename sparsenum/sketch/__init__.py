@@ -6,7 +6,13 @@ Dask arrays chunked by rows are accepted everywhere ``A`` is; Dask is imported o
 
 from ._result import LstsqResult, RankDeficientWarning
 from .estimator import SketchedRegression
-from .lstsq import linf_error_bound, linf_sketch_size, sketch_and_precondition, sketch_and_solve
+from .lstsq import (
+    auto_oversampling,
+    linf_error_bound,
+     linf_sketch_size,
+    sketch_and_precondition,
+    sketch_and_solve,
+)
 from .operators import SRHT, CountSketch, GaussianSketch, SketchOperator, SparseSign, make_sketch
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "SketchOperator",
     "SketchedRegression",
     "SparseSign",
+    "auto_oversampling",
     "linf_error_bound",
     "linf_sketch_size",
     "make_sketch",

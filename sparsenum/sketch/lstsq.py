@@ -23,14 +23,28 @@ from sparsenum.utils import check_int, check_scalar
 from ._inputs import check_problem, check_sketch_size
 from ._matrix import as_matrix, sketch_both
 from ._result import LstsqResult, RankDeficientWarning
-from .operators import make_sketch
+from .operators import SparseSign, make_sketch
 
 _FLOOR = 0.05  # typical criterion floor, in units of eps_machine * cond(A), see the CG loop
 _STALL = 5  # steps without progress before the iteration gives up
+_ACCEPT = 2.0  # an exactly computed criterion within this many eps * cond(A) is converged
+# The sketch size that minimises predicted time: a QR of the m x d sketch costs about
+# _QR_COST * m * d^2 / (n d) passes over A (single-thread LAPACK against a memory-bound pass,
+# measured at n=5e5, d=200), and CG gains sqrt(d/m) per pass, so reaching 1e-14 from the warm
+# start takes about 64 / ln(m/d) passes.
+_QR_COST = 0.66
+_OVERSAMPLING_GRID = (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
+_PRECONDITION_SPARSITY = 4  # nonzeros per column of the sparse sign preconditioner
 _REPLACE_EVERY = 8  # exact r and A^T r every this many fused iterations, on ill-conditioned A
 _DRIFT_SHARE = 1.0  # ... where eps * cond(A) exceeds this share of the target
 
-__all__ = ["linf_error_bound", "linf_sketch_size", "sketch_and_precondition", "sketch_and_solve"]
+__all__ = [
+    "auto_oversampling",
+    "linf_error_bound",
+    "linf_sketch_size",
+    "sketch_and_precondition",
+    "sketch_and_solve",
+]
 
 
 def linf_sketch_size(n, d, eps, delta=0.01) -> int:
@@ -225,7 +239,36 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
     return result
 
 
-def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=None, tol=1e-14,
+def auto_oversampling(n, d) -> float:
+    """The ``m / d`` that :func:`sketch_and_precondition` uses by default for an ``n x d`` ``A``.
+
+    It minimises a cost model, in passes over ``A``: the QR of the sketch,
+    ``0.66 (m/d) d^2 / n`` passes, plus the CG steps to ``tol=1e-14``, about
+    ``64 / ln(m/d)`` passes, over ``m/d`` in {4, 6, 8, 12, 16, 24, 32}. Very tall matrices get a
+    large sketch (fewer, expensive passes); wide-ish ones a small sketch (a costly QR).
+
+    Examples
+    --------
+    >>> from sparsenum.sketch import auto_oversampling
+    >>> auto_oversampling(500_000, 200), auto_oversampling(100_000, 2000)
+    (32.0, 4.0)
+    """
+    n = check_int(n, "n", low=1)
+    d = check_int(d, "d", low=1)
+    return min(_OVERSAMPLING_GRID,
+               key=lambda over: _QR_COST * over * d * d / n + 64.0 / math.log(over))
+
+
+def _preconditioner_sketch(sketch, m, random_state, n_jobs):
+    if isinstance(sketch, str) and sketch == "sparse_sign":
+        # four nonzeros per column embed as well as eight for preconditioning (same CG steps,
+        # measured) at half the cost of forming S A
+        return SparseSign(m, nnz_per_column=_PRECONDITION_SPARSITY, random_state=random_state,
+                          n_jobs=n_jobs)
+    return make_sketch(sketch, m, random_state=random_state, n_jobs=n_jobs)
+
+
+def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=None, tol=1e-14,
                             max_iter=100, random_state=None, rcond=None,
                             n_jobs=None) -> LstsqResult:
     """Solve ``min ||A x - b||`` to full accuracy, preconditioned by a sketch (Blendenpik/LSRN).
@@ -247,10 +290,12 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
     b : array-like or dask array of shape (n,)
         The right-hand side.
     sketch : str or SketchOperator, default="sparse_sign"
-        Any sketch works as a preconditioner; the sparse sign embedding is the cheapest to
-        apply (see the benchmarks), ``"srht"`` is the classical Blendenpik choice.
-    oversampling : float, default=16.0
-        ``m = ceil(oversampling * d)`` (capped at ``n``) when ``m`` is not given.
+        Any sketch works as a preconditioner; the sparse sign embedding (here with 4 nonzeros
+        per column) is the cheapest to apply (see the benchmarks), ``"srht"`` is the classical
+        Blendenpik choice.
+    oversampling : float, optional
+        ``m = ceil(oversampling * d)`` (capped at ``n``) when ``m`` is not given. Default
+        :func:`auto_oversampling` ``(n, d)``: 32 for very tall ``A``, less as ``d / n`` grows.
     m : int, optional
         Sketch rows, ``d <= m <= n``.
     tol : float, default=1e-14
@@ -258,9 +303,11 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
         problem, whose norm is about 1) or ``||r|| <= tol ||b||`` (consistent systems). Rounding
         in ``N^T A^T r`` puts a floor of order ``eps_machine cond(A)`` under the first test
         (the accuracy of a backward-stable direct solver such as LAPACK's): the iteration stops
-        at ``max(tol, 0.05 eps_machine cond(S A))``, or after 5 steps without progress, and
-        returns its best iterate; it reports ``converged=True`` if that iterate's criterion is
-        within ``max(tol, eps_machine cond(S A))``.
+        at ``max(tol, 0.05 eps_machine cond(S A))``, as soon as an exactly recomputed
+        criterion is within ``2 eps_machine cond(S A)`` (no step can reduce it further), or
+        after 5 steps without progress, returning its best iterate; it reports
+        ``converged=True`` if that iterate's criterion is within
+        ``max(tol, 2 eps_machine cond(S A))``.
     max_iter : int, default=100
         Maximum CG steps.
     random_state, rcond, n_jobs
@@ -290,13 +337,15 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
     """
     A, b, kind = check_problem(A, b)
     n, d = A.shape
+    if oversampling is None:
+        oversampling = auto_oversampling(n, d)
     oversampling = check_scalar(oversampling, "oversampling", low=1)
     tol = check_scalar(tol, "tol", low=0, include_low=False, high=1)
     max_iter = check_int(max_iter, "max_iter", low=0)
     if hasattr(sketch, "m") and m is None:
         m = sketch.m
     m = _resolve_m(m, None, None, n, d, math.ceil(oversampling * d))
-    op = make_sketch(sketch, m, random_state=random_state, n_jobs=n_jobs)
+    op = _preconditioner_sketch(sketch, m, random_state, n_jobs)
     rcond = _rcond(rcond, n, d)
     history = ConvergenceHistory(max_iter + 1, criterion_name="normal_equation_residual",
                                  objective_name="residual_norm")
@@ -367,7 +416,9 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
         gamma_next = float(g @ g)
         crit = criterion(math.sqrt(gamma_next), norm_r)
         history.record(n_iter, objective=norm_r, criterion=crit)
-        converged = norm_r <= tol * norm_b or crit <= target
+        # at the rounding floor of N^T A^T r (only an exact value can tell) more steps cannot help
+        converged = (norm_r <= tol * norm_b or crit <= target
+                     or (r_is_exact and crit <= max(tol, _ACCEPT * unit)))
         if crit < best:
             best, stalled = crit, 0
             y_best[:] = y
@@ -379,7 +430,7 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=16.0, m=
         r_is_exact = r_is_exact and stalled == 0
         y = y_best
         # stalled on rounding noise at the accuracy of a backward-stable solver: that is success
-        converged = stalled >= _STALL and best <= max(tol, unit)
+        converged = stalled >= _STALL and best <= max(tol, _ACCEPT * unit)
     x = x0 + N @ y
     return _finish(matrix, x, converged=converged, n_iter=n_iter, history=history, rank=rank,
                    s=s, op=op, r=r if r_is_exact else None)
