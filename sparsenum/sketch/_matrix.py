@@ -71,4 +71,4 @@ def sketch_both(op, A, b, kind):
 
         SA, Sb = dask.compute(op.apply(A), op.apply(b))
         return np.asarray(SA), np.asarray(Sb)
-    return op.apply(A), op.apply(b)
+    return op._apply_valid(A), op._apply_valid(b)  # check_problem has validated both

@@ -73,7 +73,10 @@ class SketchOperator:
             A = check_matrix(A, "A", ndim=(1, 2))
             self._check_n(A.shape[0])
             return sketch_dask(self, A)
-        A = check_matrix(A, "A", ndim=(1, 2))
+        return self._apply_valid(check_matrix(A, "A", ndim=(1, 2)))
+
+    def _apply_valid(self, A):
+        """:meth:`apply` for an in-memory ``A`` that :func:`check_matrix` has already passed."""
         n = A.shape[0]
         self._check_n(n)
         vector = A.ndim == 1

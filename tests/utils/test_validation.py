@@ -191,3 +191,18 @@ def test_check_n_jobs():
 def test_describe_value_is_short_for_big_arrays():
     assert describe_value(np.zeros((100, 100))) == "array of shape (100, 100) and dtype float64"
     assert len(describe_value("x" * 500)) == 80
+
+
+def test_check_array_finiteness_when_the_sum_overflows():
+    # the fast path sums the entries; an overflowing sum of finite entries must still pass,
+    # and a NaN or inf hidden among huge entries must still be found
+    huge = np.full(4, np.finfo(float).max)
+    assert check_array(huge, "x") is not None
+    for bad, word in ((np.nan, "NaN"), (np.inf, "finite")):
+        x = huge.copy()
+        x[2] = bad
+        with pytest.raises(ValueError, match=word):
+            check_array(x, "x")
+    x = np.array([np.inf, -np.inf])  # inf - inf = NaN in the sum: still reported as infinite
+    with pytest.raises(ValueError, match="2 infinite"):
+        check_array(x, "x")
