@@ -13,8 +13,9 @@ at most a 2x gain there; swapping the decorator and ``range`` for ``prange`` res
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from sparsenum.utils import jit
+from sparsenum.utils import jit, jit_parallel
 from sparsenum.utils.random import splitmix64
 
 _ROW_MIX = np.uint64(0xD1B54A32D192ED03)
@@ -201,39 +202,51 @@ def srht_wht_dense(A, offset, seed, samples, log_block, n_parts):
                            np.int64(log_block), np.int64(tile), blocks.astype(np.int64))
 
 
-@jit(fastmath=True)
-def product_and_gram(A, v, q, h):
-    """``q = A v`` and ``h = A^T q`` in one pass over the rows of a C-ordered ``A``.
+# Row chunks of the fused passes: fixed, so partial sums and results do not depend on the number
+# of threads that runs them.
+FUSED_CHUNKS = 16
+
+
+@jit_parallel(fastmath=True)
+def product_and_gram(A, v, q, partial):
+    """``q = A v`` and ``partial.sum(0) = A^T q`` in one pass over the rows of a C-ordered ``A``.
 
     Tall least-squares iterations are bound by memory traffic: reading ``A`` once instead of
-    twice (two BLAS matrix-vector products) nearly halves the cost of an iteration.
+    twice (two BLAS matrix-vector products) nearly halves the cost of an iteration. Each of the
+    ``len(partial)`` row chunks accumulates its own row of ``partial``.
     """
     n, d = A.shape
-    for j in range(d):
-        h[j] = 0.0
-    for i in range(n):
-        t = 0.0
-        for j in range(d):
-            t += A[i, j] * v[j]
-        q[i] = t
-        for j in range(d):
-            h[j] += t * A[i, j]
+    chunks = partial.shape[0]
+    for c in prange(chunks):
+        h = partial[c]
+        h[:] = 0.0
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            a = A[i]
+            t = 0.0
+            for j in range(d):
+                t += a[j] * v[j]
+            q[i] = t
+            for j in range(d):
+                h[j] += t * a[j]
 
 
-@jit(fastmath=True)
-def residual_and_gram(A, x, b, r, h):
-    """``r = b - A x`` and ``h = A^T r`` in one pass over the rows of a C-ordered ``A``.
+@jit_parallel(fastmath=True)
+def residual_and_gram(A, x, b, r, partial):
+    """``r = b - A x`` and ``partial.sum(0) = A^T r`` in one pass over the rows of ``A``.
 
     Gives the exact residual and normal-equation residual of an iterate for the price of one
     product, which is what a residual replacement or a final convergence check needs.
     """
     n, d = A.shape
-    for j in range(d):
-        h[j] = 0.0
-    for i in range(n):
-        t = b[i]
-        for j in range(d):
-            t -= A[i, j] * x[j]
-        r[i] = t
-        for j in range(d):
-            h[j] += t * A[i, j]
+    chunks = partial.shape[0]
+    for c in prange(chunks):
+        h = partial[c]
+        h[:] = 0.0
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            a = A[i]
+            t = b[i]
+            for j in range(d):
+                t -= a[j] * x[j]
+            r[i] = t
+            for j in range(d):
+                h[j] += t * a[j]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from sparsenum.utils import numba_threads
+
 
 class InMemoryMatrix:
     """``A`` as a dense array or CSR matrix; products go to BLAS / scipy.sparse."""
 
-    def __init__(self, A, b):
+    def __init__(self, A, b, n_jobs=None):
         self.A = A
         self.b = b
+        self.n_jobs = n_jobs  # threads of the fused numba passes
         # one pass yields A v and A^T A v only for a dense row-major A (see product_and_gram)
         self.can_fuse = (isinstance(A, np.ndarray) and A.flags.c_contiguous
                          and A.dtype == np.float64)
@@ -26,22 +29,24 @@ class InMemoryMatrix:
 
     def matvec_and_gram(self, v):
         """``(A v, A^T A v)`` in one pass over ``A``; only when ``can_fuse``."""
-        from ._kernels import product_and_gram
+        from ._kernels import FUSED_CHUNKS, product_and_gram
 
         q = np.empty(self.A.shape[0])
-        h = np.empty(self.A.shape[1])
-        product_and_gram(self.A, np.ascontiguousarray(v, dtype=np.float64), q, h)
-        return q, h
+        partial = np.empty((FUSED_CHUNKS, self.A.shape[1]))
+        with numba_threads(self.n_jobs):
+            product_and_gram(self.A, np.ascontiguousarray(v, dtype=np.float64), q, partial)
+        return q, partial.sum(axis=0)
 
     def residual_and_gram(self, x):
         """``(b - A x, A^T (b - A x))`` in one pass over ``A``; only when ``can_fuse``."""
-        from ._kernels import residual_and_gram
+        from ._kernels import FUSED_CHUNKS, residual_and_gram
 
         r = np.empty(self.A.shape[0])
-        h = np.empty(self.A.shape[1])
-        residual_and_gram(self.A, np.ascontiguousarray(x, dtype=np.float64),
-                          np.ascontiguousarray(self.b, dtype=np.float64), r, h)
-        return r, h
+        partial = np.empty((FUSED_CHUNKS, self.A.shape[1]))
+        with numba_threads(self.n_jobs):
+            residual_and_gram(self.A, np.ascontiguousarray(x, dtype=np.float64),
+                              np.ascontiguousarray(self.b, dtype=np.float64), r, partial)
+        return r, partial.sum(axis=0)
 
     @staticmethod
     def dot(u, v) -> float:
@@ -56,12 +61,12 @@ class InMemoryMatrix:
         return float(np.linalg.norm(self.b))
 
 
-def as_matrix(A, b, kind):
+def as_matrix(A, b, kind, n_jobs=None):
     if kind == "dask":
         from ._dask import DaskMatrix
 
         return DaskMatrix(A, b)
-    return InMemoryMatrix(A, b)
+    return InMemoryMatrix(A, b, n_jobs)
 
 
 def sketch_both(op, A, b, kind):

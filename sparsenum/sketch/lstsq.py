@@ -310,8 +310,12 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
         ``max(tol, 2 eps_machine cond(S A))``.
     max_iter : int, default=100
         Maximum CG steps.
-    random_state, rcond, n_jobs
+    random_state, rcond
         As in :func:`sketch_and_solve`.
+    n_jobs : int, optional
+        Threads for the fused passes over a dense ``A`` and for ``scipy.fft`` (DCT sketch);
+        ``None`` means numba's current thread count. Results do not depend on it: the passes
+        sum fixed row chunks in a fixed order.
 
     Returns
     -------
@@ -358,7 +362,7 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
     N = Vt[:rank].T / s[:rank]  # d x rank: A N is well conditioned
     x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))  # the sketch-and-solve solution, as warm start
 
-    matrix = as_matrix(A, b, kind)
+    matrix = as_matrix(A, b, kind, n_jobs)
     # For a dense row-major A in memory one pass over A yields both A p and A^T A p (half the
     # memory traffic of two products), and A^T r is carried by recurrence; see the loop.
     fused = getattr(matrix, "can_fuse", False)

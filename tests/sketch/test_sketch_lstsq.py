@@ -253,3 +253,11 @@ def test_default_sketch_size_is_auto_oversampling():
     assert res.sketch == "sparse_sign"
     explicit = sketch_and_precondition(A, b, oversampling=8, random_state=0)
     assert explicit.sketch_size == 200 and explicit.n_iter > res.n_iter
+
+
+def test_precondition_is_identical_for_any_thread_count():
+    # the fused passes sum fixed row chunks in a fixed order
+    A, b = _problem(5000, 20, 1e4)
+    one = sketch_and_precondition(A, b, random_state=3, n_jobs=1)
+    two = sketch_and_precondition(A, b, random_state=3, n_jobs=2)
+    assert np.array_equal(one.coef, two.coef) and one.n_iter == two.n_iter
