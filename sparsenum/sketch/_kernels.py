@@ -208,12 +208,14 @@ FUSED_CHUNKS = 16
 
 
 @jit_parallel(fastmath=True)
-def product_and_gram(A, v, q, partial):
-    """``q = A v`` and ``partial.sum(0) = A^T q`` in one pass over the rows of a C-ordered ``A``.
+def affine_and_gram(A, v, b, beta, out, partial):
+    """``out = beta b + A v`` and ``partial.sum(0) = A^T out`` in one pass over a C-ordered ``A``.
 
     Tall least-squares iterations are bound by memory traffic: reading ``A`` once instead of
-    twice (two BLAS matrix-vector products) nearly halves the cost of an iteration. Each of the
-    ``len(partial)`` row chunks accumulates its own row of ``partial``.
+    twice (two BLAS matrix-vector products) nearly halves the cost of an iteration. With
+    ``beta = 0`` (``b`` is then not read) this is ``A p`` and ``A^T A p``; with ``v = -x`` and
+    ``beta = 1`` the residual ``b - A x`` and ``A^T r``. Each of the ``len(partial)`` row chunks
+    accumulates its own row of ``partial``.
     """
     n, d = A.shape
     chunks = partial.shape[0]
@@ -225,28 +227,8 @@ def product_and_gram(A, v, q, partial):
             t = 0.0
             for j in range(d):
                 t += a[j] * v[j]
-            q[i] = t
-            for j in range(d):
-                h[j] += t * a[j]
-
-
-@jit_parallel(fastmath=True)
-def residual_and_gram(A, x, b, r, partial):
-    """``r = b - A x`` and ``partial.sum(0) = A^T r`` in one pass over the rows of ``A``.
-
-    Gives the exact residual and normal-equation residual of an iterate for the price of one
-    product, which is what a residual replacement or a final convergence check needs.
-    """
-    n, d = A.shape
-    chunks = partial.shape[0]
-    for c in prange(chunks):
-        h = partial[c]
-        h[:] = 0.0
-        for i in range(c * n // chunks, (c + 1) * n // chunks):
-            a = A[i]
-            t = b[i]
-            for j in range(d):
-                t -= a[j] * x[j]
-            r[i] = t
+            if beta != 0.0:
+                t += beta * b[i]
+            out[i] = t
             for j in range(d):
                 h[j] += t * a[j]

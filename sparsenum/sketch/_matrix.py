@@ -14,9 +14,10 @@ class InMemoryMatrix:
         self.A = A
         self.b = b
         self.n_jobs = n_jobs  # threads of the fused numba passes
-        # one pass yields A v and A^T A v only for a dense row-major A (see product_and_gram)
+        # one pass yields A v and A^T A v only for a dense row-major A (see affine_and_gram)
         self.can_fuse = (isinstance(A, np.ndarray) and A.flags.c_contiguous
                          and A.dtype == np.float64)
+        self._b64 = np.ascontiguousarray(b, dtype=np.float64) if self.can_fuse else None
 
     def residual(self, x):
         return self.b - self.A @ x
@@ -29,24 +30,21 @@ class InMemoryMatrix:
 
     def matvec_and_gram(self, v):
         """``(A v, A^T A v)`` in one pass over ``A``; only when ``can_fuse``."""
-        from ._kernels import FUSED_CHUNKS, product_and_gram
-
-        q = np.empty(self.A.shape[0])
-        partial = np.empty((FUSED_CHUNKS, self.A.shape[1]))
-        with numba_threads(self.n_jobs):
-            product_and_gram(self.A, np.ascontiguousarray(v, dtype=np.float64), q, partial)
-        return q, partial.sum(axis=0)
+        return self._affine_and_gram(v, 0.0)
 
     def residual_and_gram(self, x):
         """``(b - A x, A^T (b - A x))`` in one pass over ``A``; only when ``can_fuse``."""
-        from ._kernels import FUSED_CHUNKS, residual_and_gram
+        return self._affine_and_gram(-np.asarray(x, dtype=np.float64), 1.0)
 
-        r = np.empty(self.A.shape[0])
+    def _affine_and_gram(self, v, beta):
+        from ._kernels import FUSED_CHUNKS, affine_and_gram
+
+        out = np.empty(self.A.shape[0])
         partial = np.empty((FUSED_CHUNKS, self.A.shape[1]))
         with numba_threads(self.n_jobs):
-            residual_and_gram(self.A, np.ascontiguousarray(x, dtype=np.float64),
-                              np.ascontiguousarray(self.b, dtype=np.float64), r, partial)
-        return r, partial.sum(axis=0)
+            affine_and_gram(self.A, np.ascontiguousarray(v, dtype=np.float64), self._b64, beta,
+                            out, partial)
+        return out, partial.sum(axis=0)
 
     @staticmethod
     def dot(u, v) -> float:
