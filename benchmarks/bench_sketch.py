@@ -29,6 +29,7 @@ from sparsenum.sketch import (
     sketch_and_solve,
 )
 from sparsenum.utils import numba_threads
+from sparsenum.utils._numba import max_threads
 
 
 def make_problem(n, d, kind, seed=0):
@@ -46,9 +47,9 @@ def sigma_min(A):
     return math.sqrt(max(np.linalg.eigvalsh(A.T @ A)[0], 0.0))
 
 
-def run_lstsq(report, n, d, kind, quick, repeats):
+def run_lstsq(report, n, d, kind, quick, repeats, label=""):
     A, b = make_problem(n, d, kind)
-    problem = f"{kind} n={n:.0e} d={d}"
+    problem = f"{kind} n={n:.0e} d={d}{label}"
     norm_b = np.linalg.norm(b)
     big = n * d >= 5e7
 
@@ -188,6 +189,13 @@ def main(argv=None):
             run_lstsq(report, n, d, kind, args.quick, args.repeats)
         if not args.target:
             run_scaling(report, args.quick, args.repeats)
+    if args.target and args.threads == 1 and max_threads() > 1:
+        # the same problem with every core for LAPACK (threaded BLAS) and for our fused passes
+        with blas_threads(max_threads()), numba_threads(max_threads()):
+            for n, d, kind in sizes:
+                print(f"== {kind} n={n} d={d}, {max_threads()} threads", flush=True)
+                run_lstsq(report, n, d, kind, args.quick, args.repeats,
+                          label=f", {max_threads()} threads")
     report.finish()
 
 
