@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import scipy.optimize
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from ..base import ConvergenceHistory
 from ..utils import check_int, check_one_of, numba_threads
 from . import _sparse_kernels as _k
 from ._result import Support, TransportResult, marginal_violation, validate_common, validate_problem
+from ._sparse_recovery import assignment_plan, feasible_support, improve_support
+from ._sparse_recovery import polish as polish_on_support
 
 __all__ = ["sparsity_constrained_ot"]
-
-_POLISH_TOL = 1e-12
-
 
 class _Objective:
     """Negated (semi-)dual objective and gradient for scipy's minimiser, with a history."""
@@ -60,71 +58,38 @@ class _Objective:
             return x.copy(), -self.gamma * self.b * self.theta
         return x[: self.n].copy(), x[self.n:].copy()
 
-    def support(self, positive_only=False):
-        """(row, col) pairs of each column's top-k candidates (or only the plan's nonzeros).
-
-        Polishing uses all k candidates of every column, not only the positive entries: the
-        dual's plan is often a forest with fewer than n + m - 1 edges, on which no plan with
-        both marginals exists, while the candidates keep the k-per-column limit.
-        """
-        keep = self.val > 0 if positive_only else np.ones(self.val.shape, dtype=bool)
+    def dual_plan(self):
+        """The (semi-)dual's own plan: the positive top-k entries of every column."""
+        plan = np.zeros((self.n, self.m))
+        keep = self.val > 0
         cols = np.repeat(np.arange(self.m), self.k).reshape(self.m, self.k)
-        return self.idx[keep], cols[keep]
+        plan[self.idx[keep], cols[keep]] = self.val[keep]
+        return plan
 
 
-def _polish(a, b, C, gamma, rows, cols, alpha, beta, max_iter=50):
-    """Quadratically regularised OT restricted to the support ``(rows, cols)``, by semismooth
-    Newton on its dual with Armijo backtracking; the plan's marginals are exact at the solution.
-
-    Returns ``(T, alpha, beta, converged)`` with T as a dense array.
-    """
-    n, m = C.shape
-    c = C[rows, cols]
-
-    def evaluate(al, be):
-        z = al[rows] + be[cols] - c
-        t = np.maximum(z, 0.0) / gamma
-        row = np.bincount(rows, t, n)
-        col = np.bincount(cols, t, m)
-        dual = al @ a + be @ b - 0.5 * gamma * (t @ t)
-        return dual, t, np.concatenate([a - row, b - col])
-
-    dual, t, grad = evaluate(alpha, beta)
-    converged = False
-    errors = []
-    for it in range(max_iter):
-        errors.append(np.abs(grad).sum())
-        if errors[-1] <= _POLISH_TOL * max(1.0, a.sum()):
-            converged = True
-            break
-        if it >= 10 and errors[-1] > 0.5 * errors[-10]:
-            break  # no progress: the support admits no plan with these marginals
-        active = t > 0
-        r_act, c_act = rows[active], cols[active]
-        A = sp.csr_matrix((np.ones(r_act.size), (r_act, c_act)), shape=(n, m))
-        deg_r = np.asarray(A.sum(axis=1)).ravel()
-        deg_c = np.asarray(A.sum(axis=0)).ravel()
-        eps = 1e-10  # rows or columns without active entries keep the system nonsingular
-        H = sp.bmat([[sp.diags(deg_r + eps), A[:, : m - 1]],
-                     [A[:, : m - 1].T, sp.diags(deg_c[: m - 1] + eps)]], format="csc")
-        d = np.zeros(n + m)
-        d[: n + m - 1] = gamma * spla.spsolve(H, grad[: n + m - 1], permc_spec="MMD_AT_PLUS_A")
-        slope = grad @ d
-        if not (np.all(np.isfinite(d)) and slope > 0):
-            break
-        step = 1.0
-        for _ in range(40):
-            new = evaluate(alpha + step * d[:n], beta + step * d[n:])
-            if new[0] >= dual + 1e-6 * step * slope:
-                break
-            step *= 0.5
-        else:
-            break
-        alpha, beta = alpha + step * d[:n], beta + step * d[n:]
-        dual, t, grad = new
-    T = np.zeros((n, m))
-    T[rows, cols] = t
-    return T, alpha, beta, converged
+def _recover(a, b, C, reg, objective, alpha, beta):
+    """Feasible support, then the exact restricted problem on it (see ``_sparse_recovery``)."""
+    if objective.k == 1:
+        plan = assignment_plan(a, b, C)
+        if plan is not None:
+            return plan, alpha, beta, True
+    slot_row, flow, deficit, _, feasible = feasible_support(a, b, C, alpha, beta,
+                                                            objective.idx, objective.val)
+    m, k = slot_row.shape
+    rows, cols = slot_row.ravel(), np.repeat(np.arange(m), k)
+    if not feasible:
+        warnings.warn(
+            f"sparsity_constrained_ot: found no support with at most {k} nonzeros per column "
+            f"carrying both marginals (the best one misses {deficit:.3g} of the mass); the "
+            "returned plan is its maximum flow, not converged. Such a plan may not exist, "
+            "e.g. for max_nz=1 with weights in general position; a larger max_nz helps.",
+            RuntimeWarning, stacklevel=3)
+        plan = np.zeros(C.shape)
+        plan[rows, cols] = flow.ravel()
+        return plan, alpha, beta, False
+    plan, alpha, beta, polished = polish_on_support(a, b, C, reg, rows, cols, flow.ravel(),
+                                                   start=(alpha, beta))
+    return improve_support(a, b, C, reg, slot_row, flow, plan, alpha, beta, polished)
 
 
 def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", tol=1e-9,
@@ -135,13 +100,22 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     marginals ``a, b`` and :math:`\|t_j\|_0 \le` ``max_nz`` for every column :math:`t_j`, through
     its convex dual (``formulation="dual"``) or semi-dual (``"semi_dual"``), maximised by
     L-BFGS on an objective and gradient computed by a parallel numba kernel (top-k per column).
-    The dual's plan only meets the marginals approximately; with ``polish=True`` (default) the
-    solver then solves the quadratically regularised problem restricted to the support the dual
-    found (at most ``max_nz`` per column) exactly, by semismooth Newton, so the returned plan
-    meets both marginals to about 1e-12 and keeps the column sparsity. For very small
-    ``max_nz`` a plan with the given marginals may not exist on that support (with
-    ``max_nz = 1`` and non-uniform weights none may exist at all); ``converged`` is then False
-    and ``marginal_error`` reports the remaining violation.
+    The dual's plan only meets the marginals approximately, and the support it picks may carry
+    no plan with both marginals. With ``polish=True`` (default) the solver then (1) checks the
+    support by a maximum flow and, if it is infeasible, repairs it by swapping candidate rows
+    across the minimum cut, guided by the dual scores, and (2) solves the quadratically
+    regularised problem restricted to the repaired support exactly, by semismooth Newton: the
+    returned plan meets both marginals to about 1e-12 with at most ``max_nz`` nonzeros per
+    column, and its ``objective`` is an upper bound on the optimum whose gap to
+    ``dual_objective`` (a lower bound) measures how far from optimal it can be.
+
+    A feasible plan exists whenever ``max(b) <= (max_nz - 1) * min(a)``. For weights in
+    general position it needs ``max_nz * m >= n + m - 1`` nonzeros (so ``max_nz = 1`` works only
+    when row masses are sums of column masses, e.g. a permutation for uniform weights and
+    ``n = m``); in between, existence is a combinatorial question and the repair a heuristic
+    search with a budget. If it finds no feasible support, ``converged`` is False, a
+    ``RuntimeWarning`` says so, and the plan is the best maximum flow found (nonnegative,
+    ``max_nz``-sparse, marginals not exceeded) whose ``marginal_error`` is honest.
 
     Parameters
     ----------
@@ -165,7 +139,8 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     max_iter : int, default=1000
         Maximum L-BFGS iterations.
     polish : bool, default=True
-        Recover a feasible plan on the dual's support (see above).
+        Recover a feasible ``max_nz``-sparse plan (see above); False returns the dual's own
+        plan.
     n_jobs : int, optional
         Numba threads for the per-column kernel.
 
@@ -174,7 +149,8 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     TransportResult
         ``objective`` is the primal objective of the returned plan; ``dual_objective`` the
         (semi-)dual optimum found by L-BFGS; ``f, g`` the potentials (after polishing);
-        ``converged`` is True when L-BFGS met ``tol`` and, if asked, polishing met the marginals.
+        ``converged`` is True when L-BFGS met ``tol`` and, if asked, the recovered plan meets
+        the marginals.
         The history has one row per objective evaluation.
 
     References
@@ -211,13 +187,10 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
         alpha, beta = objective.potentials(res.x)
         converged = bool(res.success)
         if polish:
-            rows, cols = objective.support()
-            plan, alpha, beta, polished = _polish(a, b, C, reg, rows, cols, alpha, beta)
-            converged = converged and polished
+            plan, alpha, beta, recovered = _recover(a, b, C, reg, objective, alpha, beta)
+            converged = converged and recovered
         else:
-            plan = np.zeros(C.shape)
-            rows, cols = objective.support(positive_only=True)
-            plan[rows, cols] = objective.val[objective.val > 0]
+            plan = objective.dual_plan()
     plan, f, g = support.expand(plan, alpha, beta, C_full.shape)
     cost = float(np.sum(C_full * plan))
     hist = np.array(objective.rows, dtype=float).reshape(-1, 3).T

@@ -60,13 +60,15 @@ def test_max_nz_n_is_quadratic_ot_of_pot():
     np.testing.assert_allclose(res.plan, ref, atol=1e-5)
 
 
-def test_max_nz_one_gives_emd_cost_on_permutation_problem():
-    # uniform weights, n = m: the exact OT plan is a permutation, feasible with one per column
+@pytest.mark.parametrize("reg", [1e-3, 0.5])
+def test_max_nz_one_gives_emd_cost_on_permutation_problem(reg):
+    # uniform weights, n = m: the exact OT plan is a permutation, feasible with one per column,
+    # and the quadratic term is the same for every permutation, so any reg gives emd's plan
     rng = np.random.default_rng(3)
     n = 25
     a = np.full(n, 1.0 / n)
     C = rng.random((n, n))
-    res = sparsity_constrained_ot(a, a, C, 1e-3, 1, tol=1e-12)
+    res = sparsity_constrained_ot(a, a, C, reg, 1, tol=1e-12)
     assert res.converged and res.marginal_error <= 1e-8
     assert (res.plan > 0).sum(axis=0).max() == 1
     assert res.cost == pytest.approx(ot.emd2(a, a, C), rel=1e-6)
@@ -97,3 +99,96 @@ def test_sparsity_and_nonnegativity_hypothesis(n, m, seed, k):
     assert (res.plan > 0).sum(axis=0).max() <= k
     if res.converged:
         assert res.marginal_error <= 1e-8
+
+
+def _nonuniform(n, m, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.random(n) + 0.2, rng.random(m) + 0.2
+    return a / a.sum(), b / b.sum(), rng.random((n, m))
+
+
+@pytest.mark.parametrize("formulation", ["semi_dual", "dual"])
+def test_max_nz_two_nonuniform_weights_is_feasible(formulation):
+    # the issue's failure: at max_nz=2 the dual's support carries no plan with both marginals;
+    # the support repair must find one (n = m, so it is a spanning tree plus at most one edge)
+    a, b, C = _nonuniform(100, 100, 1)
+    gamma = 0.1
+    res = sparsity_constrained_ot(a, b, C, gamma, 2, formulation=formulation)
+    P = res.plan
+    assert res.converged
+    assert res.marginal_error <= 1e-8
+    np.testing.assert_allclose(P.sum(axis=1), a, atol=1e-10)
+    np.testing.assert_allclose(P.sum(axis=0), b, atol=1e-10)
+    assert np.all(P >= 0) and (P > 0).sum(axis=0).max() <= 2
+    # weak duality: the relaxation's value is a lower bound on every feasible 2-sparse plan
+    assert res.dual_objective <= res.objective + 1e-12
+    assert res.objective == pytest.approx(np.sum(C * P) + 0.5 * gamma * np.sum(P * P))
+
+
+def test_issue_instance_max_nz_two_uniform_source():
+    # the benchmark's instance (n = 300, gamma = 0.1, uniform a, non-uniform b) at max_nz = 2
+    rng = np.random.default_rng(0)
+    n = 300
+    C = rng.random((n, n))
+    a = np.full(n, 1 / n)
+    b = rng.random(n) + 0.2
+    b /= b.sum()
+    res = sparsity_constrained_ot(a, b, C, 0.1, 2)
+    assert res.converged and res.marginal_error <= 1e-8
+    assert (res.plan > 0).sum(axis=0).max() <= 2
+
+
+def test_infeasible_max_nz_one_warns_and_is_honest():
+    # weights in general position: no plan has one row per column (row masses would have to be
+    # sums of column masses); the result says so and its plan never exceeds the marginals
+    a, b, C = _nonuniform(6, 6, 5)
+    with pytest.warns(RuntimeWarning, match="no support"):
+        res = sparsity_constrained_ot(a, b, C, 0.1, 1)
+    assert not res.converged
+    P = res.plan
+    assert np.all(P >= 0) and (P > 0).sum(axis=0).max() <= 1
+    assert np.all(P.sum(axis=1) <= a + 1e-12) and np.all(P.sum(axis=0) <= b + 1e-12)
+    assert res.marginal_error == pytest.approx(
+        np.abs(P.sum(axis=1) - a).sum() + np.abs(P.sum(axis=0) - b).sum())
+    assert res.marginal_error > 1e-6
+
+
+def test_polish_false_returns_the_dual_plan():
+    a, b, C = _nonuniform(30, 30, 6)
+    res = sparsity_constrained_ot(a, b, C, 0.1, 3, polish=False)
+    # the semi-dual's plan meets the columns exactly, not the rows
+    np.testing.assert_allclose(res.plan.sum(axis=0), b, atol=1e-12)
+    assert (res.plan > 0).sum(axis=0).max() <= 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 12), m=st.integers(2, 12), seed=st.integers(0, 10_000))
+def test_max_nz_two_marginals_cardinality_hypothesis(n, m, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.random(n) + 0.5, rng.random(m) + 0.5
+    a, b, C = a / a.sum(), b / b.sum(), rng.random((n, m))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = sparsity_constrained_ot(a, b, C, 0.2, 2)
+    P = res.plan
+    assert np.all(P >= 0)
+    assert (P > 0).sum(axis=0).max() <= 2
+    assert np.all(P.sum(axis=1) <= a + 1e-10) and np.all(P.sum(axis=0) <= b + 1e-10)
+    if b.max() <= a.min():
+        # max(b) <= (max_nz - 1) min(a): the north-west-corner plan is feasible, so one exists
+        assert res.converged
+    if res.converged:
+        assert res.marginal_error <= 1e-8
+
+
+def test_max_nz_one_with_rows_holding_whole_columns_is_exact():
+    # every column has mass 1/20 and every row 2/20: a plan with one row per column exists and
+    # the optimum is exact OT's (the quadratic term is the same for all such plans)
+    rng = np.random.default_rng(7)
+    a, b, C = np.full(10, 0.1), np.full(20, 0.05), rng.random((10, 20))
+    res = sparsity_constrained_ot(a, b, C, 0.2, 1)
+    assert res.converged and res.marginal_error <= 1e-12
+    assert (res.plan > 0).sum(axis=0).max() == 1
+    assert res.cost == pytest.approx(ot.emd2(a, b, C), rel=1e-9)

@@ -1,0 +1,358 @@
+"""Numba kernels that find a support with at most ``k`` rows per column carrying a feasible plan.
+
+A support is stored per column as ``slot_row[j, s]`` (the row of slot ``s`` of column ``j``,
+``k`` slots per column) with a flow ``flow[j, s] >= 0`` on it. Whether some plan with marginals
+``a, b`` lives on the support is a maximum-flow question (source -> row ``i`` with capacity
+``a_i``, row -> column along the support with unbounded capacity, column ``j`` -> sink with
+capacity ``b_j``): :func:`augment` pushes flow along shortest augmenting paths (Edmonds-Karp,
+many sources at once) until none is left, and the rows and columns its last search reached are
+the minimum cut. A deficit means the reached rows still have mass but every column they touch is
+full, so a feasible support needs an edge from a reached row to an unreached column: that is the
+only kind of move :func:`repair` tries (replace one slot of an unreached column by a reached
+row), ranked by how much the dual score drops. Each move takes the first trial that lowers the
+deficit, or else the trial that raises it least, and a (row, column) pair just swapped may not be
+swapped back for a while (a tabu search: it crosses the plateaus where no single swap lowers the
+deficit, which are common when the support must be a spanning tree, e.g. ``k = 2, n = m``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..utils import jit
+
+
+@jit
+def _sift_down(x, order, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and x[order[child + 1]] > x[order[child]]:
+            child += 1
+        if x[order[root]] >= x[order[child]]:
+            return
+        order[root], order[child] = order[child], order[root]
+        root = child
+
+
+@jit
+def _argsort(x):
+    """Heap sort of the indices of ``x`` (ascending): numba's ``np.argsort`` takes seconds
+    longer to compile."""
+    size = x.shape[0]
+    order = np.arange(size)
+    for root in range(size // 2 - 1, -1, -1):
+        _sift_down(x, order, root, size)
+    for end in range(size - 1, 0, -1):
+        order[0], order[end] = order[end], order[0]
+        _sift_down(x, order, 0, end)
+    return order
+
+
+@jit
+def _spares(a, b, slot_row, flow):
+    """Unused row and column masses of a flow (clipped at 0 against rounding)."""
+    m, k = slot_row.shape
+    row_spare = np.empty(a.shape[0])
+    col_spare = np.empty(m)
+    for i in range(a.shape[0]):
+        row_spare[i] = a[i]
+    for j in range(m):
+        col_spare[j] = b[j]
+        for s in range(k):
+            row_spare[slot_row[j, s]] -= flow[j, s]
+            col_spare[j] -= flow[j, s]
+    for i in range(a.shape[0]):
+        row_spare[i] = max(row_spare[i], 0.0)
+    for j in range(m):
+        col_spare[j] = max(col_spare[j], 0.0)
+    return row_spare, col_spare
+
+
+@jit
+def _copy_state(rows, flow, row_spare, col_spare, to_rows, to_flow, to_row_spare, to_col_spare):
+    """Explicit loops: numba compiles whole-array assignments far more slowly."""
+    m, k = rows.shape
+    for j in range(m):
+        to_col_spare[j] = col_spare[j]
+        for s in range(k):
+            to_rows[j, s] = rows[j, s]
+            to_flow[j, s] = flow[j, s]
+    for i in range(row_spare.shape[0]):
+        to_row_spare[i] = row_spare[i]
+
+
+@jit
+def _row_adjacency(slot_row, n):
+    """CSR lists of the edges ``j * k + s`` at every row."""
+    m, k = slot_row.shape
+    start = np.zeros(n + 1, np.int64)
+    for j in range(m):
+        for s in range(k):
+            start[slot_row[j, s] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = np.empty(n, np.int64)
+    for i in range(n):
+        fill[i] = start[i]
+    edges = np.empty(m * k, np.int64)
+    for j in range(m):
+        for s in range(k):
+            r = slot_row[j, s]
+            edges[fill[r]] = j * k + s
+            fill[r] += 1
+    return start, edges
+
+
+@jit
+def augment(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col):
+    """Push flow until no augmenting path is left; returns the remaining deficit.
+
+    ``row_spare``/``col_spare`` are the unused masses (updated in place with ``flow``);
+    ``reach_row``/``reach_col`` receive the rows and columns reached by the last search.
+    """
+    n = row_spare.shape[0]
+    m, k = slot_row.shape
+    start, edges = _row_adjacency(slot_row, n)
+    row_parent = np.empty(n, np.int64)  # edge j*k+s used backwards to reach the row; -1: source
+    col_parent = np.empty(m, np.int64)  # edge used forwards to reach the column
+    queue = np.empty(n, np.int64)
+    while True:
+        for i in range(n):
+            reach_row[i] = False
+        for j in range(m):
+            reach_col[j] = False
+        head = 0
+        tail = 0
+        for i in range(n):
+            if row_spare[i] > tol:
+                reach_row[i] = True
+                row_parent[i] = -1
+                queue[tail] = i
+                tail += 1
+        found = -1
+        while head < tail and found < 0:
+            i = queue[head]
+            head += 1
+            for p in range(start[i], start[i + 1]):
+                e = edges[p]
+                j = e // k
+                if reach_col[j]:
+                    continue
+                reach_col[j] = True
+                col_parent[j] = e
+                if col_spare[j] > tol:
+                    found = j
+                    break
+                for s in range(k):
+                    r = slot_row[j, s]
+                    if not reach_row[r] and flow[j, s] > tol:
+                        reach_row[r] = True
+                        row_parent[r] = j * k + s
+                        queue[tail] = r
+                        tail += 1
+        if found < 0:
+            return col_spare.sum()
+        delta = col_spare[found]
+        j = found
+        while True:  # bottleneck: the source row's spare and the flows used backwards
+            e = col_parent[j]
+            i = slot_row[e // k, e % k]
+            if row_parent[i] < 0:
+                delta = min(delta, row_spare[i])
+                break
+            e = row_parent[i]
+            delta = min(delta, flow[e // k, e % k])
+            j = e // k
+        col_spare[found] -= delta
+        j = found
+        while True:
+            e = col_parent[j]
+            flow[e // k, e % k] += delta
+            i = slot_row[e // k, e % k]
+            if row_parent[i] < 0:
+                row_spare[i] -= delta
+                break
+            e = row_parent[i]
+            flow[e // k, e % k] -= delta
+            j = e // k
+
+
+@jit
+def _candidates(score, slot_row, reach_row, reach_col, tabu_until, move, per_column):
+    """Moves ``(loss, column, slot, new row)``: a reached row into an unreached column."""
+    m = score.shape[1]
+    k = slot_row.shape[1]
+    rows = np.flatnonzero(reach_row)
+    size = 0
+    cap = m * per_column * k
+    loss = np.empty(cap)
+    col = np.empty(cap, np.int64)
+    slot = np.empty(cap, np.int64)
+    new_row = np.empty(cap, np.int64)
+    best_val = np.empty(per_column)
+    best_row = np.empty(per_column, np.int64)
+    for j in range(m):
+        if reach_col[j]:
+            continue
+        filled = 0
+        for i in rows:  # the per_column best-scoring reached rows not already in column j
+            taken = False
+            for s in range(k):
+                if slot_row[j, s] == i:
+                    taken = True
+            if taken or tabu_until[i, j] > move:
+                continue
+            z = score[i, j]
+            if filled == per_column and z <= best_val[filled - 1]:
+                continue
+            pos = filled if filled < per_column else per_column - 1
+            while pos > 0 and best_val[pos - 1] < z:
+                best_val[pos] = best_val[pos - 1]
+                best_row[pos] = best_row[pos - 1]
+                pos -= 1
+            best_val[pos] = z
+            best_row[pos] = i
+            if filled < per_column:
+                filled += 1
+        for t in range(filled):
+            for s in range(k):
+                if tabu_until[slot_row[j, s], j] > move:
+                    continue
+                loss[size] = score[slot_row[j, s], j] - best_val[t]
+                col[size] = j
+                slot[size] = s
+                new_row[size] = best_row[t]
+                size += 1
+    return loss[:size], col[:size], slot[:size], new_row[:size]
+
+
+@jit
+def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_move, tenure,
+           per_column):
+    """Tabu search over single-slot swaps for a support whose maximum flow meets both marginals.
+
+    ``slot_row``/``flow`` hold the starting support and a flow on it with row sums ``<= a`` and
+    column sums ``<= b``; on return they hold the best support found and its maximum flow.
+    The search stops when the support is feasible, after ``max_moves`` moves, or after
+    ``patience`` moves without a new best deficit. Returns ``(deficit, moves)``: the mass the
+    best support cannot carry (0 when feasible).
+    """
+    n, m = score.shape
+    k = slot_row.shape[1]
+    row_spare, col_spare = _spares(a, b, slot_row, flow)
+    reach_row = np.zeros(n, np.bool_)
+    reach_col = np.zeros(m, np.bool_)
+    deficit = augment(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col)
+    best_deficit = deficit
+    best_rows = np.empty((m, k), np.int64)
+    best_flow = np.empty((m, k))
+    best_row_spare = np.empty(n)
+    best_col_spare = np.empty(m)
+    _copy_state(slot_row, flow, row_spare, col_spare, best_rows, best_flow, best_row_spare,
+                best_col_spare)
+    tabu_until = np.zeros((n, m), np.int32)  # (row, column) pairs just swapped
+    trial_row_spare = np.empty(n)
+    trial_col_spare = np.empty(m)
+    trial_flow = np.empty((m, k))
+    trial_rows = np.empty((m, k), np.int64)
+    trial_reach_row = np.zeros(n, np.bool_)
+    trial_reach_col = np.zeros(m, np.bool_)
+    move = 0
+    best_move = 0
+    done = tol * (n + m)
+    while best_deficit > done and move < max_moves and move - best_move < patience:
+        loss, col, slot, new_row = _candidates(score, slot_row, reach_row, reach_col,
+                                               tabu_until, move, per_column)
+        if loss.size == 0:
+            break
+        order = _argsort(loss)
+        chosen = -1
+        chosen_deficit = np.inf
+        for t in order[:trials_per_move]:
+            j, s = col[t], slot[t]
+            _copy_state(slot_row, flow, row_spare, col_spare, trial_rows, trial_flow,
+                        trial_row_spare, trial_col_spare)
+            trial_row_spare[trial_rows[j, s]] += trial_flow[j, s]
+            trial_col_spare[j] += trial_flow[j, s]
+            trial_flow[j, s] = 0.0
+            trial_rows[j, s] = new_row[t]
+            d = augment(trial_rows, trial_flow, trial_row_spare, trial_col_spare, tol,
+                        trial_reach_row, trial_reach_col)
+            if d < chosen_deficit - tol:
+                chosen, chosen_deficit = t, d
+                if d < deficit - tol:
+                    break  # first improving move
+        # apply the chosen move (recomputed: the trial buffers hold the last trial)
+        j, s = col[chosen], slot[chosen]
+        tabu_until[slot_row[j, s], j] = move + tenure
+        tabu_until[new_row[chosen], j] = move + tenure
+        row_spare[slot_row[j, s]] += flow[j, s]
+        col_spare[j] += flow[j, s]
+        flow[j, s] = 0.0
+        slot_row[j, s] = new_row[chosen]
+        deficit = augment(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col)
+        move += 1
+        if deficit < best_deficit - tol:
+            best_deficit = deficit
+            best_move = move
+            _copy_state(slot_row, flow, row_spare, col_spare, best_rows, best_flow,
+                        best_row_spare, best_col_spare)
+    _copy_state(best_rows, best_flow, best_row_spare, best_col_spare, slot_row, flow, row_spare,
+                col_spare)
+    return best_deficit, move
+
+
+@jit
+def improving_swaps(a, b, score, slot_row, flow, tol):
+    """Swap in, column by column, the best outside row whose score beats a slot's, whenever the
+    support stays feasible (checked by re-augmenting the flow); returns the number of swaps.
+
+    ``score`` comes from the potentials of the restricted problem on the current support: a
+    positive score outside the support is a direction of descent there. The caller keeps the
+    new support only if the polished objective improves.
+    """
+    n, m = score.shape
+    k = slot_row.shape[1]
+    row_spare, col_spare = _spares(a, b, slot_row, flow)
+    reach_row = np.zeros(n, np.bool_)
+    reach_col = np.zeros(m, np.bool_)
+    trial_rows = np.empty((m, k), np.int64)
+    trial_flow = np.empty((m, k))
+    trial_row_spare = np.empty(n)
+    trial_col_spare = np.empty(m)
+    done = tol * (n + m)
+    swaps = 0
+    for j in range(m):
+        best_i = -1
+        best_z = 0.0  # only rows that would enter the restricted problem (positive score)
+        for i in range(n):
+            z = score[i, j]
+            if z > best_z:
+                taken = False
+                for s in range(k):
+                    if slot_row[j, s] == i:
+                        taken = True
+                if not taken:
+                    best_i, best_z = i, z
+        if best_i < 0:
+            continue
+        worst_s = 0
+        for s in range(1, k):
+            if score[slot_row[j, s], j] < score[slot_row[j, worst_s], j]:
+                worst_s = s
+        if score[slot_row[j, worst_s], j] >= best_z:
+            continue
+        _copy_state(slot_row, flow, row_spare, col_spare, trial_rows, trial_flow,
+                    trial_row_spare, trial_col_spare)
+        trial_row_spare[trial_rows[j, worst_s]] += trial_flow[j, worst_s]
+        trial_col_spare[j] += trial_flow[j, worst_s]
+        trial_flow[j, worst_s] = 0.0
+        trial_rows[j, worst_s] = best_i
+        if augment(trial_rows, trial_flow, trial_row_spare, trial_col_spare, tol, reach_row,
+                   reach_col) <= done:
+            _copy_state(trial_rows, trial_flow, trial_row_spare, trial_col_spare, slot_row, flow,
+                        row_spare, col_spare)
+            swaps += 1
+    return swaps
