@@ -8,6 +8,7 @@ After Nutini, Laradji and Schmidt, "Let's Make Block Coordinate Descent Converge
 from .label_propagation import BCDLabelPropagation
 from .lasso import LassoResult, lasso_duality_gap, solve_lasso
 from .linear_model import BCDLasso, BCDLogisticRegression
+from .logistic import L1LogisticResult, l1_logistic_duality_gap, solve_l1_logistic
 from .problems import BCDProblem, BinaryLogistic, LeastSquares, MultinomialLogistic, ProblemState
 from .quadratic import LabelPropagation, SparseQuadratic
 from .solver import BCDResult, block_coordinate_descent
@@ -19,6 +20,7 @@ __all__ = [
     "BCDProblem",
     "BCDResult",
     "BinaryLogistic",
+    "L1LogisticResult",
     "LabelPropagation",
     "LassoResult",
     "LeastSquares",
@@ -26,6 +28,8 @@ __all__ = [
     "ProblemState",
     "SparseQuadratic",
     "block_coordinate_descent",
+    "l1_logistic_duality_gap",
     "lasso_duality_gap",
+    "solve_l1_logistic",
     "solve_lasso",
 ]

@@ -13,6 +13,7 @@ Python call costs one chunk and no extra pass over the data.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from sparsenum.utils import jit
@@ -22,6 +23,13 @@ from ._kernels import _prox
 # reassociation lets LLVM vectorise the column dot products (SIMD partial sums); no other
 # fast-math flag, so NaN / inf semantics stay IEEE
 _REASSOC = {"reassoc", "contract"}
+
+
+@jit
+def _u(i):
+    """An index as unsigned: numba then skips the negative-index wraparound test (about 10%
+    of a sparse gather loop)."""
+    return numba.uint64(i)
 
 
 @jit
@@ -190,40 +198,43 @@ def _sparse_objective(rs, s0, w, lam):
     return 0.5 * rr + lam * _l1(w)
 
 
-@jit(fastmath=_REASSOC)
-def lasso_ws_sparse(indptr, indices, data, mu, cols, norm2, w, rs, state, y, lam, nonneg,
-                    n_epochs, K, hist, w_acc, r_acc):
+@jit
+def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state, y, lam, nonneg,
+                    n_epochs, K, hist, w_acc, r_acc, full_every):
     """Like :func:`lasso_ws_dense` for a CSC design whose columns are centred by ``mu``.
 
     The true residual is ``rs + state[0]`` (``state[0] = mu'w``), ``state[1] = sum(rs)``;
-    ``cols`` holds the working set's global column indices.
+    ``cols`` holds the working set's global column indices and ``colsum`` the design's column
+    sums. Only epochs ``0, full_every, 2 full_every, ...`` visit the zero coefficients (a
+    sparse epoch is dominated by them; their gradients are checked again at the chunk's end).
+    Plain loops: reassociation would vectorise the indexed reads into gather instructions,
+    slower than scalar loads here.
     """
     m = cols.shape[0]
     n_hist = 0
     if K > 0:
         _store(hist, 0, w)
         n_hist = 1
-    for _ in range(n_epochs):
+    for epoch in range(n_epochs):
+        active_only = epoch % full_every != 0
         for k in range(m):
             L = norm2[k]
-            if L <= 0.0:
+            if L <= 0.0 or (active_only and w[k] == 0.0):
                 continue
             j = cols[k]
             g = 0.0
             for p in range(indptr[j], indptr[j + 1]):
-                g += data[p] * rs[indices[p]]
+                g += data[p] * rs[_u(indices[p])]
             g -= mu[j] * state[1]
             old = w[k]
             new = _prox(old + g / L, lam / L, nonneg)
             delta = new - old
             if delta != 0.0:
                 w[k] = new
-                colsum = 0.0
                 for p in range(indptr[j], indptr[j + 1]):
-                    rs[indices[p]] -= data[p] * delta
-                    colsum += data[p]
+                    rs[_u(indices[p])] -= data[p] * delta
                 state[0] += mu[j] * delta
-                state[1] -= colsum * delta
+                state[1] -= colsum[j] * delta
         if K == 0:
             continue
         _store(hist, n_hist, w)
@@ -238,12 +249,10 @@ def lasso_ws_sparse(indptr, indices, data, mu, cols, norm2, w, rs, state, y, lam
                 delta = w_acc[k] - w[k]
                 if delta != 0.0:
                     j = cols[k]
-                    colsum = 0.0
                     for p in range(indptr[j], indptr[j + 1]):
-                        r_acc[indices[p]] -= data[p] * delta
-                        colsum += data[p]
+                        r_acc[_u(indices[p])] -= data[p] * delta
                     s0 += mu[j] * delta
-                    s1 -= colsum * delta
+                    s1 -= colsum[j] * delta
             if (_sparse_objective(r_acc, s0, w_acc, lam)
                     < _sparse_objective(rs, state[0], w, lam)):
                 _copy(w_acc, w)
@@ -257,7 +266,7 @@ def lasso_ws_sparse(indptr, indices, data, mu, cols, norm2, w, rs, state, y, lam
         j = cols[k]
         g = 0.0
         for p in range(indptr[j], indptr[j + 1]):
-            g += data[p] * rs[indices[p]]
+            g += data[p] * rs[_u(indices[p])]
         g -= mu[j] * state[1]
         cmax = max(cmax, g if nonneg else abs(g))
     s0 = state[0]
@@ -271,13 +280,76 @@ def lasso_ws_sparse(indptr, indices, data, mu, cols, norm2, w, rs, state, y, lam
 
 
 @jit
-def csc_column_sq_norms(indptr, data):
-    """Squared norms of the columns of a CSC matrix (one pass over ``data``, no temporaries)."""
+def csc_column_stats(indptr, data):
+    """Sums and squared norms of the columns of a CSC matrix (one pass over ``data``)."""
     d = indptr.shape[0] - 1
-    out = np.zeros(d)
+    sums = np.zeros(d)
+    sq = np.zeros(d)
     for j in range(d):
         s = 0.0
+        s2 = 0.0
         for p in range(indptr[j], indptr[j + 1]):
-            s += data[p] * data[p]
-        out[j] = s
-    return out
+            s += data[p]
+            s2 += data[p] * data[p]
+        sums[j] = s
+        sq[j] = s2
+    return sums, sq
+
+
+@jit
+def csc_correlations(indptr, indices, data, mu, r, cols, out):
+    """``out[j] = x_j'r - mu_j sum(r)`` for ``j`` in ``cols`` (columns of a CSC design centred
+    implicitly by ``mu``); returns ``max_j |out[j]|`` and ``max_j out[j]`` over ``cols``.
+
+    Plain loops without reassociation: vectorising the indexed reads would emit gather
+    instructions, slower than scalar loads on current x86 cores.
+    """
+    rsum = 0.0
+    for i in range(r.shape[0]):
+        rsum += r[i]
+    amax = 0.0
+    pmax = -np.inf
+    for k in range(cols.shape[0]):
+        j = cols[k]
+        g = 0.0
+        for p in range(indptr[j], indptr[j + 1]):
+            g += data[p] * r[_u(indices[p])]
+        g -= mu[j] * rsum
+        out[j] = g
+        amax = max(amax, abs(g))
+        pmax = max(pmax, g)
+    return amax, pmax
+
+
+@jit
+def screen_and_score(corr, norm, keep, w, scale, radius, lam, nonneg, slack, dropped):
+    """Gap safe test and working-set scores in one pass over the kept features.
+
+    Feature ``j`` of ``keep`` is dropped when ``scale c_j + ||x_j|| radius < lam`` (``c_j`` the
+    signed correlation if ``nonneg``, else its absolute value) or its column is zero; the kept
+    ones are compacted at the front of ``keep`` and get ``slack[j] = (lam - c_j) / ||x_j||``
+    (``-inf`` on the support), every other ``slack`` entry is ``+inf``. Dropped indices go to
+    ``dropped``. Returns ``(n_kept, n_dropped, max |corr| and max ||x_j|| over the dropped,
+    whether a dropped feature has w_j != 0)``.
+    """
+    for j in range(slack.shape[0]):
+        slack[j] = np.inf
+    n_kept = 0
+    n_dropped = 0
+    cmax = 0.0
+    nmax = 0.0
+    nonzero = False
+    for k in range(keep.shape[0]):
+        j = keep[k]
+        c = corr[j] if nonneg else abs(corr[j])
+        if norm[j] == 0.0 or scale * c + norm[j] * radius < lam:
+            dropped[n_dropped] = j
+            n_dropped += 1
+            cmax = max(cmax, abs(corr[j]))
+            nmax = max(nmax, norm[j])
+            nonzero = nonzero or w[j] != 0.0
+        else:
+            keep[n_kept] = j
+            n_kept += 1
+            slack[j] = -np.inf if w[j] != 0.0 else (lam - c) / norm[j]
+    return n_kept, n_dropped, cmax, nmax, nonzero

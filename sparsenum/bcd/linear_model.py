@@ -14,6 +14,7 @@ from sparsenum.base import IterativeEstimatorMixin
 from sparsenum.utils import check_int, check_one_of, check_scalar
 
 from .lasso import solve_lasso
+from .logistic import solve_l1_logistic
 from .partitions import PARTITIONS
 from .problems import BinaryLogistic, MultinomialLogistic
 from .selection import SELECTIONS
@@ -113,10 +114,16 @@ class BCDLogisticRegression(IterativeEstimatorMixin, LinearClassifierMixin, Base
     tol : float, default=1e-6
         Stop when the optimality measure falls below ``tol`` times its value at zero.
     max_iter : int, default=5000
-        Maximum block updates.
+        Maximum block updates (outer working-set iterations for the working-set solver).
+    solver : {"auto", "bcd"}, default="auto"
+        ``"auto"`` solves binary L1 problems with :func:`~sparsenum.bcd.solve_l1_logistic`
+        (working sets and proximal Newton steps, stopping at a duality gap of ``tol`` times
+        the objective at zero) and everything else with the generic block coordinate descent;
+        ``"bcd"`` always uses the latter.
     partition, selection, update, block_size :
-        The block coordinate descent choices (see :func:`block_coordinate_descent`); the default,
-        greedy GSL variable blocks of 32 coordinates with (proximal) Newton steps, is robust.
+        The block coordinate descent choices (see :func:`block_coordinate_descent`), used by
+        the generic solver; the default, greedy GSL variable blocks of 32 coordinates with
+        (proximal) Newton steps, is robust.
     random_state : int, RandomState or None
 
     Attributes
@@ -136,14 +143,15 @@ class BCDLogisticRegression(IterativeEstimatorMixin, LinearClassifierMixin, Base
     """
 
     def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, intercept_scaling=1.0,
-                 tol=1e-6, max_iter=5000, partition="variable", selection="gsl",
-                 update="newton", block_size=32, random_state=None):
+                 tol=1e-6, max_iter=5000, solver="auto", partition="variable",
+                 selection="gsl", update="newton", block_size=32, random_state=None):
         self.penalty = penalty
         self.C = C
         self.fit_intercept = fit_intercept
         self.intercept_scaling = intercept_scaling
         self.tol = tol
         self.max_iter = max_iter
+        self.solver = solver
         self.partition = partition
         self.selection = selection
         self.update = update
@@ -155,6 +163,7 @@ class BCDLogisticRegression(IterativeEstimatorMixin, LinearClassifierMixin, Base
         X, y = validate_data(self, X, y, accept_sparse="csc", dtype=np.float64)
         check_classification_targets(y)
         check_one_of(self.penalty, "penalty", ("l1", "l2"))
+        check_one_of(self.solver, "solver", ("auto", "bcd"))
         C = check_scalar(self.C, "C", low=0.0, include_low=False)
         scaling = check_scalar(self.intercept_scaling, "intercept_scaling", low=0.0,
                                include_low=False)
@@ -171,6 +180,11 @@ class BCDLogisticRegression(IterativeEstimatorMixin, LinearClassifierMixin, Base
             ones = np.full((X.shape[0], 1), scaling)
             X = sp.hstack([X, sp.csc_matrix(ones)], format="csc") if sp.issparse(X) else \
                 np.hstack([X, ones])
+        if self.solver == "auto" and self.penalty == "l1" and k == 2:
+            result = solve_l1_logistic(X, 2.0 * y_idx - 1.0, 1.0 / C,
+                                       tol=check_scalar(self.tol, "tol", low=0.0),
+                                       max_iter=self.max_iter)
+            return self._store(result.coef[None, :], scaling, result)
         pen = {"l1": 1.0 / C, "l2": 0.0} if self.penalty == "l1" else {"l1": 0.0, "l2": 1.0 / C}
         if k == 2:
             problem = BinaryLogistic(X, 2.0 * y_idx - 1.0, **pen)
@@ -181,7 +195,10 @@ class BCDLogisticRegression(IterativeEstimatorMixin, LinearClassifierMixin, Base
             problem, partition=self.partition, selection=self.selection, update=self.update,
             block_size=self.block_size, tol=tol, max_iter=self.max_iter,
             random_state=self.random_state)
-        W = result.x.reshape(X.shape[1], -1).T  # (1 or k, n_features [+ 1])
+        return self._store(result.x.reshape(X.shape[1], -1).T, scaling, result)
+
+    def _store(self, W, scaling, result):
+        """Split ``W`` (1 or k, n_features [+ 1]) into coef_ and intercept_."""
         if self.fit_intercept:
             self.coef_, self.intercept_ = W[:, :-1].copy(), W[:, -1] * scaling
         else:

@@ -62,7 +62,9 @@ def test_logistic_bad_inputs():
     with pytest.raises(ValueError, match="penalty must be one of"):
         BCDLogisticRegression(penalty="elasticnet").fit(X2, Y2)
     with pytest.raises(ValueError, match="gsq"):
-        BCDLogisticRegression(penalty="l1", selection="gsq").fit(X2, Y2)
+        BCDLogisticRegression(penalty="l1", solver="bcd", selection="gsq").fit(X2, Y2)
+    with pytest.raises(ValueError, match="solver must be one of"):
+        BCDLogisticRegression(solver="newton").fit(X2, Y2)
 
 
 MOONS_X, MOONS_Y = make_moons(300, noise=0.05, random_state=0)

@@ -178,3 +178,52 @@ def test_non_finite_or_overflowing_design_is_rejected():
         solve_lasso(np.asfortranarray(np.where(X > 2, np.nan, X)), Y, 0.1, fit_intercept=True)
     with pytest.raises(ValueError, match="too large"):
         solve_lasso(X * 1e200, Y, 0.1)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_gap_safe_screening_keeps_the_solution_and_reports_the_full_gap(monkeypatch, positive):
+    # a wide sparse design: most features are screened out early, so the final gap check must
+    # cover them (bounded from the residual at screening time, or recomputed)
+    import sparsenum.bcd.lasso as lasso_module
+
+    rng = np.random.default_rng(5)
+    Xw = sp.random(80, 600, density=0.05, random_state=5, format="csc")
+    yw = Xw[:, :5] @ rng.standard_normal(5) + 0.01 * rng.standard_normal(80)
+    alpha = 0.05 * np.abs(Xw.T @ yw).max() / 80
+    calls = []
+    original = lasso_module._screen
+    monkeypatch.setattr(lasso_module, "_screen",
+                        lambda *a: calls.append(a[6].size) or original(*a))
+    res = solve_lasso(Xw, yw, alpha, positive=positive, tol=1e-12)
+    assert res.converged and min(calls) < 600  # screening happened
+    gap = lasso_duality_gap(Xw, yw, res.coef, alpha, positive=positive)[0]
+    assert res.duality_gap == pytest.approx(gap, rel=1e-6, abs=1e-15)
+    assert gap == pytest.approx(independent_gap(Xw, yw, res.coef, 0.0, alpha, positive), abs=1e-14)
+    ref = Lasso(alpha=alpha, fit_intercept=False, positive=positive, tol=1e-14,
+                max_iter=100000).fit(Xw, yw)
+    assert np.allclose(res.coef, ref.coef_, atol=1e-6)
+
+
+def test_non_canonical_or_integer_sparse_designs():
+    # duplicates / unsorted indices and integer data go through check_design; canonical float64
+    # CSC input is used without a copy and is never modified
+    dense = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 1.0], [4.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    y = np.array([1.0, 2.0, 0.5, 1.5])
+    coo = sp.coo_matrix(dense)
+    dup = sp.csc_matrix((np.r_[coo.data, 1.0, -1.0], (np.r_[coo.row, 0, 0],
+                                                      np.r_[coo.col, 0, 0])), shape=(4, 3))
+    ref = solve_lasso(dense, y, 0.01, tol=1e-12).coef
+    assert np.allclose(solve_lasso(dup, y, 0.01, tol=1e-12).coef, ref, atol=1e-8)
+    assert np.allclose(solve_lasso(sp.csc_matrix(dense.astype(int)), y, 0.01, tol=1e-12).coef,
+                       ref, atol=1e-8)
+    canon = sp.csc_matrix(dense)
+    before = canon.data.copy()
+    solve_lasso(canon, y, 0.01, fit_intercept=True)
+    assert np.array_equal(canon.data, before)
+    bad = canon.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        solve_lasso(bad, y, 0.01)
+    bad.data[0] = 1e200
+    with pytest.raises(ValueError, match="too large"):
+        solve_lasso(bad, y, 0.01)
