@@ -38,7 +38,7 @@ INNER_PRODUCT = 1
 # The hot loops index the 2-D arrays directly instead of taking row views (``data[j]``): a view
 # is a new array object whose reference count numba updates atomically, which costs as much as a
 # short distance and makes threads contend for one counter.
-@jit(fastmath=_FASTMATH, inline="always")
+@jit(fastmath=_FASTMATH)
 def _distance_to(q, sq, data, j, sj, metric):
     """Distance from the vector ``q`` to row ``j`` of ``data``."""
     s = np.float32(0.0)
@@ -52,7 +52,7 @@ def _distance_to(q, sq, data, j, sj, metric):
     return np.float32(1.0) - s * sq * sj
 
 
-@jit(fastmath=_FASTMATH, inline="always")
+@jit(fastmath=_FASTMATH)
 def _distance_rows(data, a, sa, b, sb, metric):
     """Distance between rows ``a`` and ``b`` of ``data``."""
     s = np.float32(0.0)
@@ -93,7 +93,7 @@ def _prefetch_row(typingctx, array, row):
 
 
 # -- heaps ------------------------------------------------------------------------------------
-@jit(inline="always")
+@jit
 def _heap_push(keys, ids, size, key, ident):
     """Push onto a max-heap of ``size`` entries; returns the new size."""
     j = size
@@ -109,7 +109,7 @@ def _heap_push(keys, ids, size, key, ident):
     return size + 1
 
 
-@jit(inline="always")
+@jit
 def _heap_sift_down(keys, ids, size, key, ident):
     """Place (key, ident) at the root of a heap of ``size`` entries and sift it down."""
     j = 0
@@ -128,7 +128,7 @@ def _heap_sift_down(keys, ids, size, key, ident):
     ids[j] = ident
 
 
-@jit(inline="always")
+@jit
 def _heap_pop(keys, ids, size):
     """Remove the root of a max-heap; returns the new size."""
     size -= 1
@@ -141,8 +141,9 @@ def _heap_pop(keys, ids, size):
 def _grow_pair(keys, ids):
     new_keys = np.empty(2 * keys.shape[0], np.float32)
     new_ids = np.empty(2 * ids.shape[0], np.int32)
-    new_keys[: keys.shape[0]] = keys
-    new_ids[: ids.shape[0]] = ids
+    for i in range(keys.shape[0]):  # loops: slice assignment compiles slowly
+        new_keys[i] = keys[i]
+        new_ids[i] = ids[i]
     return new_keys, new_ids
 
 
@@ -171,13 +172,13 @@ def _greedy_descent(q, sq, cur, cur_d, top, bottom, data, scale, metric, links0,
                     upper_off):
     """Greedy search (ef = 1) from layer ``top`` down to layer ``bottom + 1``."""
     for layer in range(top, bottom, -1):
-        adj = links0 if layer == 0 else upper
         changed = True
         while changed:
             changed = False
             r = cur if layer == 0 else upper_off[cur] + layer - 1
-            for j in range(1, adj[r, 0] + 1):
-                nb = adj[r, j]
+            count = links0[r, 0] if layer == 0 else upper[r, 0]
+            for j in range(1, count + 1):
+                nb = links0[r, j] if layer == 0 else upper[r, j]
                 d = _distance_to(q, sq, data, nb, scale[nb], metric)
                 if d < cur_d:
                     cur_d = d
@@ -186,15 +187,29 @@ def _greedy_descent(q, sq, cur, cur_d, top, bottom, data, scale, metric, links0,
     return cur, cur_d
 
 
-@jit
+# This is the hot loop of queries and insertion, written out in one function on purpose. Numba
+# counts references to arrays: an array variable that may hold one of two arrays (``adj = links0
+# if layer == 0 else upper``), that is reassigned in a loop (a buffer that grows), or that is an
+# argument of a function inlined by numba (``inline="always"``) makes it emit atomic increments
+# and decrements inside the loop; helpers called normally are not inlined by LLVM and pay a
+# call with every array field pushed on the stack. Measured with perf on 256-D data, these cost
+# about a quarter of the query time. So the heap operations and the distance are written inline,
+# the adjacency array is picked per access, no array is reassigned, and a full candidate heap
+# ends the search with -1 (the caller grows the buffers and searches again; rare, they start at
+# max(256, 4 ef)).
+@jit(fastmath=_FASTMATH)
 def _search_layer(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0, upper,
                   upper_off, visited, tag, skip, has_skip, cand_d, cand_i, res_d, res_i):
     """Best-first search of one layer (Malkov & Yashunin, Algorithm 2).
 
     The results max-heap (``res_*``, capacity >= ef + 1) keeps the ``ef`` nearest nodes that are
-    not skipped (deleted or filtered out); skipped nodes are still traversed. Returns the result
-    count and the candidate buffers, which grow when needed.
+    not skipped (deleted or filtered out); skipped nodes are still traversed. The candidates are
+    a max-heap of negated distances. Returns the result count, or -1 if the candidate heap
+    ``cand_*`` ran out of room. The distance is :func:`_distance_to`, inlined.
     """
+    cap = cand_d.shape[0]
+    dim = q.shape[0]
+    is_l2 = metric == L2
     visited[entry] = tag
     n_res = 0
     lower = np.float32(np.inf)
@@ -202,41 +217,126 @@ def _search_layer(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0,
         n_res = _heap_push(res_d, res_i, 0, entry_d, entry)
         lower = entry_d
     n_cand = _heap_push(cand_d, cand_i, 0, -entry_d, entry)
-    adj = links0 if layer == 0 else upper
     while n_cand > 0:
-        c_d = -cand_d[0]
-        if c_d > lower and (n_res == ef or not has_skip):
+        if -cand_d[0] > lower and (n_res == ef or not has_skip):
             break
         c = cand_i[0]
-        n_cand = _heap_pop(cand_d, cand_i, n_cand)
+        # pop the nearest candidate: move the last entry to the root and sift it down
+        n_cand -= 1
+        key = cand_d[n_cand]
+        ident = cand_i[n_cand]
+        i = 0
+        while True:
+            child = 2 * i + 1
+            if child >= n_cand:
+                break
+            if child + 1 < n_cand and cand_d[child + 1] > cand_d[child]:
+                child += 1
+            if cand_d[child] <= key:
+                break
+            cand_d[i] = cand_d[child]
+            cand_i[i] = cand_i[child]
+            i = child
+        if n_cand > 0:
+            cand_d[i] = key
+            cand_i[i] = ident
         r = c if layer == 0 else upper_off[c] + layer - 1
-        count = adj[r, 0]
+        count = links0[r, 0] if layer == 0 else upper[r, 0]
         if count > 0:
-            _prefetch_row(data, adj[r, 1])
+            _prefetch_row(data, links0[r, 1] if layer == 0 else upper[r, 1])
         for j in range(1, count + 1):
-            nb = adj[r, j]
+            nb = links0[r, j] if layer == 0 else upper[r, j]
             if j < count:  # fetch the next vector while this one is compared
-                _prefetch_row(data, adj[r, j + 1])
+                _prefetch_row(data, links0[r, j + 1] if layer == 0 else upper[r, j + 1])
             if visited[nb] == tag:
                 continue
             visited[nb] = tag
-            d = _distance_to(q, sq, data, nb, scale[nb], metric)
-            if n_res < ef or d < lower:
-                if n_cand == cand_d.shape[0]:
-                    cand_d, cand_i = _grow_pair(cand_d, cand_i)
-                n_cand = _heap_push(cand_d, cand_i, n_cand, -d, nb)
-                if not (has_skip and skip[nb]):
-                    if n_res < ef:
-                        n_res = _heap_push(res_d, res_i, n_res, d, nb)
-                    else:
-                        _heap_sift_down(res_d, res_i, n_res, d, nb)
-                    lower = res_d[0]
-    return n_res, cand_d, cand_i
+            d = np.float32(0.0)
+            if is_l2:
+                for t in range(dim):
+                    diff = q[t] - data[nb, t]
+                    d += diff * diff
+            else:
+                for t in range(dim):
+                    d += q[t] * data[nb, t]
+                d = np.float32(1.0) - d * sq * scale[nb]
+            if not (n_res < ef or d < lower):
+                continue
+            if n_cand == cap:
+                return -1
+            # push (-d, nb) onto the candidates: sift up from the end
+            i = n_cand
+            while i > 0:
+                parent = (i - 1) >> 1
+                if cand_d[parent] >= -d:
+                    break
+                cand_d[i] = cand_d[parent]
+                cand_i[i] = cand_i[parent]
+                i = parent
+            cand_d[i] = -d
+            cand_i[i] = nb
+            n_cand += 1
+            if has_skip and skip[nb]:
+                continue
+            if n_res < ef:  # push (d, nb) onto the results
+                i = n_res
+                while i > 0:
+                    parent = (i - 1) >> 1
+                    if res_d[parent] >= d:
+                        break
+                    res_d[i] = res_d[parent]
+                    res_i[i] = res_i[parent]
+                    i = parent
+                n_res += 1
+            else:  # replace the farthest result by (d, nb): sift down from the root
+                i = 0
+                while True:
+                    child = 2 * i + 1
+                    if child >= n_res:
+                        break
+                    if child + 1 < n_res and res_d[child + 1] > res_d[child]:
+                        child += 1
+                    if res_d[child] <= d:
+                        break
+                    res_d[i] = res_d[child]
+                    res_i[i] = res_i[child]
+                    i = child
+            res_d[i] = d
+            res_i[i] = nb
+            lower = res_d[0]
+    return n_res
+
+
+@jit
+def _next_tag(visited, tag):
+    """A fresh visited tag (the array is cleared when the tags wrap around)."""
+    tag += 1
+    if tag == np.iinfo(np.int32).max:
+        for i in range(visited.shape[0]):
+            visited[i] = 0
+        tag = 1
+    return tag
+
+
+@jit
+def _search_layer_growing(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0, upper,
+                          upper_off, visited, tag, skip, has_skip, cand_d, cand_i, res_d,
+                          res_i):
+    """:func:`_search_layer` with a new visited tag, growing the candidate buffers until they
+    suffice. Returns ``(n_res, tag, cand_d, cand_i)``."""
+    while True:
+        tag = _next_tag(visited, tag)
+        n_res = _search_layer(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0,
+                              upper, upper_off, visited, tag, skip, has_skip, cand_d, cand_i,
+                              res_d, res_i)
+        if n_res >= 0:
+            return n_res, tag, cand_d, cand_i
+        cand_d, cand_i = _grow_pair(cand_d, cand_i)
 
 
 # -- neighbour selection ----------------------------------------------------------------------
 @jit
-def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, kept=0):
+def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, kept):
     """The paper's heuristic (Algorithm 4, no refill): scan candidates nearest first and keep one
     only if it is closer to the base than to every neighbour already kept. ``cand_*`` must be
     sorted ascending. ``out[1:kept + 1]`` are neighbours kept beforehand. Writes the kept ids to
@@ -294,7 +394,7 @@ def _add_link(node, new, layer, mmax, data, scale, metric, links0, upper, upper_
     tmp_i[count] = new
     tmp_d[count] = _distance_rows(data, node, sn, new, scale[new], metric)
     _sort_pairs(tmp_d, tmp_i, count + 1)
-    _select_heuristic(tmp_i, tmp_d, count + 1, mmax, data, scale, metric, row)
+    _select_heuristic(tmp_i, tmp_d, count + 1, mmax, data, scale, metric, row, np.int64(0))
 
 
 # -- insertion --------------------------------------------------------------------------------
@@ -333,18 +433,15 @@ def insert_batch(slots, levels, entry, max_level, data, scale, metric, links0, u
         cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, node_level, data, scale,
                                      metric, links0, upper, upper_off)
         for layer in range(min(node_level, max_level), -1, -1):
-            tag += 1
-            if tag == np.iinfo(np.int32).max:
-                visited[:] = 0
-                tag = 1
-            n_res, cand_d, cand_i = _search_layer(
+            n_res, tag, cand_d, cand_i = _search_layer_growing(
                 q, sq, cur, cur_d, layer, ef_construction, data, scale, metric, links0, upper,
-                upper_off, visited, tag, no_skip, False, cand_d, cand_i, res_d, res_i)
+                upper_off, visited, tag, no_skip, no_skip[0] != 0, cand_d, cand_i, res_d, res_i)
             n_res = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
             cur = sorted_i[0]
             cur_d = sorted_d[0]
             row = _row(node, layer, links0, upper, upper_off)
-            kept = _select_heuristic(sorted_i, sorted_d, n_res, m, data, scale, metric, row)
+            kept = _select_heuristic(sorted_i, sorted_d, n_res, m, data, scale, metric, row,
+                                     np.int64(0))
             mmax = 2 * m if layer == 0 else m
             for j in range(1, kept + 1):
                 _add_link(row[j], node, layer, mmax, data, scale, metric, links0, upper,
@@ -376,8 +473,9 @@ def _query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_lev
                  metric, links0, upper, upper_off, level, skip, has_skip, out_ids, out_dist):
     """Queries ``chunk, chunk + n_chunks, ...`` with their own visited tags and heaps."""
     one = np.float32(1.0)
+    layer0 = np.int64(0)  # not a literal 0: numba would compile the callees again for it
     visited = np.zeros(data.shape[0], np.int32)
-    tag = 0
+    tag = np.int64(0)  # not a literal: numba would compile the callees for it too
     res_d = np.empty(ef + 1, np.float32)
     res_i = np.empty(ef + 1, np.int32)
     cand_d = np.empty(max(256, 4 * ef), np.float32)
@@ -388,13 +486,12 @@ def _query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_lev
         q = queries[qi]
         n_res = 0
         if not exact:
-            tag += 1
             cur = entry
             cur_d = _distance_to(q, one, data, cur, scale[cur], metric)
-            cur, cur_d = _greedy_descent(q, one, cur, cur_d, max_level, 0, data, scale, metric,
-                                         links0, upper, upper_off)
-            n_res, cand_d, cand_i = _search_layer(
-                q, one, cur, cur_d, 0, ef, data, scale, metric, links0, upper, upper_off,
+            cur, cur_d = _greedy_descent(q, one, cur, cur_d, max_level, layer0, data, scale,
+                                         metric, links0, upper, upper_off)
+            n_res, tag, cand_d, cand_i = _search_layer_growing(
+                q, one, cur, cur_d, layer0, ef, data, scale, metric, links0, upper, upper_off,
                 visited, tag, skip, has_skip, cand_d, cand_i, res_d, res_i)
         if n_res < k:
             n_res = _exact_search(q, k, n_slots, data, scale, metric, level, skip, has_skip,
@@ -416,6 +513,6 @@ def query_batch(queries, k, ef, exact, n_slots, entry, max_level, data, scale, m
     Slots are written to ``out_ids`` (ascending distance), distances to ``out_dist``.
     """
     for chunk in numba.prange(n_chunks):
-        _query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_level, data,
-                     scale, metric, links0, upper, upper_off, level, skip, has_skip, out_ids,
-                     out_dist)
+        _query_chunk(np.int64(chunk), n_chunks, queries, k, ef, exact, n_slots, entry, max_level,
+                     data, scale, metric, links0, upper, upper_off, level, skip, has_skip,
+                     out_ids, out_dist)

@@ -23,7 +23,7 @@ from ._kernels import (
     _greedy_descent,
     _heap_drain_sorted,
     _row,
-    _search_layer,
+    _search_layer_growing,
     _select_heuristic,
 )
 
@@ -44,9 +44,9 @@ def _new_list(p, layer, mmax, ef, dead, entry, max_level, data, scale, metric, l
     cur_d = _distance_to(q, sq, data, entry, scale[entry], metric)
     cur, cur_d = _greedy_descent(q, sq, entry, cur_d, max_level, layer, data, scale, metric,
                                  links0, upper, upper_off)
-    n_res, cand_d, cand_i = _search_layer(q, sq, cur, cur_d, layer, ef, data, scale, metric,
-                                          links0, upper, upper_off, visited, tag, dead, True,
-                                          cand_d, cand_i, res_d, res_i)
+    n_res, tag, cand_d, cand_i = _search_layer_growing(
+        q, sq, cur, cur_d, layer, ef, data, scale, metric, links0, upper, upper_off, visited,
+        tag, dead, dead.shape[0] > 0, cand_d, cand_i, res_d, res_i)
     n_res = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
     n = 0
     for j in range(n_res):  # drop p itself and links already kept
@@ -74,7 +74,7 @@ def _new_list(p, layer, mmax, ef, dead, entry, max_level, data, scale, metric, l
             kept += 1
             out[kept] = c
     out[0] = kept
-    return cand_d, cand_i
+    return tag, cand_d, cand_i
 
 
 @jit(fastmath=_FASTMATH)
@@ -87,18 +87,20 @@ def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_l
     cand_i = np.empty(cand_d.shape[0], np.int32)
     sorted_d = np.empty(ef + 1, np.float32)
     sorted_i = np.empty(ef + 1, np.int32)
-    for tag, a in enumerate(range(chunk, affected.shape[0], n_chunks), 1):
-        cand_d, cand_i = _new_list(affected[a], layer, mmax, ef, dead, entry, max_level, data,
-                                   scale, metric, links0, upper, upper_off, visited, tag, cand_d,
-                                   cand_i, res_d, res_i, sorted_d, sorted_i, new_rows[a])
+    tag = np.int64(0)  # not a literal: numba would compile the callees for it too
+    for a in range(chunk, affected.shape[0], n_chunks):
+        tag, cand_d, cand_i = _new_list(
+            affected[a], layer, mmax, ef, dead, entry, max_level, data, scale, metric, links0,
+            upper, upper_off, visited, tag, cand_d, cand_i, res_d, res_i, sorted_d, sorted_i,
+            new_rows[a])
 
 
 @jit_parallel
 def _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data, scale,
                   metric, links0, upper, upper_off, new_rows):
     for chunk in numba.prange(n_chunks):
-        _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data,
-                      scale, metric, links0, upper, upper_off, new_rows)
+        _repair_chunk(np.int64(chunk), n_chunks, affected, layer, mmax, ef, dead, entry,
+                      max_level, data, scale, metric, links0, upper, upper_off, new_rows)
 
 
 @jit
@@ -129,7 +131,8 @@ def _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, data, sca
                 lost[drow[t]] = 1
     for a in range(affected.shape[0]):
         row = _row(affected[a], layer, links0, upper, upper_off)
-        row[: new_rows[a, 0] + 1] = new_rows[a, : new_rows[a, 0] + 1]
+        for j in range(new_rows[a, 0] + 1):  # a loop: slice assignment compiles slowly
+            row[j] = new_rows[a, j]
     tmp_d = np.empty(mmax + 1, np.float32)
     tmp_i = np.empty(mmax + 1, np.int32)
     for x in range(n_slots):

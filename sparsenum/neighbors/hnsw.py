@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 
+import numba
 import numpy as np
 
-from ..utils import check_int, check_one_of, numba_threads, random_seed
+from ..utils import check_int, check_one_of, effective_n_jobs, numba_threads, random_seed
 from ..utils.validation import check_n_jobs, describe_value
 from . import _kernels
 from ._repair import repair_around
@@ -348,6 +349,8 @@ class HNSWIndex:
     def _skip_mask(self, filter):
         """uint8 per slot, 1 = not returnable (deleted, free or filtered out); and its count."""
         n = self._n_slots
+        if filter is None and self._n_live == n:  # no deleted or free slot: nothing to skip
+            return _NO_SKIP, False, n
         skip = (self._deleted[:n] != 0) | (self._level[:n] < 0)
         if filter is not None:
             allowed = self._allowed_slots(filter)
@@ -418,11 +421,24 @@ class HNSWIndex:
         out_ids = np.empty((n_q, k), np.int32)
         out_dist = np.empty((n_q, k), np.float32)
         exact = n_returnable <= ef  # the graph search would visit everything anyway
-        with numba_threads(self.n_jobs) as n_threads:
-            _kernels.query_batch(
-                Q, k, ef, exact, self._n_slots, self._entry, self._max_level, self._data,
+        args = (Q, k, ef, exact, self._n_slots, self._entry, self._max_level, self._data,
                 self._scale, self._metric_code, self._links0, self._upper, self._upper_off,
-                self._level, skip, has_skip, max(1, min(n_q, n_threads)), out_ids, out_dist)
+                self._level, skip, has_skip)
+        n_threads = effective_n_jobs(self.n_jobs)
+        if n_threads == 1 or n_q == 1:  # serial kernel: no thread-pool launch per call
+            _kernels._query_chunk(0, 1, *args, out_ids, out_dist)
+            return self._labels[out_ids], out_dist
+        # Up to 4 chunks of queries per thread, handed out one at a time: a thread that the OS
+        # preempts does not hold up the whole batch. Each chunk zeroes its own visited tags (one
+        # int32 per slot), hence at least 32 queries per extra chunk. The results do not depend
+        # on the chunking.
+        n_chunks = max(min(n_q, n_threads), min(n_q // 32, 4 * n_threads))
+        with numba_threads(n_threads):
+            previous = numba.set_parallel_chunksize(1)
+            try:
+                _kernels.query_batch(*args, n_chunks, out_ids, out_dist)
+            finally:
+                numba.set_parallel_chunksize(previous)
         return self._labels[out_ids], out_dist
 
     # -- persistence ----------------------------------------------------------------------------

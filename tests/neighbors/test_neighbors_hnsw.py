@@ -208,6 +208,36 @@ def test_filter_by_mask_and_by_ids(data, nn):
         index.query(Q, 3, filter=few)
 
 
+def test_full_candidate_heap_grows_and_searches_again(data):
+    """A search whose candidate buffers fill up is redone with larger ones: same results."""
+    from sparsenum.neighbors import _kernels
+
+    X, Q = data
+    index = build(X)
+    skip = np.zeros(index._n_slots, np.uint8)
+    skip[::3] = 1  # skipped nodes are traversed, so the candidates outnumber ef
+    ef = 20
+    q = np.ascontiguousarray(Q[0])
+    entry = index._entry
+    entry_d = np.float32(((q - X[entry]) ** 2).sum())
+    results = []
+    for cap in (1, 4096):
+        visited = np.zeros(index.capacity, np.int32)
+        cand_d, cand_i = np.empty(cap, np.float32), np.empty(cap, np.int32)
+        res_d, res_i = np.empty(ef + 1, np.float32), np.empty(ef + 1, np.int32)
+        n_res, tag, cand_d, cand_i = _kernels._search_layer_growing(
+            q, np.float32(1.0), entry, entry_d, 0, ef, index._data, index._scale,
+            _kernels.L2, index._links0, index._upper, index._upper_off, visited, 0, skip, True,
+            cand_d, cand_i, res_d, res_i)
+        assert n_res == ef
+        assert cand_d.shape[0] > 1 and (cap == 4096 or tag > 1)  # grew, with fresh tags
+        order = np.argsort(res_d[:n_res], kind="stable")
+        results.append((res_i[:n_res][order], res_d[:n_res][order]))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert not skip[results[0][0]].any()
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
