@@ -329,13 +329,24 @@ def run_dataset(report, name, X, Q, truth, solvers, thread_settings, repeats, rs
 
 
 def main(argv=None) -> None:
-    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda parser: parser.add_argument(
-        "--pynndescent", action="store_true",
-        help="with --quick, include pynndescent (it compiles for about a minute in every run)"))
+    def extra(parser):
+        parser.add_argument("--pynndescent", action="store_true",
+                            help="with --quick, include pynndescent (it compiles for about a "
+                                 "minute in every run)")
+        parser.add_argument("--datasets", default="clustered,uniform,manifold",
+                            help="comma-separated subset of clustered, uniform, manifold")
+
+    args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
     n, n_queries = (4_000, 200) if args.quick else (100_000, 2_000)
     all_threads = args.threads or os.cpu_count()
     thread_settings = sorted({1, all_threads})
-    report = BenchmarkReport("neighbors", args, notes=(
+    chosen = [name.strip() for name in args.datasets.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - {"clustered", "uniform", "manifold"})
+    if unknown:
+        raise SystemExit(f"--datasets: unknown {unknown}; choose from clustered, uniform, manifold")
+    # the full-size run has its own results file, so the quick table stays beside it
+    name = "neighbors" if args.quick else "neighbors_full_" + "_".join(chosen)
+    report = BenchmarkReport(name, args, notes=(
         f"M={M}, ef_construction={EF_CONSTRUCTION}, k={K}, {n} points, {n_queries} queries; "
         "time = seconds per query at the best sweep point reaching the recall target "
         "(build rows: seconds for the whole build, one thread; their first-call column is a "
@@ -345,6 +356,7 @@ def main(argv=None) -> None:
         "The machine may be shared: QPS are the best of the repeats."))
     datasets = {"clustered 64-D": clustered, "uniform 128-D": uniform,
                 "manifold 8-D in 256-D": manifold}
+    datasets = {label: make for label, make in datasets.items() if label.split()[0] in chosen}
     with blas_threads(args.threads):
         for name, make in datasets.items():
             X, Q = make(n, n_queries)
