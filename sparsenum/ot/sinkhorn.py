@@ -11,9 +11,7 @@ from . import _kernels
 from ._result import (
     Support,
     TransportResult,
-    entropic_objective,
     make_history,
-    marginal_violation,
     validate_common,
     validate_problem,
 )
@@ -87,19 +85,35 @@ def check_init(init, n, m):
 
 
 def finish_entropic(support, a_full, b_full, C_full, C, reg, f, g, *, converged, n_iter,
-                    history):
-    """Plan from potentials (log domain), expanded to the full support, with recomputed metrics."""
+                    history, plan=None):
+    """Plan from potentials (log domain), expanded to the full support, with recomputed metrics.
+
+    ``plan``, if given, is the plan already formed at ``(f, g)`` (the solver's last evaluation,
+    owned by the result from now on): it saves an exp pass over ``C``.
+    """
     n, m = C.shape
-    plan = np.empty((n, m))
-    _kernels.plan_any(C, f, g, reg, plan, np.empty(n), np.empty(m))
+    if plan is None:
+        plan = np.empty((n, m))
+        _kernels.plan_any(C, f, g, reg, plan, np.empty(n), np.empty(m))
+    row = plan.sum(axis=1)
+    col = plan.sum(axis=0)
     a_s, b_s = a_full[support.rows], b_full[support.cols]
-    dual = float(a_s @ f + b_s @ g - reg * plan.sum())
+    cost, entropy = _kernels.plan_cost_entropy(C, f, g, reg, plan)
+    # zero-mass rows and columns carry no plan entries: the restricted sums are the full ones
+    dual = float(a_s @ f + b_s @ g - reg * row.sum())
+    violation = float(np.abs(row - a_s).sum() + np.abs(col - b_s).sum())
     plan, f, g = support.expand(plan, f, g, C_full.shape)
-    cost, objective = entropic_objective(plan, C_full, reg)
     return TransportResult(
-        plan=plan, f=f, g=g, cost=cost, objective=objective, dual_objective=dual,
-        marginal_error=marginal_violation(plan, a_full, b_full), converged=bool(converged),
+        plan=plan, f=f, g=g, cost=float(cost), objective=float(cost + reg * entropy),
+        dual_objective=dual, marginal_error=violation, converged=bool(converged),
         n_iter=int(n_iter), history=history)
+
+
+def scaling_plan(state):
+    """The current plan ``diag(u) K diag(v)`` of a :class:`ScalingState` (a new array)."""
+    plan = np.empty(state.K.shape)
+    _kernels.plan_from_scalings(state.K, state.u, state.v, plan, np.empty(plan.shape[0]))
+    return plan
 
 
 def sinkhorn(a, b, C, reg, *, tol=1e-9, max_iter=100_000, init=None, check_every=10,
@@ -192,4 +206,5 @@ def sinkhorn(a, b, C, reg, *, tol=1e-9, max_iter=100_000, init=None, check_every
                                elapsed=np.concatenate(elapsed) if elapsed else None,
                                sinkhorn_iterations=iters.astype(float))
         return finish_entropic(support, a_full, b_full, C_full, C_s, reg, f, g,
-                               converged=converged, n_iter=done, history=history)
+                               converged=converged, n_iter=done, history=history,
+                               plan=scaling_plan(state))
