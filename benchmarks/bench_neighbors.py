@@ -46,7 +46,8 @@ import numpy as np
 from benchmarks._harness import BenchmarkReport, Timing, blas_threads, parse_args, time_call
 
 M, EF_CONSTRUCTION, K = 16, 200, 10
-EF_SWEEP = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+# up to 2048: uniform 128-D at 100k needs ef ~ 2000 for recall 0.95 with M=16 (any library)
+EF_SWEEP = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048)
 EPSILON_SWEEP = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
 QUICK_EF_SWEEP = (10, 16, 32, 64, 128, 256)
 QUICK_EPSILON_SWEEP = (0.0, 0.1, 0.2, 0.4, 0.7)
