@@ -179,9 +179,21 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     with numba_threads(n_jobs):
         objective = _Objective(a, b, C, reg, k, formulation)
         size = C.shape[0] if formulation == "semi_dual" else sum(C.shape)
+        options = {"maxiter": max_iter, "gtol": tol, "ftol": tol, "maxcor": 20}
         res = scipy.optimize.minimize(objective, np.zeros(size), jac=True, method="L-BFGS-B",
-                                      options={"maxiter": max_iter, "gtol": tol, "ftol": tol,
-                                               "maxcor": 20})
+                                      options=options)
+        if not res.success:
+            # L-BFGS-B's line search can fail on a flat piece of the piecewise-quadratic
+            # objective (at zero when every column puts its mass on one row): restart once
+            # from the row minima of C, a point where every row competes
+            start = C.min(axis=1)
+            if formulation == "dual":
+                start = np.concatenate([start, np.zeros(C.shape[1])])
+            retry = scipy.optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
+                                            options=options)
+            if retry.success or retry.fun < res.fun:
+                retry.nit += res.nit
+                res = retry
         objective(res.x)  # leave the kernel's buffers at the returned point
         dual_value = -float(res.fun)
         alpha, beta = objective.potentials(res.x)

@@ -192,3 +192,16 @@ def test_max_nz_one_with_rows_holding_whole_columns_is_exact():
     assert res.converged and res.marginal_error <= 1e-12
     assert (res.plan > 0).sum(axis=0).max() == 1
     assert res.cost == pytest.approx(ot.emd2(a, b, C), rel=1e-9)
+
+
+@pytest.mark.parametrize("formulation", ["semi_dual", "dual"])
+def test_lbfgs_line_search_failure_at_zero_is_retried(formulation):
+    # found by hypothesis: at zero every column of this 2 x 11 problem sits on one row, the
+    # objective is flat along (1, -1) and L-BFGS-B's first line search fails (ABNORMAL)
+    rng = np.random.default_rng(193)
+    a, b = rng.random(2) + 0.5, rng.random(11) + 0.5
+    a, b, C = a / a.sum(), b / b.sum(), rng.random((2, 11))
+    res = sparsity_constrained_ot(a, b, C, 0.2, 2, formulation=formulation)
+    assert res.converged and res.marginal_error <= 1e-12
+    # max_nz = n: the problem is quadratically regularised OT, so primal = dual at the optimum
+    assert res.objective == pytest.approx(res.dual_objective, rel=1e-7)
