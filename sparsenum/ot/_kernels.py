@@ -176,37 +176,6 @@ def plan_from_potentials(C, f, g, reg, P, row):
 
 
 @jit
-def sparsify_rows(P, threshold, indptr):
-    """Row counts of entries ``P_ij > threshold`` into ``indptr[1:]`` (cumulated); returns nnz.
-
-    Serial like :func:`fill_sparse`: a comparison pass is memory-bound and too short for
-    threads to pay on a loaded machine.
-    """
-    n, m = P.shape
-    for i in range(n):
-        c = 0
-        for j in range(m):
-            if P[i, j] > threshold:
-                c += 1
-        indptr[i + 1] = c
-    for i in range(n):
-        indptr[i + 1] += indptr[i]
-    return indptr[n]
-
-
-@jit
-def fill_sparse(P, threshold, indptr, indices, data):
-    n, m = P.shape
-    for i in range(n):
-        k = indptr[i]
-        for j in range(m):
-            if P[i, j] > threshold:
-                indices[k] = j
-                data[k] = P[i, j]
-                k += 1
-
-
-@jit
 def _hess_matvec(row, col, indptr, indices, data, shift, x, y):
     """``y = ([[diag(row), S], [S^T, diag(col)]] + shift I) x``, S in CSR; last g pinned to 0."""
     n = row.shape[0]
@@ -379,7 +348,11 @@ def plan_cost_entropy(C, f, g, reg, P):
 def sparsify_counts(P, thr_row, thr_col, indptr):
     """Row counts of the kept entries (``P_ij > thr_row[i]`` or ``P_ij > thr_col[j]``) into
     ``indptr[1:]`` (cumulated); returns nnz. Per-row and per-column thresholds keep the
-    leading entries of light rows and columns that a global magnitude threshold would drop."""
+    leading entries of light rows and columns that a global magnitude threshold would drop.
+
+    Serial: a comparison pass is memory-bound and too short for threads to pay on a loaded
+    machine.
+    """
     n, m = P.shape
     for i in range(n):
         c = 0

@@ -103,22 +103,17 @@ class _Newton:
         n = f.shape[0]
         grad = np.concatenate([self.a - self.row, self.b - self.col])
         thr = _threshold(self.P, self.density, self.rng)
+        thr_row, thr_col = np.full(n, thr), np.full(self.b.shape[0], thr)
         if self.relative > 0:
             # also keep each row's and column's leading entries (within a factor `relative` of
             # its largest): light rows and columns (near-zero marginals, as in images) otherwise
             # keep no coupling and Newton degrades to scaling on them
-            row_max, col_max = self.P.max(axis=1), self.P.max(axis=0)
-            thr_row = np.minimum(thr, self.relative * row_max)
-            thr_col = np.minimum(thr, self.relative * col_max)
-            nnz = _kernels.sparsify_counts(self.P, thr_row, thr_col, self.indptr)
-            indices = np.empty(nnz, dtype=np.int64)
-            data = np.empty(nnz)
-            _kernels.sparsify_fill(self.P, thr_row, thr_col, self.indptr, indices, data)
-        else:
-            nnz = _kernels.sparsify_rows(self.P, thr, self.indptr)
-            indices = np.empty(nnz, dtype=np.int64)
-            data = np.empty(nnz)
-            _kernels.fill_sparse(self.P, thr, self.indptr, indices, data)
+            np.minimum(thr_row, self.relative * self.P.max(axis=1), out=thr_row)
+            np.minimum(thr_col, self.relative * self.P.max(axis=0), out=thr_col)
+        nnz = _kernels.sparsify_counts(self.P, thr_row, thr_col, self.indptr)
+        indices = np.empty(nnz, dtype=np.int64)
+        data = np.empty(nnz)
+        _kernels.sparsify_fill(self.P, thr_row, thr_col, self.indptr, indices, data)
         # inexact Newton: a relative residual of 1e-2 keeps a fast linear rate while CG on the
         # nearly disconnected sparse graphs of small reg stalls long before tighter targets
         rtol = min(0.1, max(1e-2, math.sqrt(err)))
