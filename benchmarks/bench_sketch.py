@@ -28,8 +28,7 @@ from sparsenum.sketch import (
     sketch_and_precondition,
     sketch_and_solve,
 )
-from sparsenum.utils import numba_threads
-from sparsenum.utils._numba import max_threads
+from sparsenum.utils import effective_n_jobs, numba_threads
 
 
 def make_problem(n, d, kind, seed=0):
@@ -189,13 +188,14 @@ def main(argv=None):
             run_lstsq(report, n, d, kind, args.quick, args.repeats)
         if not args.target:
             run_scaling(report, args.quick, args.repeats)
-    if args.target and args.threads == 1 and max_threads() > 1:
+    all_threads = effective_n_jobs(-1)
+    if args.target and args.threads == 1 and all_threads > 1:
         # the same problem with every core for LAPACK (threaded BLAS) and for our fused passes
-        with blas_threads(max_threads()), numba_threads(max_threads()):
+        with blas_threads(all_threads), numba_threads(all_threads):
             for n, d, kind in sizes:
-                print(f"== {kind} n={n} d={d}, {max_threads()} threads", flush=True)
+                print(f"== {kind} n={n} d={d}, {all_threads} threads", flush=True)
                 run_lstsq(report, n, d, kind, args.quick, args.repeats,
-                          label=f", {max_threads()} threads")
+                          label=f", {all_threads} threads")
     report.finish()
 
 

@@ -403,20 +403,20 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
         alpha = gamma / qq
         y += alpha * p
         r = matrix.axpy(-alpha, q, r)
+        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
         n_iter += 1
         r_is_exact = False
         if fused:
             At_r -= alpha * At_q
             g = N.T @ At_r
-            norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
             guess = criterion(math.sqrt(float(g @ g)), norm_r)
             if n_iter % replace_every == 0 or guess <= target or guess >= best:
                 r, At_r = matrix.residual_and_gram(x0 + N @ y)
                 g = N.T @ At_r
+                norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
                 r_is_exact = True
         else:
             g = N.T @ matrix.rmatvec(r)
-        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
         gamma_next = float(g @ g)
         crit = criterion(math.sqrt(gamma_next), norm_r)
         history.record(n_iter, objective=norm_r, criterion=crit)
