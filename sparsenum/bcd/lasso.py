@@ -1,22 +1,24 @@
 """Lasso by working-set block coordinate descent with active-set Newton steps.
 
 The objective is scikit-learn's ``1/(2n) ||y - Xw - b||^2 + alpha ||w||_1``. Each outer iteration
-computes the full correlation ``X'r`` once (one BLAS / sparse product), which gives the duality
-gap and a greedy score for every feature: the dual-constraint slack ``(n alpha - |x_j'r|) /
-||x_j||`` (Gauss-Southwell on the dual, as in skglm's working sets). The block (working set) is the
-current support plus the most violating features, twice the support's size. Cyclic coordinate
-descent on the block, run by one numba kernel per chunk of ten epochs (residual kept in place,
-Anderson extrapolation of the iterates every five epochs, the block's duality gap at the end),
-*identifies the active set*; once the support and signs survive a chunk and the observed rate of
-coordinate descent predicts more epochs than the Newton step costs, we take the Newton step on
-it — the least-squares solve ``X_S'X_S w_S = X_S'y - n alpha sign(w_S)`` — which is exact when it
-keeps the signs (Nutini et al. 2022, Section 6: finite termination for quadratics once the
-active set is identified).
+computes the full correlation ``X'r`` once (one BLAS product, or one numba pass over the CSC columns
+outside the working set, whose correlations the coordinate-descent kernel leaves behind), which
+gives the duality gap and a greedy score for every feature: the dual-constraint slack ``(n alpha -
+|x_j'r|) / ||x_j||`` (Gauss-Southwell on the dual, as in skglm's working sets). The block (working
+set) is the current support plus the most violating features, twice the support's size. Cyclic
+coordinate descent on the block, run by one numba kernel per chunk of ten epochs (residual kept in
+place, Anderson extrapolation of the iterates every five epochs, the block's duality gap at the
+end), *identifies the active set*; once the support and signs survive a chunk and the observed rate
+of coordinate descent predicts more epochs than the Newton step costs, we take the Newton step on it
+— the least-squares solve ``X_S'X_S w_S = X_S'y - n alpha sign(w_S)`` — which is exact when it keeps
+the signs (Nutini et al. 2022, Section 6: finite termination for quadratics once the active set is
+identified).
 
 Gap safe screening (Fercoq, Gramfort & Salmon 2015) drops features that are provably zero at the
 optimum from the correlation products and the working sets as the gap closes; the reported gap
 remains that of the full problem. The sparse kernel visits the zero coefficients of the working
-set on one epoch in five only.
+set on one epoch in five only. The gap, the screening test and the choice of the next working
+set run in one numba call per outer iteration (``gap_screen_select``).
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ from sparsenum.utils import check_array, check_int, check_scalar
 from ._lasso_kernels import (
     csc_column_stats,
     csc_correlations,
+    gap_screen_select,
     lasso_ws_dense,
     lasso_ws_sparse,
-    screen_and_score,
 )
 from .problems import check_design
 
@@ -117,6 +119,9 @@ def _overflow_error():
                       "float64; rescale X")
 
 
+_NONE = np.empty(0, dtype=np.intp)
+
+
 class _Design:
     """Centred design (explicitly for dense, implicitly by ``mu`` for CSC) with products.
 
@@ -125,20 +130,22 @@ class _Design:
     gathered into a small Fortran block once per outer iteration instead.
     """
 
-    def __init__(self, X, fit_intercept):
+    def __init__(self, X, fit_intercept, y):
         self.sparse = sp.issparse(X)
+        self.centred = fit_intercept  # columns centred (explicitly if dense, by mu if sparse)
         n, d = X.shape
         if self.sparse:
             self.X = X
-            self.colsum, sq = csc_column_stats(X.indptr, X.data)
+            self.colsum, sq, xty = csc_column_stats(X.indptr, X.indices, X.data, y)
             self.mu = self.colsum / n if fit_intercept else np.zeros(d)
+            # correlations with the centred y, current while w = 0 (sum(y - mean) = 0)
+            self._corr = xty - y.mean() * self.colsum if fit_intercept else xty
             if not np.isfinite(sq).all():  # NaN / inf stored, or overflowing entries
                 check_design(X, "X")
                 raise _overflow_error()
             self.norm2 = np.maximum(sq - n * self.mu**2, 0.0)
             self.fortran = True
             self._all = np.arange(d)
-            self._corr = np.zeros(d)
         else:
             self.mu = X.mean(axis=0) if fit_intercept else np.zeros(d)
             if fit_intercept:  # one copy, straight into Fortran order
@@ -152,6 +159,7 @@ class _Design:
                 check_array(X, "X", ndim=2, order="A")
                 raise _overflow_error()
         self.norm = np.sqrt(self.norm2)
+        self.inv_norm = np.divide(1.0, self.norm, out=np.zeros(d), where=self.norm > 0.0)
 
     def block(self, ws):
         """``(matrix, cols)`` with column ``cols[k]`` of ``matrix`` the design column ``ws[k]``.
@@ -179,10 +187,12 @@ class _Design:
             self._used = need
         return self._cache, self._slot[ws]
 
-    def correlations(self, r, cols, positive):
-        """``(corr, corr_max)``: ``corr[j] = x_j'r`` (centred) for ``j`` in ``cols`` (all when
-        None; other entries are stale) and the dual-feasibility maximum over them
-        (``max corr`` with ``positive``, else ``max |corr|``, at least 0)."""
+    def correlations(self, r, cols, positive, fresh=_NONE):
+        """``(corr, corr_max)``: ``corr[j] = x_j'r`` (centred) for ``j`` in ``cols`` (sorted; all
+        when None; other entries are stale) and the dual-feasibility maximum over them
+        (``max corr`` with ``positive``, else ``max |corr|``, at least 0). A sparse design takes
+        the entries of ``fresh`` (sorted) as current: the coordinate-descent kernel leaves the
+        working set's correlations at the current residual."""
         if not self.sparse:  # one BLAS product over every column is cheaper than a gather
             corr = self.X.T @ r
             sub = corr if cols is None else corr[cols]
@@ -191,8 +201,14 @@ class _Design:
         if cols is None:
             cols = self._all
         amax, pmax = csc_correlations(self.X.indptr, self.X.indices, self.X.data, self.mu, r,
-                                      cols, self._corr)
+                                      cols, fresh, self._corr)
         return self._corr, max(pmax if positive else amax, 0.0)
+
+    def stored(self, cols):
+        """Number of stored entries in the columns ``cols`` (all of them if dense)."""
+        if self.sparse:
+            return int((self.X.indptr[cols + 1] - self.X.indptr[cols]).sum())
+        return self.X.shape[0] * cols.size
 
     def matvec(self, w):
         out = np.asarray(self.X @ w).ravel()
@@ -328,7 +344,7 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
     max_iter = check_int(max_iter, "max_iter", low=1)
     max_epochs = check_int(max_epochs, "max_epochs", low=1)
     p0 = check_int(p0, "p0", low=1)
-    design = _Design(X, fit_intercept)
+    design = _Design(X, fit_intercept, y)
     y_mean = float(y.mean()) if fit_intercept else 0.0
     yc = y - y_mean
     lam = n * alpha
@@ -349,70 +365,73 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
     converged = False
     it = 0
     ws_size = 0
-    keep = np.arange(d)  # features not yet discarded by the gap safe rule
+    keep = np.arange(d)  # features not yet discarded by the gap safe rule (sorted)
     screened = []  # (residual, max |x_j'r|, max ||x_j||) over the features dropped then
-    slack = np.empty(d)
-    prev_gap = np.inf
+    score = np.empty(d)  # slack of each kept feature (work array of the kernel)
+    dropped = np.empty(d, dtype=np.intp)
+    ws_buf = np.empty(d, dtype=np.intp)
+    # sorted features whose correlations design holds at the current residual: the last
+    # working set, or all of them at w = 0 for a sparse design
+    fresh = design._all if design.sparse and not w.any() else _NONE
+    prev_gap = np.inf  # unscaled, as in the kernels
     for it in range(max_iter + 1):
-        corr, corr_max = design.correlations(r, keep, positive)
-        primal, _, gap = _gap(r, yc, corr_max, float(np.abs(w).sum()), n, alpha)
-        if gap <= tol_abs and not _screened_below(screened, r, corr_max):
+        last = it == max_iter or epochs >= max_epochs
+        # gap, screening and the next working set in one kernel call (skipped when converged)
+        step = (design.norm, design.inv_norm, keep, w, r, yc, lam,
+                n * tol_abs if not last else np.inf, positive, p0,
+                2 * ws_size if _GROW and it > 1 else 0, prev_gap, score, dropped, ws_buf)
+        corr, corr_max = design.correlations(r, keep, positive, fresh)
+        out = gap_screen_select(corr, corr_max, *step)
+        if out[0] <= n * tol_abs and not _screened_below(screened, r, corr_max):
             # the restricted gap certifies the screened problem; report the full problem's
-            corr, corr_max = design.correlations(r, None, positive)
-            primal, _, gap = _gap(r, yc, corr_max, float(np.abs(w).sum()), n, alpha)
+            corr, corr_max = design.correlations(r, None, positive, fresh)
+            out = gap_screen_select(corr, corr_max, *step)
+        gap_u, primal_u, nnz, n_kept, n_dropped, drop_cmax, drop_nmax, nonzero, size = out
+        gap, primal = gap_u / n, primal_u / n
         history.record(it, primal, gap, elapsed=time.perf_counter() - start,
-                       working_set_size=ws_size, n_active=np.count_nonzero(w))
+                       working_set_size=ws_size, n_active=nnz)
         if gap <= tol_abs:
             converged = True
             break
-        if it == max_iter or epochs >= max_epochs:
+        if last:
             break
-        keep = _screen(design, yc, w, r, corr, corr_max, keep, lam, n * gap, positive,
-                       screened, slack)
-        if keep.size == 0:  # every feature is provably zero at the optimum, and now so is w
+        keep = keep[:n_kept]  # compacted in place by the kernel
+        if n_dropped:
+            _record_screening(design, yc, w, r, dropped[:n_dropped], drop_cmax, drop_nmax,
+                              nonzero, positive, screened)
+            fresh = _NONE if nonzero else fresh
+        if n_kept == 0:  # every feature is provably zero at the optimum, and now so is w
             r = yc.copy()
             primal, _, gap = _gap(r, yc, design.correlations(r, None, positive)[1], 0.0, n, alpha)
             converged = True
             break
-        # greedy block: the support plus the features whose dual constraint is most violated
-        # (slack filled by the screening pass: -inf on the support, +inf once screened)
-        grow = _GROW and it > 1 and gap > 0.25 * prev_gap
-        ws_size = min(keep.size, max(p0, 2 * np.count_nonzero(w), 2 * ws_size if grow else 0))
-        prev_gap = gap
-        ws = np.sort(np.argpartition(slack, ws_size - 1)[:ws_size])
-        epochs += _solve_block(design, yc, w, r, ws, lam, positive,
-                               n * max(0.3 * gap, 0.1 * tol_abs), n * tol_abs,
-                               max_epochs - epochs, _ANDERSON_K, track)
+        ws_size = size
+        prev_gap = gap_u
+        ws = ws_buf[:size].copy()
+        used, fresh = _solve_block(design, yc, w, r, ws, lam, positive,
+                                   n * max(0.3 * gap, 0.1 * tol_abs), n * tol_abs,
+                                   max_epochs - epochs, _ANDERSON_K, track)
+        epochs += used
     return LassoResult(converged=converged, n_iter=it, history=history, coef=w,
                        intercept=y_mean - float(design.mu @ w), duality_gap=gap, primal=primal)
 
 
-def _screen(design, yc, w, r, corr, corr_max, keep, lam, gap, positive, screened, slack):
-    """Gap safe screening (Fercoq, Gramfort & Salmon, ICML 2015): returns the features of ``keep``
-    not provably zero at the optimum (screened ones are zeroed in ``w``, ``r`` updated), and
-    fills ``slack`` with the working-set scores.
+def _record_screening(design, yc, w, r, dropped, cmax, nmax, nonzero, positive, screened):
+    """Bookkeeping of features just dropped by gap safe screening (Fercoq, Gramfort & Salmon,
+    ICML 2015; the test itself runs in :func:`gap_screen_select`).
 
     The dual ``D(nu) = 1/2 ||y||^2 - 1/2 ||y - nu||^2`` is 1-strongly concave, so the optimal dual
     point lies within ``sqrt(2 gap)`` of the rescaled residual ``nu = s r`` (unscaled ``gap``);
     feature ``j`` is inactive at the optimum when ``s |x_j'r| + ||x_j|| sqrt(2 gap) < lam``
-    (the signed correlation with ``positive``). Zero columns are dropped too. Appends to
-    ``screened`` what :func:`_screened_below` needs to bound the dropped correlations later.
+    (the signed correlation with ``positive``). Zero columns are dropped too. Dropped features
+    still nonzero in ``w`` are zeroed (``r`` updated); appends to ``screened`` what
+    :func:`_screened_below` needs to bound the dropped correlations later.
     """
-    scale = 1.0 if corr_max <= lam else lam / corr_max
-    keep = keep.copy()
-    dropped = np.empty_like(keep)
-    n_kept, n_dropped, cmax, nmax, nonzero = screen_and_score(
-        corr, design.norm, keep, w, scale, np.sqrt(2.0 * max(gap, 0.0)), lam, positive, slack,
-        dropped)
-    if n_dropped == 0:
-        return keep
     if nonzero:
-        dropped = dropped[:n_dropped]
         w[dropped] = 0.0
         r[:] = yc - design.matvec(w)
         cmax = float(np.abs(design.correlations(r, dropped, positive)[0][dropped]).max())
     screened.append((r.copy(), cmax, nmax))
-    return keep[:n_kept]
 
 
 def _screened_below(screened, r, corr_max):
@@ -423,14 +442,17 @@ def _screened_below(screened, r, corr_max):
                for r_e, cmax, nmax in screened)
 
 
-def _newton_pays(gap, prev_gap, target, size, n, epochs):
+def _newton_pays(gap, prev_gap, target, size, n, epochs, nnz):
     """Whether the Newton step on a support of ``size`` should cost less than the coordinate
     descent epochs still needed, extrapolating the linear rate of the last chunk of ``epochs``.
 
-    The step costs a Gram matrix and a Cholesky-like solve, ``n size^2 + size^3 / 3`` flops,
-    about ``size (1 + size / (3 n)) / 2`` epochs of ``2 n size`` flops.
+    The step costs a Gram matrix, about ``nnz^2 / n`` flops for ``nnz`` stored entries in the
+    support's columns (``n size^2`` when dense), and a Cholesky-like solve, ``size^3 / 3``; an
+    epoch costs ``2 nnz``. Dense, that is ``size (1 + size / (3 n)) / 2`` epochs; on sparse
+    columns the solve weighs ``1 / density`` times more.
     """
-    cost = 0.5 * size * (1.0 + size / (3.0 * n))
+    nnz = max(nnz, 1)
+    cost = (nnz * (nnz / n) + size**3 / 3.0) / (2.0 * nnz)
     if gap >= prev_gap:  # coordinate descent stalls on this face
         return True
     remaining = epochs * np.log(gap / target) / np.log(prev_gap / gap)
@@ -444,7 +466,8 @@ def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget,
     Gaps here are of the unscaled objective ``1/2 ||r||^2 + lam ||w||_1``; ``target`` is the
     outer one. ``w`` and ``r`` (the centred residual) are updated in place. ``track`` carries the
     last support / signs, its gap and the faces already tried by Newton across outer iterations.
-    Returns the epochs used.
+    Returns the epochs used and the features whose correlations ``design`` now holds at the
+    final residual (the working set for a sparse design, see :meth:`_Design.correlations`).
     """
     check_every = _CHECK_EVERY
     used = 0
@@ -456,9 +479,12 @@ def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget,
     r_acc = np.empty_like(r)
     if design.sparse:
         X = design.X
-        state = np.array([float(design.mu @ w), 0.0])
-        rs = r - state[0]  # kernel residual: true residual minus the offset mu'w
-        state[1] = rs.sum()
+        state = np.zeros(2)  # without an intercept mu = 0: no offsets, r itself is updated
+        rs = r
+        if design.centred:  # kernel residual: true residual minus the offset mu'w
+            state[0] = float(design.mu @ w)
+            rs = r - state[0]
+            state[1] = rs.sum()
     else:
         Xb, cols = design.block(ws)
     while used < budget:
@@ -466,7 +492,7 @@ def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget,
         if design.sparse:
             gap = lasso_ws_sparse(X.indptr, X.indices, X.data, design.mu, design.colsum, ws,
                                   norm2b, wb, rs, state, yc, lam, positive, n_ep, anderson, hist,
-                                  w_acc, r_acc, _FULL_EVERY)
+                                  w_acc, r_acc, _FULL_EVERY, design._corr)
         else:
             gap = lasso_ws_dense(Xb, cols, norm2b, wb, r, yc, lam, positive, n_ep, anderson,
                                  hist, w_acc, r_acc)
@@ -476,7 +502,7 @@ def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget,
         key = (support.tobytes(), np.sign(wb[inside]).tobytes())
         if (gap > target and key == track["key"] and key not in track["tried"]
                 and inside.size and _newton_pays(gap, track["gap"], target, inside.size,
-                                                 r.shape[0], n_ep)):
+                                                 r.shape[0], n_ep, design.stored(support))):
             # the support and signs survived a whole chunk and coordinate descent is slow on
             # this face: take the exact step on it (finite termination once identified)
             track["tried"].add(key)
@@ -486,11 +512,13 @@ def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget,
                 w[support] = out[0]
                 wb[:] = w[ws]
                 r[:] = yc - design.matvec(w)
-                if design.sparse:
+                if design.sparse and design.centred:
                     state[0] = float(design.mu @ w)
                     rs = r - state[0]
                     state[1] = rs.sum()
                 corr = design.rmatvec(r, ws)
+                if design.sparse:  # keep the working set's correlations current
+                    design._corr[ws] = corr
                 corr_max = float(corr.max() if positive else np.abs(corr).max())
                 n = r.shape[0]
                 gap = n * _gap(r, yc, max(corr_max, 0.0), float(np.abs(wb).sum()), n, lam / n)[2]
@@ -499,5 +527,7 @@ def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget,
             break
     w[ws] = wb
     if design.sparse:
-        r[:] = rs + state[0]
-    return used
+        if design.centred:
+            r[:] = rs + state[0]
+        return used, ws
+    return used, _NONE
