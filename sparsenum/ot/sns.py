@@ -11,6 +11,7 @@ import scipy.sparse.linalg as spla
 
 from ..utils import check_int, check_scalar, numba_threads
 from . import _kernels
+from ._hessian_sparsify import error_bounded_thresholds
 from ._result import Support, TransportResult, make_history, validate_common, validate_problem
 from .sinkhorn import ScalingState, check_init, finish_entropic, scaling_plan
 
@@ -23,6 +24,11 @@ DEFAULT_KEEP = 8.0
 RELATIVE_KEEP = 0.01
 #: ... applied when some marginal entry is below this fraction of the largest of its marginal.
 LIGHT_SPREAD = 1e-2
+#: Mass dropped from a column of the plan at most this times ||gradient||_2 (twice that per row),
+#: as in SSNS (Tang & Qiu 2024); applied when no marginal is light (measured, one thread:
+#: clouds n=800, eta=4000, 48 s -> 6.1 s; digits L1 with light pixels, eta=4000, 68 s -> 114 s,
+#: so off there)
+ERROR_BOUND = 0.01
 _ACCEPT = 1e-4  # minimal ratio of actual to predicted dual increase
 _MU_MIN = 1e-6
 _MAX_TRIALS = 12
@@ -84,10 +90,14 @@ class _Newton:
         # slowed random n=1000, eta=4000 from 2.5 s to 8 s (Newton left early for scaling)
         spread = min(a.min() / a.max(), b.min() / b.max())
         self.relative = RELATIVE_KEEP if spread < LIGHT_SPREAD else 0.0
+        self.error_bound = ERROR_BOUND if spread >= LIGHT_SPREAD else 0.0
 
     def evaluate(self, f, g):
         """Fill P and its marginals at (f, g); returns (dual objective, marginal violation)."""
-        total = _kernels.plan_any(self.C, f, g, self.reg, self.P, self.row, self.col)
+        # a trial step that overshoots overflows the plan: its dual is then not finite and the
+        # step is rejected, so the overflow is expected, not an error
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = _kernels.plan_any(self.C, f, g, self.reg, self.P, self.row, self.col)
         dual = float(self.a @ f + self.b @ g - self.reg * total)
         err = float(np.abs(self.row - self.a).sum() + np.abs(self.col - self.b).sum())
         return dual, err
@@ -110,6 +120,11 @@ class _Newton:
             # keep no coupling and Newton degrades to scaling on them
             np.minimum(thr_row, self.relative * self.P.max(axis=1), out=thr_row)
             np.minimum(thr_col, self.relative * self.P.max(axis=0), out=thr_col)
+        if self.error_bound > 0:
+            # a fixed density keeps a fixed Hessian error and Newton converges only linearly;
+            # dropping mass proportional to the gradient makes the steps asymptotically exact
+            error_bounded_thresholds(self.P, self.error_bound * float(np.sqrt(grad @ grad)),
+                                     thr_row, thr_col)
         nnz = _kernels.sparsify_counts(self.P, thr_row, thr_col, self.indptr)
         indices = np.empty(nnz, dtype=np.int64)
         data = np.empty(nnz)
@@ -200,6 +215,10 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
         When a marginal has entries below 1% of its largest (images with near-empty pixels),
         each row's and column's entries within 1% of its largest are kept as well, so light
         rows stay coupled (measured: digits 28x28, L1 cost, eta=400, 5.2 s -> 1.6-2.5 s).
+        Otherwise the kept set is enlarged so that at most ``0.01 ||grad||_2`` of mass is
+        dropped from every column of P and twice that from every row (the error-bounded rule of
+        Tang & Qiu's SSNS): the Hessian's error shrinks with the gradient and the Newton steps
+        become asymptotically exact (measured: 2-D clouds, n=800, eta=4000, 48 s -> 6.1 s).
     warmup : int, default=20
         Sinkhorn iterations before the first decision (the paper uses 20).
     check_every : int, default=10

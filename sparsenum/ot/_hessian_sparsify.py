@@ -1,0 +1,90 @@
+"""Error-bounded sparsification of the plan for the Newton stage (Tang & Qiu, NeurIPS 2024).
+
+A magnitude threshold alone keeps a fixed fraction of the plan, so the sparsified Hessian keeps a
+fixed error and Newton converges only linearly (seen on 2-D point clouds at ``reg = 1/4000``:
+thousands of Newton steps). Bounding the mass dropped from every column by ``delta`` and from
+every row by ``2 delta`` bounds the Hessian's error by Gershgorin; with ``delta`` proportional to
+the gradient's norm the Newton steps become asymptotically exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..utils import jit
+
+
+@jit
+def _largest_dropped_ascending(buf, count, budget):
+    """Sort ``buf[:count]`` and return the largest value of its ascending prefix whose sum stays
+    within ``budget`` (``-1`` when even the smallest exceeds it); ties at the cut stay kept."""
+    vals = np.sort(buf[:count])
+    total = 0.0
+    k = 0
+    while k < count and total + vals[k] <= budget:
+        total += vals[k]
+        k += 1
+    while 0 < k < count and vals[k - 1] == vals[k]:
+        k -= 1
+    return vals[k - 1] if k > 0 else -1.0
+
+
+@jit
+def error_bounded_thresholds(P, delta, thr_row, thr_col):
+    """Lower ``thr_row`` and ``thr_col`` so that, with entry ``(i, j)`` kept when
+    ``P_ij > thr_row[i]`` or ``P_ij > thr_col[j]``, the dropped mass is at most ``delta`` in
+    every column and ``2 delta`` in every row. Returns the number of kept entries.
+
+    Entries already kept by the given thresholds stay kept. Per column, entries below
+    ``delta / (2 n)`` are dropped without sorting (together at most ``delta / 2``); only the
+    larger ones are sorted. Rows then give back their largest dropped entries until at most
+    ``2 delta`` remains dropped.
+    """
+    n, m = P.shape
+    buf = np.empty(max(n, m))
+    col_cut = np.empty(m)
+    small = 0.5 * delta / n
+    for j in range(m):
+        tj = thr_col[j]
+        tiny = 0.0
+        count = 0
+        for i in range(n):
+            p = P[i, j]
+            if p <= tj and p <= thr_row[i]:
+                if p <= small:
+                    tiny += p
+                else:
+                    buf[count] = p
+                    count += 1
+        cut = _largest_dropped_ascending(buf, count, delta - tiny)
+        col_cut[j] = min(tj, max(cut, small))
+    small = 0.5 * delta / m
+    kept = 0
+    for i in range(n):
+        ti = thr_row[i]
+        dropped = 0.0
+        count = 0
+        for j in range(m):
+            p = P[i, j]
+            if p <= ti and p <= col_cut[j]:
+                dropped += p
+                if p > small:
+                    buf[count] = p
+                    count += 1
+        if dropped > 2.0 * delta:
+            # keep the largest dropped entries: the excess over 2 delta must leave the row
+            vals = np.sort(buf[:count])
+            k = count - 1
+            while k >= 0 and dropped > 2.0 * delta:
+                dropped -= vals[k]
+                k -= 1
+            # entries above the new cut are kept (k + 1 is the last one given back)
+            ti = vals[k] if k >= 0 else small
+            thr_row[i] = min(thr_row[i], ti)
+        for j in range(m):
+            p = P[i, j]
+            if p > thr_row[i] or p > col_cut[j]:
+                kept += 1
+    for j in range(m):
+        thr_col[j] = col_cut[j]
+    return kept
