@@ -16,6 +16,18 @@ import numpy as np
 
 from sparsenum.utils import jit
 
+# reassociation lets LLVM vectorise the kernels' dot products (SIMD partial sums); no other
+# fast-math flag, so NaN / inf semantics stay IEEE
+_REASSOC = {"reassoc", "contract"}
+
+
+@jit
+def _l1(w):
+    s = 0.0
+    for j in range(w.shape[0]):
+        s += abs(w[j])
+    return s
+
 
 @jit
 def _soft(x, t):

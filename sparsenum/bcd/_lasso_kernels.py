@@ -25,11 +25,7 @@ import numpy as np
 
 from sparsenum.utils import jit
 
-from ._kernels import _prox
-
-# reassociation lets LLVM vectorise the column dot products (SIMD partial sums); no other
-# fast-math flag, so NaN / inf semantics stay IEEE
-_REASSOC = {"reassoc", "contract"}
+from ._kernels import _REASSOC, _l1, _prox
 
 
 @jit
@@ -181,14 +177,6 @@ def _copy(src, dst):
 def _store(hist, row, w):
     for j in range(w.shape[0]):
         hist[row, j] = w[j]
-
-
-@jit
-def _l1(w):
-    s = 0.0
-    for j in range(w.shape[0]):
-        s += abs(w[j])
-    return s
 
 
 @jit

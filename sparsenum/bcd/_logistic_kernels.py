@@ -13,10 +13,7 @@ import numpy as np
 
 from sparsenum.utils import jit
 
-from ._kernels import _soft
-
-# contiguous column loops: reassociation lets LLVM vectorise the dot products
-_REASSOC = {"reassoc", "contract"}
+from ._kernels import _REASSOC, _l1, _soft
 
 
 @jit
@@ -60,14 +57,6 @@ def logistic_dual(p, scale):
         t = scale * p[i]
         dual += _entr(t) + _entr(1.0 - t)
     return dual
-
-
-@jit
-def _l1(w):
-    s = 0.0
-    for k in range(w.shape[0]):
-        s += abs(w[k])
-    return s
 
 
 @jit(fastmath=_REASSOC)
