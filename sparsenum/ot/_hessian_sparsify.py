@@ -30,10 +30,11 @@ def _largest_dropped_ascending(buf, count, budget):
 
 
 @jit
-def error_bounded_thresholds(P, delta, thr_row, thr_col):
+def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
     """Lower ``thr_row`` and ``thr_col`` so that, with entry ``(i, j)`` kept when
     ``P_ij > thr_row[i]`` or ``P_ij > thr_col[j]``, the dropped mass is at most ``delta`` in
-    every column and ``2 delta`` in every row. Returns the number of kept entries.
+    every column and ``2 delta`` in every row. Like :func:`~._kernels.sparsify_counts`, fills
+    ``indptr[1:]`` with the cumulated kept counts per row and returns the number kept.
 
     Entries already kept by the given thresholds stay kept. Per column, entries below
     ``delta / (2 n)`` are dropped without sorting (together at most ``delta / 2``); only the
@@ -59,7 +60,6 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col):
         cut = _largest_dropped_ascending(buf, count, delta - tiny)
         col_cut[j] = min(tj, max(cut, small))
     small = 0.5 * delta / m
-    kept = 0
     for i in range(n):
         ti = thr_row[i]
         dropped = 0.0
@@ -81,10 +81,15 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col):
             # entries above the new cut are kept (k + 1 is the last one given back)
             ti = vals[k] if k >= 0 else small
             thr_row[i] = min(thr_row[i], ti)
+        kept = 0
         for j in range(m):
             p = P[i, j]
             if p > thr_row[i] or p > col_cut[j]:
                 kept += 1
+        indptr[i + 1] = kept
     for j in range(m):
         thr_col[j] = col_cut[j]
-    return kept
+    indptr[0] = 0
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    return indptr[n]

@@ -128,9 +128,11 @@ class _Newton:
         if self.error_bound > 0:
             # a fixed density keeps a fixed Hessian error and Newton converges only linearly;
             # dropping mass proportional to the gradient makes the steps asymptotically exact
-            error_bounded_thresholds(self.P, self.error_bound * float(np.sqrt(grad @ grad)),
-                                     thr_row, thr_col)
-        nnz = _kernels.sparsify_counts(self.P, thr_row, thr_col, self.indptr)
+            nnz = error_bounded_thresholds(
+                self.P, self.error_bound * float(np.sqrt(grad @ grad)), thr_row, thr_col,
+                self.indptr)
+        else:
+            nnz = _kernels.sparsify_counts(self.P, thr_row, thr_col, self.indptr)
         indices = np.empty(nnz, dtype=np.int64)
         data = np.empty(nnz)
         _kernels.sparsify_fill(self.P, thr_row, thr_col, self.indptr, indices, data)

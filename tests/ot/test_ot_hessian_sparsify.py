@@ -29,9 +29,11 @@ def test_dropped_mass_bounded_and_kept_set_only_grows(n, m, seed, log_delta, spr
         thr_row, thr_col = np.full(n, np.inf), np.full(m, np.inf)
     before = _kept(P, thr_row, thr_col)
     thr_row_in, thr_col_in = thr_row.copy(), thr_col.copy()
-    kept = error_bounded_thresholds(P, delta, thr_row, thr_col)
+    indptr = np.zeros(n + 1, np.int64)
+    kept = error_bounded_thresholds(P, delta, thr_row, thr_col, indptr)
     mask = _kept(P, thr_row, thr_col)
     assert kept == mask.sum()
+    np.testing.assert_array_equal(np.diff(indptr), mask.sum(axis=1))
     assert np.all(mask[before])
     assert np.all(thr_row <= thr_row_in) and np.all(thr_col <= thr_col_in)
     dropped = np.where(mask, 0.0, P)
@@ -47,15 +49,17 @@ def test_large_delta_keeps_nothing_and_tiny_delta_keeps_every_positive_entry():
     P = rng.random((20, 15))
     P[3, :] = 0.0
     inf_r, inf_c = np.full(20, np.inf), np.full(15, np.inf)
-    assert error_bounded_thresholds(P, 10.0 * P.sum(), inf_r.copy(), inf_c.copy()) == 0
-    assert error_bounded_thresholds(P, 1e-300, inf_r.copy(), inf_c.copy()) == np.count_nonzero(P)
+    indptr = np.zeros(21, np.int64)
+    assert error_bounded_thresholds(P, 10.0 * P.sum(), inf_r.copy(), inf_c.copy(), indptr) == 0
+    assert error_bounded_thresholds(P, 1e-300, inf_r.copy(), inf_c.copy(),
+                                    indptr) == np.count_nonzero(P)
 
 
 def test_sparsification_keeps_the_fewest_large_entries_of_a_column():
     P = np.array([[0.5], [0.3], [0.15], [0.05]])
     thr_row, thr_col = np.full(4, np.inf), np.full(1, np.inf)
     # dropping 0.05 + 0.15 = 0.2 <= 0.2 keeps the two largest entries only
-    assert error_bounded_thresholds(P, 0.2, thr_row, thr_col) == 2
+    assert error_bounded_thresholds(P, 0.2, thr_row, thr_col, np.zeros(5, np.int64)) == 2
     assert _kept(P, thr_row, thr_col)[:, 0].tolist() == [True, True, False, False]
 
 
