@@ -17,6 +17,10 @@ from ._sparse_recovery import polish as polish_on_support
 
 __all__ = ["sparsity_constrained_ot"]
 
+#: Perturbed L-BFGS-B restarts at most, once it stops (see _restart_at_kinks).
+MAX_RESTARTS = 2
+
+
 class _Objective:
     """Negated (semi-)dual objective and gradient for scipy's minimiser, with a history."""
 
@@ -90,6 +94,32 @@ def _recover(a, b, C, reg, objective, alpha, beta):
     plan, alpha, beta, polished = polish_on_support(a, b, C, reg, rows, cols, flow.ravel(),
                                                    start=(alpha, beta))
     return improve_support(a, b, C, reg, slot_row, flow, plan, alpha, beta, polished)
+
+
+def _restart_at_kinks(objective, res, options, tol):
+    """Restart L-BFGS-B from small perturbations of its point while that gains more than ``tol``.
+
+    The (semi-)dual is concave but not smooth where a column's top-k set changes, and L-BFGS-B
+    can stop at such a kink below the maximum (measured with scipy 1.17: 1.5e-6 relative below
+    POT's value at n=40, max_nz=3; one restart reached 2e-7 above it). A perturbation of 1e-3
+    of the potentials' spread moves off the kink; the curvature memory starts afresh.
+    """
+    rng = np.random.default_rng(0)
+    for _ in range(MAX_RESTARTS):
+        scale = 1e-3 * float(np.std(res.x)) or 1e-3
+        start = res.x + scale * rng.standard_normal(res.x.shape[0])
+        retry = scipy.optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
+                                        options=options)
+        retry.nit += res.nit
+        gain = res.fun - retry.fun
+        if gain <= 0:
+            res.nit = retry.nit
+            return res
+        retry.success = retry.success or res.success
+        res = retry
+        if gain <= tol * abs(res.fun):
+            return res
+    return res
 
 
 def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", tol=1e-9,
@@ -194,6 +224,7 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
             if retry.success or retry.fun < res.fun:
                 retry.nit += res.nit
                 res = retry
+        res = _restart_at_kinks(objective, res, options, tol)
         objective(res.x)  # leave the kernel's buffers at the returned point
         dual_value = -float(res.fun)
         alpha, beta = objective.potentials(res.x)
