@@ -6,6 +6,7 @@ import math
 import time
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
@@ -29,10 +30,17 @@ LIGHT_SPREAD = 1e-2
 #: clouds n=800, eta=4000, 48 s -> 6.1 s; digits L1 with light pixels, eta=4000, 68 s -> 114 s,
 #: so off there)
 ERROR_BOUND = 0.01
+#: Cost of a Newton step in exp passes over C, before one is measured, on sparse plans...
+NEWTON_PASSES = 1.0
+#: ... and times this and the share of entries holding 99% of the plan's mass, on dense ones.
+DENSE_COST = 100.0
 _ACCEPT = 1e-4  # minimal ratio of actual to predicted dual increase
 _MU_MIN = 1e-6
 _MAX_TRIALS = 12
+#: Largest number of columns whose Newton system is factorised densely (Schur complement).
+DENSE_SCHUR_MAX = 1500
 _SAMPLE = 20_000
+_kernel_variants_loaded = set()  # kernel variants already run in this process (see _solve)
 
 
 class _Log:
@@ -179,17 +187,46 @@ class _Newton:
 
 
 def _direct_direction(row, col, indptr, indices, data, shift, grad):
-    """Solve the shifted sparsified Newton system by sparse LU (last g pinned)."""
+    """Solve the shifted sparsified Newton system directly (last g pinned).
+
+    Up to DENSE_SCHUR_MAX columns by dense Cholesky on the Schur complement of the diagonal f
+    block, else (or if that is not numerically positive definite) by sparse LU of the whole
+    system (measured at n=500, eta=4000: 6-11 ms against 17-21 ms).
+    Returns ``(x, curvature)`` with ``curvature = x^T (M + shift I) x``.
+    """
     n, m = row.shape[0], col.shape[0]
     S = sp.csr_matrix((data, indices, indptr), shape=(n, m))[:, : m - 1]
-    M = sp.bmat([[sp.diags(row + shift), S], [S.T, sp.diags(col[: m - 1] + shift)]],
-                format="csc")
     x = np.zeros(n + m)
-    # symmetric fill-reducing ordering: the system is symmetric positive definite
-    x[: n + m - 1] = spla.spsolve(M, grad[: n + m - 1], permc_spec="MMD_AT_PLUS_A")
+    solved = m <= DENSE_SCHUR_MAX and _schur_cholesky(row, col, S, shift, grad, x)
+    if not solved:
+        M = sp.bmat([[sp.diags(row + shift), S], [S.T, sp.diags(col[: m - 1] + shift)]],
+                    format="csc")
+        # symmetric fill-reducing ordering: the system is symmetric positive definite
+        x[: n + m - 1] = spla.spsolve(M, grad[: n + m - 1], permc_spec="MMD_AT_PLUS_A")
     if not np.all(np.isfinite(x)):
         return np.zeros(n + m), 0.0
-    return x, float(x[: n + m - 1] @ (M @ x[: n + m - 1]))
+    xf, xg = x[:n], x[n:n + m - 1]
+    curvature = float(xf @ ((row + shift) * xf) + xg @ ((col[: m - 1] + shift) * xg)
+                      + 2.0 * xf @ (S @ xg))
+    return x, curvature
+
+
+def _schur_cholesky(row, col, S, shift, grad, x):
+    """Fill ``x`` with the solution through the Schur complement ``diag(col) - S^T diag(row)^-1
+    S`` (shifted, last column of S dropped); False if it is not numerically positive definite."""
+    n, m = row.shape[0], col.shape[0]
+    inv_a = 1.0 / (row + shift)
+    St = S.T.tocsr()
+    schur = -(St @ sp.diags(inv_a) @ S).toarray()
+    schur[np.diag_indices(m - 1)] += col[: m - 1] + shift
+    try:
+        factor = sla.cho_factor(schur, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return False
+    z = sla.cho_solve(factor, grad[n:n + m - 1] - St @ (inv_a * grad[:n]), check_finite=False)
+    x[n:n + m - 1] = z
+    x[:n] = inv_a * (grad[:n] - S @ z)
+    return True
 
 
 def _predicted_seconds(err, tol, rate, seconds_per_iter):
@@ -302,11 +339,22 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
     start = time.perf_counter()
     log = _Log(start)
     state = ScalingState(C, a, b, reg, g0)
-    t_exp = time.perf_counter() - start  # one pass of exps over C: the unit of Newton's cost
+    t_exp = time.perf_counter() - start  # one exp pass over C: the unit of the Newton guess
+    variant = _kernels.variant(C, reg)
+    if variant not in _kernel_variants_loaded:
+        # the first call in a process loads the numba kernels from the cache (0.2-0.6 s), which
+        # would count as the cost of an exp pass and of scaling: time a second pass, and run one
+        # untimed scaling iteration (measured: random n=500, eta=4000, 1.8 s against 0.36 s warm)
+        t0 = time.perf_counter()
+        state.reset_from(None, state.g)
+        t_exp = time.perf_counter() - t0
+        log.sinkhorn = state.run(1, 0.0, 1)[0]
+        _kernel_variants_loaded.add(variant)
     newton = None
-    newton_sec = 3.0 * t_exp  # plan + ~1 line-search evaluation + sparsify, refined once measured
+    newton_sec = None  # a guess at the first decision, then measured Newton steps
     newton_steps_guess = 6
-    sink_rate, sink_sec = 1.0, math.inf
+    step_measured = False  # newton_sec is a guess until a Newton step is timed
+    sink_rate, sink_sec, sink_err = 1.0, math.inf, math.inf
     chunk = warmup
     err = math.inf
     # after a Newton stage hands back, scaling also stops once it has cut the error 10x: a
@@ -334,7 +382,14 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
             # rate over the second half of the chunk: scaling slows down, the tail is what counts
             k = errs.shape[0] // 2 if errs.shape[0] >= 4 else 0
             sink_rate = (errs[-1] / errs[k]) ** (1.0 / max(its[-1] - its[k], 1))
+            sink_err = err
         remaining = _predicted_seconds(err, tol, sink_rate, sink_sec)
+        if newton_sec is None:
+            # the error-bounded sparsification keeps about the entries holding 99% of the mass,
+            # so a step's sorting and CG products grow with their share of the plan: measured
+            # 0.3-0.9 exp passes where that share is below 1% (random, digits, clouds at small
+            # reg), 15-25 at 15-40% (clouds n=800 at eta 100 and 400)
+            newton_sec = NEWTON_PASSES * t_exp * max(1.0, DENSE_COST * state.mass_fraction(0.99))
         go_newton = mode == "always" or (
             mode == "auto" and remaining > newton_steps_guess * newton_sec) or (
             mode == "auto" and err <= retry_below and remaining > 3.0 * newton_sec)
@@ -362,12 +417,26 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
             err = err_new
             if not ok:
                 break
+            if not step_measured:
+                step_measured = True
+                # the stage began on a guessed step cost, which misses when the plan is dense
+                # (large reg: the error bound keeps a third of the plan and sorting it costs
+                # 20x the exp pass; measured on clouds n=800, eta=100): decide again
+                if mode == "auto" and _predicted_seconds(err, tol, sink_rate, sink_sec) < \
+                        newton_steps_guess * newton_sec:
+                    break
             # Newton converging slower (in seconds) than scaling would: go back to scaling
             # (by a margin of 2 and three steps in a row: single steps' timings are noisy on a
             # loaded machine, and leaving a Newton stage that was converging cost 3-4x at
             # random n=1000, eta=4000)
-            if _predicted_seconds(err, tol, rate, newton_sec) > \
-                    2.0 * _predicted_seconds(err, tol, sink_rate, sink_sec) and rate > 0.25:
+            # Scaling slows down as it converges, so a rate it showed at 10x the current error
+            # flatters it: against such a stale rate only a stagnating Newton leaves
+            # (measured: random n=500, eta=4000, Newton at rate 0.27 left at 5e-7 for a rate
+            # seen at 2e-2, and scaling then took 13,000 iterations at 0.99998)
+            stale = err < 0.1 * sink_err
+            if rate > (0.9 if stale else 0.25) and _predicted_seconds(
+                    err, tol, rate, newton_sec) > 2.0 * _predicted_seconds(
+                    err, tol, sink_rate, sink_sec):
                 slow += 1
                 if slow >= 3:
                     break
