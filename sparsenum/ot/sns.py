@@ -34,13 +34,17 @@ ERROR_BOUND = 0.01
 NEWTON_PASSES = 1.0
 #: ... and times this and the share of entries holding 99% of the plan's mass, on dense ones.
 DENSE_COST = 100.0
+#: Newton steps to the tolerance assumed before a Newton stage has been measured.
+NEWTON_STEPS_GUESS = 6
 _ACCEPT = 1e-4  # minimal ratio of actual to predicted dual increase
+MU_START = 0.1  # initial shift factor of the Newton system (times ||grad||_1)
 _MU_MIN = 1e-6
 _MAX_TRIALS = 12
 #: Largest number of columns whose Newton system is factorised densely (Schur complement).
 DENSE_SCHUR_MAX = 1500
 _SAMPLE = 20_000
 _kernel_variants_loaded = set()  # kernel variants already run in this process (see _solve)
+_newton_kernels_loaded = []  # non-empty once _load_newton_kernels has run
 
 
 class _Log:
@@ -80,10 +84,28 @@ def _threshold(P, density, rng):
     return float(np.partition(sample, k)[k])
 
 
+def _load_newton_kernels():
+    """Run the Newton step's kernels once on a 3x3 plan: a process's first call loads them from
+    numba's cache (about 20 ms), which the first timed step would otherwise count as its cost."""
+    if _newton_kernels_loaded:
+        return
+    P = np.full((3, 3), 1.0 / 9.0)
+    indptr = np.zeros(4, dtype=np.int64)
+    thr_row, thr_col = np.zeros(3), np.zeros(3)
+    nnz = _kernels.sparsify_counts(P, thr_row, thr_col, indptr)
+    error_bounded_thresholds(P, 1e-3, thr_row, thr_col, indptr)
+    indices, data = np.empty(nnz, dtype=np.int64), np.empty(nnz)
+    _kernels.sparsify_fill(P, thr_row, thr_col, indptr, indices, data)
+    sums = P.sum(axis=1)
+    _kernels.newton_direction(sums, sums, indptr, indices, data, 1e-3, np.ones(6), 1e-2, 10)
+    _newton_kernels_loaded.append(True)
+
+
 class _Newton:
     """Newton stage on the dual potentials; owns the dense plan buffer."""
 
     def __init__(self, C, a, b, reg, density, max_cg):
+        _load_newton_kernels()
         n, m = C.shape
         self.C, self.a, self.b, self.reg = C, a, b, reg
         self.density, self.max_cg = density, max_cg
@@ -92,7 +114,7 @@ class _Newton:
         self.col = np.empty(m)
         self.rng = np.random.default_rng(0)
         self.indptr = np.zeros(n + 1, dtype=np.int64)
-        self.mu = 0.1
+        self.mu = MU_START
         self.n_direct = 0
         # only for marginals spanning orders of magnitude: on uniform ones the extra entries
         # slowed random n=1000, eta=4000 from 2.5 s to 8 s (Newton left early for scaling)
@@ -229,12 +251,16 @@ def _schur_cholesky(row, col, S, shift, grad, x):
     return True
 
 
-def _predicted_seconds(err, tol, rate, seconds_per_iter):
+def _predicted_steps(err, tol, rate):
     if err <= tol:
         return 0.0
     if not (0.0 < rate < 1.0):
         return math.inf
-    return math.log(tol / err) / math.log(rate) * seconds_per_iter
+    return math.log(tol / err) / math.log(rate)
+
+
+def _predicted_seconds(err, tol, rate, seconds_per_iter):
+    return _predicted_steps(err, tol, rate) * seconds_per_iter if err > tol else 0.0
 
 
 def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=None,
@@ -352,8 +378,8 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
         _kernel_variants_loaded.add(variant)
     newton = None
     newton_sec = None  # a guess at the first decision, then measured Newton steps
-    newton_steps_guess = 6
-    step_measured = False  # newton_sec is a guess until a Newton step is timed
+    newton_rate = None  # per-step error ratio at the end of the last Newton stage
+    first_steps = []  # seconds of the first two Newton steps (until then newton_sec is a guess)
     sink_rate, sink_sec, sink_err = 1.0, math.inf, math.inf
     chunk = warmup
     err = math.inf
@@ -390,14 +416,21 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
             # 0.3-0.9 exp passes where that share is below 1% (random, digits, clouds at small
             # reg), 15-25 at 15-40% (clouds n=800 at eta 100 and 400)
             newton_sec = NEWTON_PASSES * t_exp * max(1.0, DENSE_COST * state.mass_fraction(0.99))
+        stage_sec = newton_sec * (NEWTON_STEPS_GUESS if newton_rate is None else
+                                  _predicted_steps(err, tol, newton_rate))
         go_newton = mode == "always" or (
-            mode == "auto" and remaining > newton_steps_guess * newton_sec) or (
+            mode == "auto" and remaining > stage_sec) or (
             mode == "auto" and err <= retry_below and remaining > 3.0 * newton_sec)
-        retry_below = 0.0
+        if go_newton or err <= retry_below:
+            retry_below = 0.0  # else it stays: the scaling run stops there for this retry
         if not go_newton:
             # keep scaling; look again after a stretch costing about one Newton stage
-            chunk = int(min(max(check_every * 5, newton_steps_guess * newton_sec / sink_sec),
-                            20_000))
+            # keep scaling for a stretch costing about a Newton stage but at most half the time
+            # spent so far, then look again: scaling slows down as it converges, and its rate
+            # is only known by measuring it (digits L1, eta=1200: 0.998 at 3e-2, 0.99993 at
+            # 2e-3, where one blind 9,000-iteration stretch had cost 3 s)
+            stretch = min(stage_sec, max(0.5 * (t1 - start), 50 * sink_sec))
+            chunk = int(min(max(check_every * 5, stretch / sink_sec), 20_000))
             continue
         # ---- Newton stage -------------------------------------------------------------------
         if newton is None:
@@ -405,7 +438,10 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
         f, g = state.potentials()
         dual, err = newton.evaluate(f, g)
         log.add(dual, err)
+        # the shift grew on the steps that ended the last stage; the point is a new one
+        newton.mu = min(newton.mu, MU_START)
         slow = 0
+        stage_rates = []
         while err > tol and log.sinkhorn + log.newton < max_iter:
             t0 = time.perf_counter()
             f, g, dual, err_new, n_cg, ok = newton.step(f, g, dual, err)
@@ -416,14 +452,17 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
             rate = err_new / err if err > 0 else 0.0
             err = err_new
             if not ok:
+                stage_rates.append(1.0)
                 break
-            if not step_measured:
-                step_measured = True
+            stage_rates.append(rate)
+            if len(first_steps) < 2:
+                first_steps.append(newton_sec)
                 # the stage began on a guessed step cost, which misses when the plan is dense
                 # (large reg: the error bound keeps a third of the plan and sorting it costs
-                # 20x the exp pass; measured on clouds n=800, eta=100): decide again
-                if mode == "auto" and _predicted_seconds(err, tol, sink_rate, sink_sec) < \
-                        newton_steps_guess * newton_sec:
+                # 20x the exp pass; measured on clouds n=800, eta=100): decide again on the
+                # faster of the first two steps (the first may include one-off costs)
+                if len(first_steps) == 2 and mode == "auto" and _predicted_seconds(
+                        err, tol, sink_rate, sink_sec) < NEWTON_STEPS_GUESS * min(first_steps):
                     break
             # Newton converging slower (in seconds) than scaling would: go back to scaling
             # (by a margin of 2 and three steps in a row: single steps' timings are noisy on a
@@ -445,7 +484,10 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
         if err <= tol:
             return f, g, True, log, newton.P  # the plan at (f, g), from the last evaluation
         # back to scaling from the Newton iterate
-        newton_steps_guess *= 2
+        # the stage's last rates predict the next stage (pessimistically: Newton speeds up as
+        # the error falls); a failed step counts as no progress
+        last = stage_rates[-3:] if stage_rates else [1.0]
+        newton_rate = min(float(np.prod(last)) ** (1.0 / len(last)), 1.0)
         retry_below = err / 10.0
         state.reset_from(f, g)
         chunk = max(check_every * 5, warmup)
