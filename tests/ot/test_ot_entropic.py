@@ -113,6 +113,29 @@ def test_warm_start_uses_fewer_iterations():
     assert warm.n_iter < cold.n_iter
 
 
+@pytest.mark.parametrize("reg", [1e-3, 3e-4])
+def test_eps_scaling_reaches_the_same_plan(reg):
+    # both solve the same strictly convex problem: the levels only change the starting point
+    a, b, C = _problem(80, 70, 9)
+    direct = sinkhorn_newton_sparse(a, b, C, reg, eps_scaling=False, tol=1e-11)
+    scaled = sinkhorn_newton_sparse(a, b, C, reg, tol=1e-11)
+    assert direct.converged and scaled.converged
+    np.testing.assert_allclose(scaled.plan, direct.plan, atol=1e-9)
+    assert scaled.cost == pytest.approx(direct.cost, rel=1e-8)
+    # the levels' iterations are counted and recorded
+    assert scaled.n_iter == scaled.history.iteration[-1]
+
+
+def test_reg_ladder_levels():
+    from sparsenum.ot.sns import _reg_ladder
+
+    C = np.array([[0.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_allclose(_reg_ladder(C, 1 / 1200), [9 / 1200, 3 / 1200])
+    np.testing.assert_allclose(_reg_ladder(C, 1 / 4000), [27 / 4000, 9 / 4000, 3 / 4000])
+    assert _reg_ladder(C, 1 / 299) == []  # no level below a cost range of 100 regs
+    assert _reg_ladder(5 * C, 1 / 100) == [3 / 100]  # scale-free: the range counts
+
+
 def test_max_iter_reached_reports_not_converged():
     a, b, C = _problem(60, 60, 7)
     res = sinkhorn(a, b, C, 1e-3, max_iter=3)

@@ -73,6 +73,7 @@ def test_bad_entropic_arguments(fn, change, error, match):
     ({"warmup": 0}, ValueError, "warmup must be an integer >= 1"),
     ({"max_cg": 0}, ValueError, "max_cg must be an integer >= 1"),
     ({"newton": "sometimes"}, ValueError, "newton must be one of"),
+    ({"eps_scaling": "yes"}, TypeError, "eps_scaling must be a bool; got 'yes'"),
 ])
 def test_bad_sns_arguments(change, error, match):
     with pytest.raises(error, match=match):
