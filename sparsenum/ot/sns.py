@@ -355,8 +355,10 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
     X. Tang, Y. Qiu, "Safe and sparse Newton method for entropic-regularized optimal
     transport", NeurIPS 2024 (the error-bounded sparsification).
 
-    B. Schmitzer, "Stabilized sparse scaling algorithms for entropy regularized transport
-    problems", SIAM J. Sci. Comput., 2019 (epsilon scaling).
+    J. J. Kosowsky, A. L. Yuille, "The invisible hand algorithm: solving the assignment problem
+    with statistical physics", Neural Networks 7(3), 1994, and B. Schmitzer, "Stabilized sparse
+    scaling algorithms for entropy regularized transport problems", SIAM J. Sci. Comput., 2019
+    (epsilon scaling).
 
     Examples
     --------
