@@ -28,4 +28,4 @@ def __getattr__(name: str):
 def __dir__():
     from .utils.registry import registered_modules
 
-    return sorted([*globals(), "base", "utils", *registered_modules()])
+    return sorted(["__version__", "show_versions", "base", "utils", *registered_modules()])

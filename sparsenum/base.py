@@ -14,11 +14,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 __all__ = ["ConvergenceHistory", "IterativeEstimatorMixin", "SolverResult"]
 
 _CORE_COLUMNS = ("iteration", "elapsed", "objective", "criterion")
+# rows allocated up front at most: a history is usually short, and max_iter=10**12 must not
+# allocate terabytes (rows are added by doubling when needed)
+_MAX_PREALLOCATED = 1024
 
 
 class ConvergenceHistory:
@@ -33,7 +35,8 @@ class ConvergenceHistory:
     Parameters
     ----------
     capacity : int, default=64
-        Rows to preallocate, typically ``max_iter + 1``.
+        Rows expected, typically ``max_iter + 1``. At most ``_MAX_PREALLOCATED`` rows are
+        allocated up front (a generous ``max_iter`` costs no memory); storage grows as needed.
     extra : sequence of str, default=()
         Names of solver-specific columns.
     criterion_name : str, default="criterion"
@@ -63,10 +66,15 @@ class ConvergenceHistory:
         criterion_name: str = "criterion",
         objective_name: str = "objective",
     ) -> None:
-        capacity = int(capacity)
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1; got {capacity}")
+        from .utils.validation import check_int
+
+        capacity = min(check_int(capacity, "capacity", low=1), _MAX_PREALLOCATED)
+        if isinstance(extra, str) or not isinstance(extra, (tuple, list)):
+            raise TypeError(f"extra must be a tuple or list of column names; got {extra!r}")
         extra = tuple(extra)
+        for value, what in ((criterion_name, "criterion_name"), (objective_name, "objective_name")):
+            if not isinstance(value, str) or not value.isidentifier():
+                raise ValueError(f"{what} must be an identifier string; got {value!r}")
         reserved = set(_CORE_COLUMNS) | {criterion_name, objective_name}
         for name in extra:
             if not isinstance(name, str) or not name.isidentifier():
@@ -143,6 +151,7 @@ class ConvergenceHistory:
         n = iteration.shape[0]
         history = cls(max(n, 1), tuple(extra), criterion_name=criterion_name,
                       objective_name=objective_name)
+        history._grow(n)
         columns = {"elapsed": elapsed, "objective": objective, "criterion": criterion, **extra}
         for row, (name, values) in enumerate(columns.items()):
             if values is None:
@@ -346,9 +355,11 @@ class IterativeEstimatorMixin:
             criterion = ""
             if history is not None and len(history):
                 criterion = f" ({history.criterion_name}={history.criterion[-1]:.3e})"
+            from sklearn.exceptions import ConvergenceWarning  # estimators import sklearn anyway
+
             warnings.warn(
-                f"{name} stopped after max_iter={self.n_iter_} iterations without meeting its "
-                f"tolerance{criterion}; increase max_iter or tol.",
+                f"{name} did not meet its tolerance in {self.n_iter_} iterations{criterion}; "
+                "increase max_iter or loosen tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -4,10 +4,8 @@ message-passing updates, and proximal L1 with active-set Newton steps.
 After Nutini, Laradji and Schmidt, "Let's Make Block Coordinate Descent Converge Faster", JMLR 2022.
 """
 
-
-from .label_propagation import BCDLabelPropagation
+from ..utils._lazy import lazy_exports
 from .lasso import LassoResult, lasso_duality_gap, solve_lasso
-from .linear_model import BCDLasso, BCDLogisticRegression
 from .logistic import L1LogisticResult, l1_logistic_duality_gap, solve_l1_logistic
 from .problems import BCDProblem, BinaryLogistic, LeastSquares, MultinomialLogistic, ProblemState
 from .quadratic import LabelPropagation, SparseQuadratic
@@ -33,3 +31,10 @@ __all__ = [
     "solve_l1_logistic",
     "solve_lasso",
 ]
+
+# estimators import scikit-learn: loaded when first used
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "BCDLabelPropagation": ".label_propagation",
+    "BCDLasso": ".linear_model",
+    "BCDLogisticRegression": ".linear_model",
+})

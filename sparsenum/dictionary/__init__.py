@@ -4,13 +4,11 @@ Orientation follows scikit-learn: signals are rows, dictionaries hold one atom p
 (``X ~= codes @ D``), and sparse codes are ``scipy.sparse`` CSR matrices (samples x atoms).
 """
 
-from .compressor import CalibratedDictionaryCompressor
+from ..utils._lazy import lazy_exports
 from .cospadi import CompressionResult, compress_layer, sparse_dictionary_budget
 from .ksvd import KSVDResult, ksvd
-from .ksvd_estimator import KSVD
 from .layers import LowRankLayer, SparseDictionaryLayer
 from .omp import batch_omp
-from .online_orthogonal import OnlineOrthogonalDictionary
 
 __all__ = [
     "KSVD",
@@ -25,3 +23,10 @@ __all__ = [
     "ksvd",
     "sparse_dictionary_budget",
 ]
+
+# estimators import scikit-learn: loaded when first used
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "CalibratedDictionaryCompressor": ".compressor",
+    "KSVD": ".ksvd_estimator",
+    "OnlineOrthogonalDictionary": ".online_orthogonal",
+})

@@ -5,8 +5,8 @@ Functions take weights ``a``, ``b`` and a cost matrix ``C`` and return a
 :class:`SparseTransport` map source samples onto target samples.
 """
 
+from ..utils._lazy import lazy_exports
 from ._result import TransportResult
-from .estimators import EntropicTransport, SparseTransport
 from .sinkhorn import sinkhorn
 from .sns import sinkhorn_newton_sparse
 from .sparse_constrained import sparsity_constrained_ot
@@ -19,3 +19,9 @@ __all__ = [
     "sinkhorn_newton_sparse",
     "sparsity_constrained_ot",
 ]
+
+# estimators import scikit-learn: loaded when first used
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "EntropicTransport": ".estimators",
+    "SparseTransport": ".estimators",
+})

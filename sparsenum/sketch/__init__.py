@@ -4,12 +4,12 @@ guarantee of Song, Ye, Yin & Zhang (ICML 2023), sketch-and-precondition, and a r
 Dask arrays chunked by rows are accepted everywhere ``A`` is; Dask is imported only then.
 """
 
+from ..utils._lazy import lazy_exports
 from ._result import LstsqResult, RankDeficientWarning
-from .estimator import SketchedRegression
 from .lstsq import (
     auto_oversampling,
     linf_error_bound,
-     linf_sketch_size,
+    linf_sketch_size,
     sketch_and_precondition,
     sketch_and_solve,
 )
@@ -31,3 +31,8 @@ __all__ = [
     "sketch_and_precondition",
     "sketch_and_solve",
 ]
+
+# estimators import scikit-learn: loaded when first used
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "SketchedRegression": ".estimator",
+})

@@ -5,6 +5,7 @@ from .random import check_random_state, random_seed, spawn_seeds
 from .registry import DemoRow, all_demos, all_estimators, registered_modules
 from .validation import (
     check_array,
+    check_bool,
     check_consistent_length,
     check_int,
     check_marginals,
@@ -21,6 +22,7 @@ __all__ = [
     "all_demos",
     "all_estimators",
     "check_array",
+    "check_bool",
     "check_consistent_length",
     "check_int",
     "check_marginals",
