@@ -45,8 +45,31 @@ def test_history_rejects_bad_extra_names(extra, match):
 
 
 def test_history_rejects_bad_capacity():
-    with pytest.raises(ValueError, match="capacity must be >= 1; got 0"):
+    with pytest.raises(ValueError, match="capacity must be an integer >= 1; got 0"):
         ConvergenceHistory(capacity=0)
+    for bad in ("3", 3.0, True, None):
+        with pytest.raises(TypeError, match="capacity must be an integer"):
+            ConvergenceHistory(capacity=bad)
+
+
+def test_history_rejects_a_string_as_column_list():
+    with pytest.raises(TypeError, match="extra must be a tuple or list"):
+        ConvergenceHistory(4, "abc")
+    with pytest.raises(ValueError, match="criterion_name must be an identifier"):
+        ConvergenceHistory(4, criterion_name="")
+
+
+def test_huge_capacity_allocates_little_and_grows():
+    h = ConvergenceHistory(capacity=10**12)
+    assert h._iteration.shape[0] <= 1024
+    for k in range(3000):
+        h.record(k, criterion=1.0 / (k + 1))
+    assert len(h) == 3000 and h.iteration[-1] == 2999
+
+
+def test_history_from_long_arrays():
+    h = ConvergenceHistory.from_arrays(np.arange(5000), criterion=np.ones(5000))
+    assert len(h) == 5000
 
 
 def test_history_from_arrays_and_as_dict_copy():
@@ -133,7 +156,8 @@ def test_mixin_sets_attributes_without_warning_when_converged():
 
 
 def test_mixin_warns_with_criterion_when_not_converged():
-    with pytest.warns(ConvergenceWarning, match=r"_Toy stopped after max_iter=5 .*gap=2.500e-01"):
+    message = r"_Toy did not meet its tolerance in 5 iterations .*gap=2.500e-01"
+    with pytest.warns(ConvergenceWarning, match=message):
         toy = _Toy(converge=False).fit()
     assert toy.converged_ is False
 

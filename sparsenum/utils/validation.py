@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "check_array",
+    "check_bool",
     "check_consistent_length",
     "check_int",
     "check_marginals",
@@ -91,6 +92,27 @@ def _interval_rule(low, high, include_low, include_high) -> str:
     if high is not None:
         parts.append(f"{'<=' if include_high else '<'} {high:g}")
     return (" " + " and ".join(parts)) if parts else ""
+
+
+def check_bool(x, name: str) -> bool:
+    """Validate a boolean flag; returns it as ``bool``.
+
+    Only ``True``/``False`` (or NumPy's booleans) are accepted: a string such as ``"False"`` is
+    truthy, and ``0``/``1`` usually mean a misplaced number.
+
+    Examples
+    --------
+    >>> check_bool(True, "fit_intercept")
+    True
+    >>> check_bool("no", "fit_intercept")
+    Traceback (most recent call last):
+    ...
+    TypeError: fit_intercept must be True or False; got 'no' of type str
+    """
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {describe_value(x)} "
+                        f"of type {type(x).__name__}")
+    return bool(x)
 
 
 def check_int(

@@ -84,3 +84,24 @@ def test_splitmix64_known_first_output():
     # first output of SplitMix64 seeded with 0 (reference value of the published generator)
     _, z = splitmix64(np.uint64(0))
     assert int(z) == 0xE220A8397B1DCDAF
+
+
+def test_small_work_runs_on_one_thread_by_default_only():
+    assert effective_n_jobs(None, work=10) == 1
+    assert effective_n_jobs(None, work=1e12) == numba.get_num_threads()
+    assert effective_n_jobs(-1, work=10) == max_threads()  # an explicit request is obeyed
+
+
+def test_check_random_state_names_the_argument():
+    from sparsenum.utils import check_random_state
+
+    for bad in (-1, 2**40):
+        with pytest.raises(ValueError, match=r"^seed must be None, an integer in \[0, 2\*\*32"):
+            check_random_state(bad, "seed")
+    for bad in ("0", 1.5, True, [0]):
+        with pytest.raises(TypeError, match="^random_state must be"):
+            check_random_state(bad)
+    generator_state = check_random_state(np.random.default_rng(0))
+    assert isinstance(generator_state, np.random.RandomState)
+    with pytest.raises(ValueError, match="random_state"):
+        spawn_seeds(-1, 2)
