@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import platform
 import sys
 
@@ -10,12 +9,19 @@ _PACKAGES = ("numpy", "scipy", "sklearn", "numba", "ot", "networkx", "cvxpy", "t
              "dask", "matplotlib", "hnswlib", "faiss", "pynndescent", "skglm", "celer", "regot")
 
 
+# import name -> distribution name, where they differ
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "ot": "POT", "faiss": "faiss-cpu"}
+
+
 def _version(package: str) -> str:
+    """The installed distribution's version, read from its metadata (importing every peer would
+    take seconds)."""
+    from importlib import metadata
+
     try:
-        module = importlib.import_module(package)
-    except Exception:  # optional peers may be missing or broken; report, do not fail
+        return metadata.version(_DISTRIBUTIONS.get(package, package))
+    except metadata.PackageNotFoundError:
         return "not installed"
-    return str(getattr(module, "__version__", "installed"))
 
 
 def versions_info() -> dict[str, dict]:

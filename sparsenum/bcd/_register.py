@@ -122,3 +122,10 @@ def demo(out_dir):
                             accuracy_name="max |x - spsolve|", reference="scipy spsolve",
                             history=res.history))
     return rows
+
+
+def warm_up():
+    """The module's main functions once on tiny inputs (fills numba's cache)."""
+    from ._cases import warm_up
+
+    warm_up()

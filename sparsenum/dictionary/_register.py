@@ -103,3 +103,10 @@ def layer_like_problem(d_in, d_out, n_tokens, rng):
     W = (U * np.arange(1, d_in + 1) ** -0.5) @ V.T
     mixing = rng.standard_normal((d_in, d_in)) * np.arange(1, d_in + 1) ** -0.7
     return W, rng.standard_normal((n_tokens, d_in)) @ mixing.T
+
+
+def warm_up():
+    """The module's main functions once on tiny inputs (fills numba's cache)."""
+    from ._cases import warm_up
+
+    warm_up()

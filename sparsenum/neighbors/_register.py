@@ -15,3 +15,10 @@ def demo(out_dir):
     from ._demo import run_demo
 
     return run_demo(out_dir)
+
+
+def warm_up():
+    """The module's main functions once on tiny inputs (fills numba's cache)."""
+    from ._cases import warm_up
+
+    warm_up()

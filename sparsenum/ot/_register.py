@@ -53,3 +53,10 @@ def demo(out_dir):
                             reference="feasibility (POT's plans miss by 1e-3 to 0.1)",
                             history=res.history))
     return rows
+
+
+def warm_up():
+    """The module's main functions once on tiny inputs (fills numba's cache)."""
+    from ._cases import warm_up
+
+    warm_up()

@@ -74,3 +74,10 @@ def _demo_rows() -> list[DemoRow]:
                             accuracy_name="||x - x*||_inf / l_inf bound(eps=1)",
                             reference="numpy.linalg.lstsq"))
     return rows
+
+
+def warm_up():
+    """The module's main functions once on tiny inputs (fills numba's cache)."""
+    from ._cases import warm_up
+
+    warm_up()
