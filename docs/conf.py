@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOCS / "_ext"))
 
 import sparsenum
 from sparsenum.utils import all_estimators, registered_modules
@@ -34,6 +35,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "runblock",
 ]
 
 templates_path = ["_templates"]
