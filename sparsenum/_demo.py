@@ -30,24 +30,35 @@ def markdown_table(header, rows) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
-def _plot_history(module: str, row: DemoRow, out: Path) -> Path | None:
-    try:
-        import matplotlib
+def _slug(text: str) -> str:
+    words = "".join(c if c.isalnum() else " " for c in text.lower()).split()
+    return "_".join(words)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+
+def _plot_history(module: str, number: int, row: DemoRow, out: Path) -> Path:
+    import textwrap
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     for ax, x in zip(axes, ("iteration", "time")):
         row.history.plot(ax=ax, x=x, label=row.solver)
-    fig.suptitle(f"{module}: {row.solver} on {row.problem}")
+    title = textwrap.fill(f"{module}: {row.solver} on {row.problem}", width=90)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    slug = "".join(c if c.isalnum() else "_" for c in f"{module}_{row.solver}_{row.problem}")
-    path = out / f"{slug[:80]}.png"
+    path = out / f"{module}_{number:02d}_{_slug(row.solver)}.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def _have_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def run_demos(out: str | Path = "sparsenum-demo", modules: list[str] | None = None) -> int:
@@ -64,6 +75,7 @@ def run_demos(out: str | Path = "sparsenum-demo", modules: list[str] | None = No
         print("no modules with a demo are registered yet")
         return 0
     table, failures, plots = [], [], []
+    can_plot = _have_matplotlib()
     for module, demo in demos:
         start = time.perf_counter()
         print(f"running {module} demo ...", flush=True)
@@ -73,16 +85,18 @@ def run_demos(out: str | Path = "sparsenum-demo", modules: list[str] | None = No
             failures.append(module)
             traceback.print_exc()
             continue
-        for row in rows:
+        for number, row in enumerate(rows, 1):
             table.append(_format_row(module, row))
-            if row.history is not None and len(row.history):
-                path = _plot_history(module, row, out)
-                if path is not None:
-                    plots.append(path)
+            if can_plot and row.history is not None and len(row.history):
+                plots.append(_plot_history(module, number, row, out))
         print(f"  {module} done in {time.perf_counter() - start:.1f} s", flush=True)
     print()
     print(markdown_table(_HEADER, table))
-    print(f"\n{len(plots)} convergence plots written to {out.resolve()}")
+    if can_plot:
+        print(f"\n{len(plots)} convergence plots written to {out.resolve()}")
+    else:
+        print("\nmatplotlib is not installed, so no convergence plots were drawn "
+              "(pip install matplotlib, or pip install -e '.[test]')")
     if failures:
         print(f"demos that failed: {', '.join(failures)}")
         return 1

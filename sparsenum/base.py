@@ -43,6 +43,10 @@ class ConvergenceHistory:
         What the stopping criterion is, e.g. ``"marginal_violation"`` or ``"duality_gap"``.
     objective_name : str, default="objective"
         What the objective is, e.g. ``"dual_objective"``.
+    labels : mapping of str to str, optional
+        Human-readable axis labels, with units, for columns whose names are terse, e.g.
+        ``{"marginal_violation": "marginal violation ||P1 - a||_1 + ||P^T 1 - b||_1"}``;
+        :meth:`plot` and the demo use them.
 
     Examples
     --------
@@ -65,6 +69,7 @@ class ConvergenceHistory:
         *,
         criterion_name: str = "criterion",
         objective_name: str = "objective",
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         from .utils.validation import check_int
 
@@ -85,6 +90,7 @@ class ConvergenceHistory:
             raise ValueError(f"extra column names must be unique; got {extra!r}")
         self.criterion_name = criterion_name
         self.objective_name = objective_name
+        self.labels = dict(labels or {})
         self.extra_names = extra
         self._n = 0
         self._t0 = time.perf_counter()
@@ -144,13 +150,14 @@ class ConvergenceHistory:
         elapsed=None,
         criterion_name: str = "criterion",
         objective_name: str = "objective",
+        labels: Mapping[str, str] | None = None,
         **extra,
     ) -> ConvergenceHistory:
         """Build a history from columns a numba kernel filled (all of the same length)."""
         iteration = np.asarray(iteration, dtype=np.int64).ravel()
         n = iteration.shape[0]
         history = cls(max(n, 1), tuple(extra), criterion_name=criterion_name,
-                      objective_name=objective_name)
+                      objective_name=objective_name, labels=labels)
         history._grow(n)
         columns = {"elapsed": elapsed, "objective": objective, "criterion": criterion, **extra}
         for row, (name, values) in enumerate(columns.items()):
@@ -203,6 +210,10 @@ class ConvergenceHistory:
     def __iter__(self) -> Iterator[str]:
         return iter(self.columns)
 
+    def label(self, column: str) -> str:
+        """The human-readable label of ``column`` (its name, spaced, if none was given)."""
+        return self.labels.get(column, column.replace("_", " "))
+
     def as_dict(self) -> dict[str, np.ndarray]:
         """Copies of every column, keyed by name; ``pandas.DataFrame(h.as_dict())`` works."""
         return {name: np.array(self[name]) for name in self.columns}
@@ -250,7 +261,7 @@ class ConvergenceHistory:
             ax.set_yscale("log")
         ax.plot(xs, values, label=label, **plot_kwargs)
         ax.set_xlabel("iteration" if x == "iteration" else "time [s]")
-        ax.set_ylabel(y)
+        ax.set_ylabel(self.label(y))
         return ax
 
 
