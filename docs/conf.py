@@ -32,6 +32,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax served from _static (a pinned copy from the package), so formulas render without
+    # a network, e.g. for docs built on a cluster
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -40,8 +43,11 @@ extensions = [
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "_generated/*toctree.rst",
+                    "_generated/benchmarks_results.rst",
                     "api/_generated/toctree.rst"]
 html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["sparsenum.css"]
 html_title = f"sparsenum {release}"
 
 autosummary_generate = True
@@ -110,17 +116,99 @@ def _toctrees() -> None:
         _write_if_changed(target, "\n".join(lines) if entries else "No modules yet.\n")
 
 
-def _rst_table(markdown: str) -> list[str]:
-    """A markdown pipe table as an rst list-table."""
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-            for line in markdown.strip().splitlines() if not set(line) <= set("|- ")]
-    if not rows:
-        return []
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for row in rows:
-        lines.append("   * - " + (row[0] or " "))
-        lines += [f"     - {cell or ' '}" for cell in row[1:]]
+def _cell(text: str) -> str:
+    """Text safe inside an rst list-table cell (one line, no stray markup)."""
+    return " ".join(str(text).split()).replace("|", "/").replace("*", "\\*") or " "
+
+
+def _list_table(header: list[str], rows: list[list[str]], css_class: str) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", f"   :class: {css_class}", ""]
+    for row in [header, *rows]:
+        lines.append("   * - " + _cell(row[0]))
+        lines += [f"     - {_cell(cell)}" for cell in row[1:]]
     return [*lines, ""]
+
+
+def _number(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    value = float(value)
+    if value == 0:
+        return "0"
+    return f"{value:.3g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.1e}"
+
+
+def _summary_rows(rows: list[dict]) -> list[list[str]]:
+    """One row per problem: our solver, its time and accuracy, and each peer's time / ours."""
+    problems: dict[str, list[dict]] = {}
+    for row in rows:
+        problems.setdefault(row["problem"], []).append(row)
+    summary = []
+    for problem, entries in problems.items():
+        ours = next((r for r in entries if r.get("ours")), None)
+        if ours is None:
+            continue
+        accuracy = ", ".join(f"{k.replace('_', ' ')} {_number(v)}"
+                             for k, v in ours.get("metrics", {}).items()) or "-"
+        peers = [f"{r['solver']} {_number(r['ratio'])}x" for r in entries
+                 if not r.get("ours") and r.get("ratio") not in (None, 0)
+                 and r["ratio"] == r["ratio"]]
+        summary.append([problem, ours["solver"], _number(ours["time"]), accuracy,
+                        "; ".join(peers) or "-"])
+    return summary
+
+
+def _full_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    metric_names: list[str] = []
+    for row in rows:
+        metric_names += [m for m in row.get("metrics", {}) if m not in metric_names]
+    header = ["problem", "solver", "time [s]", "first call [s]", "iterations",
+              *[m.replace("_", " ") for m in metric_names], "time / ours"]
+    body = [[r["problem"], r["solver"] + (" (ours)" if r.get("ours") else ""),
+             _number(r["time"]), _number(r.get("first_call")), _number(r.get("n_iter")),
+             *[_number(r.get("metrics", {}).get(m)) for m in metric_names],
+             _number(r.get("ratio"))] for r in rows]
+    return header, body
+
+
+def _run_description(data: dict) -> str:
+    machine = data.get("machine", {})
+    threads = machine.get("threads")
+    threads = "all cores" if threads is None else f"{threads} thread{'s' * (threads != 1)}"
+    date = str(data.get("date", "?"))[:10]
+    size = "quick sizes" if data.get("quick") else "full sizes"
+    return (f"Run on {date}, {size}, on {machine.get('cpus', '?')} cores with {threads} "
+            f"({', '.join(machine.get('blas', []))}); {data.get('seconds', '?')} s in all. "
+            "``time / ours`` above 1 means sparsenum is faster.")
+
+
+def _benchmark_section(data: dict, results: Path, images: Path) -> list[str]:
+    title = MODULE_TITLES.get(data["module"], data["module"])
+    lines = [title, "-" * len(title), "", _run_description(data), ""]
+    if data.get("notes"):
+        lines += [data["notes"], ""]
+    plots = [p for p in data.get("plots", []) if (results / p).exists()]
+    for plot in plots:
+        shutil.copy2(results / plot, images / plot)
+    rows = data.get("rows", [])
+    lines += [".. raw:: html", "", '   <div class="bench-summary">', ""]
+    lines += _list_table(["problem", "ours", "time [s]", "our accuracy", "peers: time / ours"],
+                         _summary_rows(rows), "bench-table")
+    if plots:
+        lines += [f".. image:: /_generated/benchmarks/{plots[0]}", "   :class: bench-plot", ""]
+    lines += [".. raw:: html", "", "   </div>",
+              f"   <details><summary>Full table ({len(rows)} rows)"
+              f"{f' and {len(plots) - 1} more plots' if len(plots) > 1 else ''}</summary>", ""]
+    header, body = _full_rows(rows)
+    lines += _list_table(header, body, "bench-table bench-full")
+    for plot in plots[1:]:
+        lines += [f".. image:: /_generated/benchmarks/{plot}", "   :class: bench-plot", ""]
+    lines += [".. raw:: html", "", "   </details>", ""]
+    return lines
 
 
 def _benchmark_pages() -> None:
@@ -130,21 +218,7 @@ def _benchmark_pages() -> None:
     images.mkdir(parents=True, exist_ok=True)
     lines = []
     for path in sorted(results.glob("*.json")):
-        data = json.loads(path.read_text())
-        title = MODULE_TITLES.get(data["module"], data["module"])
-        size = "quick sizes" if data.get("quick") else "full sizes"
-        machine = data.get("machine", {})
-        lines += [title, "-" * len(title), "",
-                  f"Run on {data.get('date', '?')}, {size}, {machine.get('cpus', '?')} cores "
-                  f"({', '.join(machine.get('blas', []))}); {data.get('seconds', '?')} s in all. "
-                  "``time / ours`` above 1 means sparsenum is faster.", ""]
-        if data.get("notes"):
-            lines += [data["notes"], ""]
-        lines += _rst_table(data.get("markdown", ""))
-        for plot in data.get("plots", []):
-            if (results / plot).exists():
-                shutil.copy2(results / plot, images / plot)
-                lines += [f".. image:: /_generated/benchmarks/{plot}", "   :width: 80%", ""]
+        lines += _benchmark_section(json.loads(path.read_text()), results, images)
     if not lines:
         lines = ["No benchmark results are recorded yet: run ``python -m benchmarks --quick``.", ""]
     _write_if_changed(DOCS / "_generated" / "benchmarks_results.rst", "\n".join(lines))
