@@ -118,7 +118,7 @@ def _toctrees() -> None:
 
 def _cell(text: str) -> str:
     """Text safe inside an rst list-table cell (one line, no stray markup)."""
-    return " ".join(str(text).split()).replace("|", "/").replace("*", "\\*") or " "
+    return " ".join(str(text).split()).replace("|", "\\|").replace("*", "\\*") or " "
 
 
 def _list_table(header: list[str], rows: list[list[str]], css_class: str) -> list[str]:
@@ -157,7 +157,7 @@ def _summary_rows(rows: list[dict]) -> list[list[str]]:
         peers = [f"{r['solver']} {_number(r['ratio'])}x" for r in entries
                  if not r.get("ours") and r.get("ratio") not in (None, 0)
                  and r["ratio"] == r["ratio"]]
-        summary.append([problem, ours["solver"], _number(ours["time"]), accuracy,
+        summary.append([problem, f"{_number(ours['time'])} s ({ours['solver']})", accuracy,
                         "; ".join(peers) or "-"])
     return summary
 
@@ -190,13 +190,13 @@ def _benchmark_section(data: dict, results: Path, images: Path) -> list[str]:
     title = MODULE_TITLES.get(data["module"], data["module"])
     lines = [title, "-" * len(title), "", _run_description(data), ""]
     if data.get("notes"):
-        lines += [data["notes"], ""]
+        lines += ["**How it was measured.** " + _cell(data["notes"]), ""]
     plots = [p for p in data.get("plots", []) if (results / p).exists()]
     for plot in plots:
         shutil.copy2(results / plot, images / plot)
     rows = data.get("rows", [])
     lines += [".. raw:: html", "", '   <div class="bench-summary">', ""]
-    lines += _list_table(["problem", "ours", "time [s]", "our accuracy", "peers: time / ours"],
+    lines += _list_table(["problem", "ours", "our accuracy", "peers: time / ours"],
                          _summary_rows(rows), "bench-table")
     if plots:
         lines += [f".. image:: /_generated/benchmarks/{plots[0]}", "   :class: bench-plot", ""]
