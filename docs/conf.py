@@ -163,14 +163,13 @@ def _summary_rows(rows: list[dict]) -> list[list[str]]:
 
 
 def _full_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
-    metric_names: list[str] = []
-    for row in rows:
-        metric_names += [m for m in row.get("metrics", {}) if m not in metric_names]
-    header = ["problem", "solver", "time [s]", "first call [s]", "iterations",
-              *[m.replace("_", " ") for m in metric_names], "time / ours"]
+    """Every row of a benchmark; accuracy figures in one cell, since each problem has its own."""
+    header = ["problem", "solver", "time [s]", "first call [s]", "iterations", "accuracy",
+              "time / ours"]
     body = [[r["problem"], r["solver"] + (" (ours)" if r.get("ours") else ""),
              _number(r["time"]), _number(r.get("first_call")), _number(r.get("n_iter")),
-             *[_number(r.get("metrics", {}).get(m)) for m in metric_names],
+             ", ".join(f"{k.replace('_', ' ')} {_number(v)}"
+                       for k, v in r.get("metrics", {}).items()) or "-",
              _number(r.get("ratio"))] for r in rows]
     return header, body
 
