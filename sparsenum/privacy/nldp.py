@@ -241,8 +241,8 @@ def nldp_regression(reports, *, n_nonzero=None, alpha=None, public_X=None, eigen
     >>> X = rng.normal(size=(200_000, 5)); y = X @ [0.8, 0, 0, -0.6, 0]
     >>> reports = nldp_reports(X, y, epsilon=4.0, split=0.0, random_state=0)
     >>> fit = nldp_regression(reports, n_nonzero=2, public_X=X[:2000])
-    >>> fit.support, np.round(fit.coef, 1)
-    (array([0, 3]), array([ 0.8,  0. ,  0. , -0.6,  0. ]))
+    >>> fit.support, bool(np.abs(fit.coef - [0.8, 0, 0, -0.6, 0]).max() < 0.2)
+    (array([0, 3]), True)
     """
     if not isinstance(reports, NLDPReports):
         raise TypeError(f"reports must be NLDPReports from nldp_reports; got "

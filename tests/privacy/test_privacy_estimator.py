@@ -33,7 +33,7 @@ def test_estimator_equals_the_function_on_clipped_data(data):
 
 
 def test_intercept_is_learned_privately(data):
-    X, y, theta = data
+    X, y, _ = data
     reg = LDPSparseRegression(epsilon=4.0, n_nonzero=2, fit_intercept=True,
                               random_state=0).fit(X, y + 0.5)
     assert reg.intercept_ == pytest.approx(0.5, abs=0.15)
