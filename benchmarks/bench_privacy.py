@@ -271,16 +271,22 @@ def main(argv=None):
         parser.add_argument("--target", action="store_true",
                             help="the acceptance grid: n=1e6, d in {50, 200}, eps in {1, 2, 4}, "
                                  "5 seeds; writes results/privacy_target.json")
+        parser.add_argument("--break-even", action="store_true",
+                            help="only the NLDP error against n up to 1e8 (d=50, eps=4, exact "
+                                 "aggregate simulation); writes results/privacy_nldp.json")
 
     args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
+    name = "privacy_target" if args.target else "privacy_nldp" if args.break_even else "privacy"
     report = BenchmarkReport(
-        "privacy_target" if args.target else "privacy", args,
+        name, args,
         notes="``error`` is the mean l2 error of the 5-sparse estimate over ``seeds`` seeds "
               "(theta = 0 has error 1); ``error_ratio_ours_over_ref`` below 1 means ours is "
               "more accurate. Timings on a shared 2-core machine: compare within a problem.")
     report._curves_data = {}
     with blas_threads(args.threads), numba_threads(args.threads):
-        if args.target:
+        if args.break_even:
+            nldp_break_even(report, 50, 4.0, [10**6, 10**7, 10**8])
+        elif args.target:
             run_iht_grid(report, [1_000_000], [50, 200], [1.0, 2.0, 4.0], list(range(5)),
                          ["identity"], repeats=1)
             run_nldp(report, 1_000_000, 50, [1.0, 4.0], list(range(5)), repeats=1)
