@@ -38,6 +38,8 @@ from .calibration import analytic_gaussian_sigma, laplace_scale
 __all__ = ["nldp_regression", "nldp_reports"]
 
 _DEFAULT_DELTA = 1e-6
+# per-user messages beyond this are refused (a d x d message per user grows fast)
+_MAX_STORED_BYTES = 16 * 2**30
 
 
 def _sensitivities(d: int, feature_bound: float, target_bound: float, mechanism: str):
@@ -137,6 +139,12 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
     seed = random_seed(random_state)
     n, d = X.shape
     with_cov = split > 0.0
+    n_cov = d * (d + 1) // 2 if with_cov else 0
+    stored = 8.0 * n * (n_cov + d)
+    if not aggregate and stored > _MAX_STORED_BYTES:
+        raise ValueError(f"aggregate=False would store every user's message: {stored / 2**30:.1f} "
+                         f"GiB for {n} users and d={d} (limit {_MAX_STORED_BYTES / 2**30:.0f} "
+                         "GiB); use aggregate=True, which keeps only the sums")
     sens_cov, sens_xy = _sensitivities(d, feature_bound, target_bound, mechanism)
     if mechanism == "gaussian":
         cov_scale = analytic_gaussian_sigma(sens_cov, split * epsilon, split * delta) \
@@ -149,7 +157,6 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
     yc = np.clip(y, -target_bound, target_bound)
     noise = 1.0 if noise_enabled() else 0.0
     laplace_noise = mechanism == "laplace"
-    n_cov = d * (d + 1) // 2
     work = float(n) * (n_cov + d) * (20.0 if not shortcut else 1.0)
     with numba_threads(n_jobs, work=work):
         if not aggregate:
@@ -163,7 +170,7 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
             if shortcut:
                 rng = np.random.default_rng(seed)
                 if with_cov:
-                    cov = cov + rng.normal(0.0, noise * cov_scale * math.sqrt(n), n_cov)
+                    cov = cov + rng.normal(0.0, noise * cov_scale * math.sqrt(n), cov.shape[0])
                 xy = xy + rng.normal(0.0, noise * xy_scale * math.sqrt(n), d)
             else:
                 cov_noise, xy_noise = nldp_noise_sums(n, d, np.uint64(seed), laplace_noise,

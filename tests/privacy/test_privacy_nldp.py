@@ -168,3 +168,9 @@ def test_bad_server_arguments(small):
         nldp_regression({"xy": 1})
     with pytest.raises(ValueError, match="eigen_floor"):
         nldp_regression(reports, eigen_floor=0.0)
+
+
+def test_per_user_messages_that_would_not_fit_are_refused():
+    X = np.zeros((200_000, 300))  # 200,000 users x 45,450 entries: 68 GiB of messages
+    with pytest.raises(ValueError, match="aggregate=False would store"):
+        nldp_reports(X, np.zeros(200_000), 1.0, aggregate=False)
