@@ -305,6 +305,10 @@ def main(argv=None):
             nldp_break_even(report, 50, 4.0, [10**6, 10**7, 10**8])
             run_diamonds(report, [0.5, 1.0, 2.0, 4.0, 8.0], list(range(5)))
             run_scaling(report, [100_000, 1_000_000, 10_000_000], 50, repeats=3)
+    all_sizes = sorted({n for points in report._curves_data.values() for n, *_ in points})
+    if len(all_sizes) > 1:
+        report.add_curve("iht_error_vs_n", "theta = 0", all_sizes, [1.0] * len(all_sizes),
+                         xlabel="users n", ylabel="l2 error")
     for key, points in report._curves_data.items():
         if len(points) > 1:
             ns, ours, ref = zip(*points)
