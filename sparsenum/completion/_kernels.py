@@ -423,3 +423,19 @@ def evaluate(side, row_factors, col_factors, row_bias, col_bias, offset, previou
             out[i, 0] = err
             out[i, 1] = change
             out[i, 2] = size
+
+
+@jit
+def weighted_cross(F, H, w):
+    """``F^T diag(w) H`` (serial: ``F`` and ``H`` are thin factor matrices)."""
+    m, k = F.shape
+    G = np.zeros((k, H.shape[1]))
+    for i in range(m):
+        wi = w[i]
+        if wi == 0.0:
+            continue
+        for a in range(k):
+            fa = wi * F[i, a]
+            for b in range(H.shape[1]):
+                G[a, b] += fa * H[i, b]
+    return G

@@ -85,23 +85,26 @@ class Observed:
     def start(self, U, V, a, c, mu, n_jobs):
         """Store the fitted values of the starting point (the first change is measured to it)."""
         self._current = np.empty(self.nnz)
-        self.evaluate(U, V, a, c, mu, n_jobs)
+        self.commit(self.evaluate(U, V, a, c, mu, n_jobs)[1])
 
     def evaluate(self, U, V, a, c, mu, n_jobs):
-        """Squared error, squared change since the last call, squared fit (observed entries)."""
+        """``(sums, fitted)``: squared error, squared change against the committed fitted
+        values and squared fit on the observed entries, and the fitted values themselves."""
         from sparsenum.utils import numba_threads
 
         from . import _kernels
 
-        previous = self._current
         current = np.empty(self.nnz)
         m = self.shape[0]
         sums = np.zeros((m, 3))
         with numba_threads(n_jobs, work=self.nnz * (U.shape[1] + 4)) as threads:
-            _kernels.evaluate(self.rows, U, V, a, c, float(mu), previous, current,
+            _kernels.evaluate(self.rows, U, V, a, c, float(mu), self._current, current,
                               chunk_bounds(self.rows.ptr, threads), sums)
-        self._current = current
-        return tuple(float(v) for v in sums.sum(axis=0))
+        return tuple(float(v) for v in sums.sum(axis=0)), current
+
+    def commit(self, fitted):
+        """Make ``fitted`` the values the next change is measured against."""
+        self._current = fitted
 
     def split(self, fraction, seed):
         """``(train, heldout)``: the observations split by a hash of ``(row, col, seed)``."""

@@ -18,6 +18,7 @@ the observations every sweep.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -144,7 +145,7 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, solver
     (True, True)
     """
     rank, settings = _check_arguments(rank, reg, bias_reg, biases, solver, n_sweeps, tol, init,
-                                      n_jobs, verbose, callback, M)
+                                      n_jobs, verbose, callback)
     seeds = spawn_seeds(check_random_state(random_state), 4)
     if is_dask_array(M):
         from ._dask import DaskObserved  # dask is imported only for dask input
@@ -164,7 +165,7 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, solver
 
 
 def _check_arguments(rank, reg, bias_reg, biases, solver, n_sweeps, tol, init, n_jobs, verbose,
-                     callback, M):
+                     callback):
     check_int(rank, "rank")
     settings = {
         "reg": check_reg(reg, "reg"),
@@ -191,6 +192,8 @@ def fit(data, rank, *, reg, bias_reg, biases, solver, n_sweeps, tol, init, n_job
     mu = data.values_sum() / data.nnz if biases else 0.0
     search = np.empty((0, 4))
     start = None
+    if rank == 0:  # biases only (estimators on a single row or column): no factor penalty
+        reg = 0.0
     if (reg == "auto") or (biases and bias_reg == "auto"):
         reg, bias_reg, search, start = select_penalties(
             data, rank, reg=reg, bias_reg=bias_reg, biases=biases, solver=solver, tol=tol,
@@ -265,6 +268,27 @@ class _State:
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class Extrapolation:
+    """Line search along each sweep's update (as in accelerated ALS for tensor factorisations):
+    after a sweep from ``x0`` to ``x``, try ``x + step (x - x0)`` and keep it only if the
+    objective is lower, so the objective still never increases. Alternating minimisation
+    creeps along shallow valleys (a row bias traded against the factors' constant part, with a
+    contraction ``rho`` near 1 per sweep); for a sequence contracting by ``rho`` the rest of
+    the way is ``rho / (1 - rho)`` times the last step, which is the step tried, with ``rho``
+    the ratio of the last two changes of the fitted values."""
+
+    #: off only to study the plain iteration
+    enabled: bool = True
+    #: contractions faster than this need no help (and the evaluation would be wasted)
+    slowest: float = 0.5
+    #: largest step, so that a ratio near 1 cannot fling the factors far
+    largest: float = 50.0
+
+
+EXTRAPOLATION = Extrapolation()
+
+
 def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, seed, n_jobs,
            verbose=0, callback=None, heldout=None, label="altmin") -> _State:
     """Alternate row and column steps from ``start`` until ``tol`` or ``n_sweeps``."""
@@ -283,6 +307,15 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
                                  objective_name="regularised_objective",
                                  criterion_name="relative_change", labels=_LABELS)
     data.start(U, V, a, c, mu, n_jobs)
+    start_point = (U.copy(), V.copy(), a.copy(), c.copy())
+    last_change, extrapolated = 0.0, 0
+
+    def penalty(point):
+        pU, pV, pa, pc = point
+        return (float(row_pen @ np.einsum("ij,ij->i", pU, pU))
+                + float(col_pen @ np.einsum("ij,ij->i", pV, pV))
+                + bias_reg[0] * float(pa @ pa) + bias_reg[1] * float(pc @ pc))
+
     change = np.inf
     converged = False
     sweep = 0
@@ -297,11 +330,25 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
                           solvers=row_solvers, sketch_seed=seed, **solve)
         inner += data.step("cols", U, a, V, c, pen_factor=col_pen, pen_bias=col_bias_pen,
                            solvers=col_solvers, sketch_seed=seed, **solve)
-        sse, sq_change, sq_fit = data.evaluate(U, V, a, c, mu, n_jobs)
-        penalty = (float(row_pen @ np.einsum("ij,ij->i", U, U))
-                   + float(col_pen @ np.einsum("ij,ij->i", V, V))
-                   + bias_reg[0] * float(a @ a) + bias_reg[1] * float(c @ c))
-        objective = sse + penalty
+        if reg > 0 and k > 0:
+            U, V = rebalance(U, V, row_pen, col_pen, start_point[0])
+        point = (U, V, a, c)
+        (sse, sq_change, sq_fit), fitted = data.evaluate(U, V, a, c, mu, n_jobs)
+        objective = sse + penalty(point)
+        plain_change = math.sqrt(sq_change)
+        ratio = plain_change / last_change if last_change > 0 else 0.0
+        if EXTRAPOLATION.enabled and EXTRAPOLATION.slowest <= ratio < 1.0:
+            step = min(ratio / (1.0 - ratio), EXTRAPOLATION.largest)
+            candidate = tuple(x + step * (x - x0) for x, x0 in zip(point, start_point))
+            sums, fitted_c = data.evaluate(*candidate, mu, n_jobs)
+            objective_c = sums[0] + penalty(candidate)
+            if objective_c < objective:
+                U, V, a, c = point = candidate
+                (sse, sq_change, sq_fit), fitted, objective = sums, fitted_c, objective_c
+                extrapolated += 1
+        last_change = plain_change
+        data.commit(fitted)
+        start_point = tuple(x.copy() for x in point)
         change = math.sqrt(sq_change) / math.sqrt(sq_fit) if sq_fit > 0 else \
             (0.0 if sq_change == 0 else np.inf)
         train_rmse = math.sqrt(sse / data.nnz)
@@ -333,3 +380,36 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
     counts = np.bincount(np.concatenate([row_solvers, col_solvers]), minlength=3)
     state.solver_rows = {names[i]: int(counts[i]) for i in range(3)}
     return state
+
+
+def rebalance(U, V, row_weights, col_weights, previous):
+    """The factorisation of ``U V^T`` with the least penalty ``sum_i w_i ||u_i||^2 +
+    sum_j w_j ||v_j||^2``: ``U T`` and ``V T^{-T}`` for a ``k x k`` matrix ``T``.
+
+    With ``R_u^T R_u = U^T W_u U``, ``R_v^T R_v = V^T W_v V`` and ``R_u R_v^T = P S Q^T``,
+    ``T = R_u^{-1} P S^{1/2}`` balances both penalties at ``trace(S)``, their minimum. The
+    fitted values do not change, the objective can only decrease, and the slow mode of
+    alternating minimisation that trades scale between ``U`` and ``V`` (its contraction tends
+    to 1 as the penalty vanishes) is removed at once. The balanced pair is unique up to an
+    orthogonal ``Q`` (``U T Q``, ``V T^{-T} Q``); ``Q`` is chosen to bring ``U`` closest to
+    ``previous`` (orthogonal Procrustes), so consecutive sweeps stay comparable (the
+    extrapolation needs that). Skipped if a factor is rank deficient.
+    """
+    from ._kernels import weighted_cross
+
+    Gu, Gv = weighted_cross(U, U, row_weights), weighted_cross(V, V, col_weights)
+    try:
+        Ru = np.linalg.cholesky(Gu).T
+        Rv = np.linalg.cholesky(Gv).T
+    except np.linalg.LinAlgError:
+        return U, V
+    P, S, Qt = np.linalg.svd(Ru @ Rv.T)
+    if S[-1] <= 1e-12 * S[0]:
+        return U, V
+    root = np.sqrt(S)
+    Tu = np.linalg.solve(Ru, P * root)
+    Tv = np.linalg.solve(Rv, Qt.T * root)
+    U, V = U @ Tu, V @ Tv
+    A, _, Bt = np.linalg.svd(weighted_cross(U, previous, row_weights))
+    Q = A @ Bt
+    return np.ascontiguousarray(U @ Q), np.ascontiguousarray(V @ Q)

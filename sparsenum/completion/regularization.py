@@ -40,7 +40,7 @@ class PenaltySearch:
     reg_grid: tuple = (2.0, 1.6, 1.28, 1.0, 0.8, 0.64, 0.5, 0.4, 0.32, 0.25, 0.2, 0.16, 0.12,
                        0.09, 0.06, 0.04, 0.02, 0.005)
     #: sweeps per candidate: warm starts along the path make a few sweeps enough to rank them
-    sweeps_per_candidate: int = 12
+    sweeps_per_candidate: int = 15
     #: sweeps of a bias-only fit (it converges in a handful)
     bias_sweeps: int = 10
     #: candidates in a row whose held-out error rose before the path stops
