@@ -188,9 +188,15 @@ def _jacobi_eigen(G, d, Q):
 def _min_norm_solve(A, t, n, d, pdiag, x):
     """Minimum-norm solution of the (singular) normal equations, by an eigendecomposition."""
     G = np.zeros((d, d))
-    Q = np.zeros((d, d))
     rhs = np.zeros(d)
     _normal_equations(A, t, n, d, pdiag, G, rhs)
+    _min_norm_from_normal(G, rhs, d, x)
+
+
+@jit
+def _min_norm_from_normal(G, rhs, d, x):
+    """Minimum-norm solution of ``G x = rhs`` for the lower triangle ``G`` (overwritten)."""
+    Q = np.zeros((d, d))
     for a in range(d):
         for b in range(a):
             G[b, a] = G[a, b]
@@ -439,3 +445,75 @@ def weighted_cross(F, H, w):
             for b in range(H.shape[1]):
                 G[a, b] += fa * H[i, b]
     return G
+
+
+@jit
+def partial_normal_equations(side, factors, bias, offset, fit_bias, G, rhs):
+    """Add each observation of the row block ``side`` to its column's normal equations.
+
+    ``G[j]`` holds the lower triangle of column ``j``'s ``A^T A`` packed row by row
+    (``G[j, a (a + 1) / 2 + b]``, ``b <= a``), ``rhs[j]`` its ``A^T t``; the design row of an
+    observation in row ``i`` is ``[u_i, 1]`` and its target the value minus ``offset`` and
+    ``a_i``. Summing these over row blocks gives the column step's normal equations.
+    """
+    k = factors.shape[1]
+    d = k + 1 if fit_bias else k
+    x = np.empty(d)
+    for i in range(side.ptr.shape[0] - 1):
+        for a in range(k):
+            x[a] = factors[i, a]
+        if fit_bias:
+            x[k] = 1.0
+        for pos in range(side.ptr[i], side.ptr[i + 1]):
+            j = side.idx[pos]
+            t = side.vals[pos] - offset - bias[i]
+            base = 0
+            for a in range(d):
+                rhs[j, a] += x[a] * t
+                for b in range(a + 1):
+                    G[j, base + b] += x[a] * x[b]
+                base += a + 1
+
+
+@jit
+def _solve_packed_chunk(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, lo, hi):
+    k = factors.shape[1]
+    d = k + 1 if fit_bias else k
+    L = np.empty((d, d))
+    x = np.empty(d)
+    for j in range(lo, hi):
+        base = 0
+        for a in range(d):
+            for b in range(a + 1):
+                L[a, b] = G[j, base + b]
+            base += a + 1
+        for a in range(k):
+            L[a, a] += pen_factor[j]
+        if fit_bias:
+            L[k, k] += pen_bias[j]
+        if _cholesky(L, d):
+            _cholesky_solve(L, d, rhs[j], x)
+        else:
+            base = 0
+            for a in range(d):
+                for b in range(a + 1):
+                    L[a, b] = G[j, base + b]
+                base += a + 1
+            for a in range(k):
+                L[a, a] += pen_factor[j]
+            if fit_bias:
+                L[k, k] += pen_bias[j]
+            _min_norm_from_normal(L, rhs[j].copy(), d, x)
+        for a in range(k):
+            factors[j, a] = x[a]
+        if fit_bias:
+            bias[j] = x[k]
+
+
+@jit_parallel
+def solve_packed(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, chunks):
+    """Solve every column's packed normal equations (see :func:`partial_normal_equations`)
+    exactly, as the exact row solver does, into ``factors`` and ``bias``."""
+    for c in prange(chunks.shape[0] - 1):
+        _solve_packed_chunk(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, chunks[c],
+                            chunks[c + 1])

@@ -194,14 +194,14 @@ def fit(data, rank, *, reg, bias_reg, biases, solver, n_sweeps, tol, init, n_job
     start = None
     if rank == 0:  # biases only (estimators on a single row or column): no factor penalty
         reg = 0.0
+    if not biases:
+        bias_reg = (0.0, 0.0)
+    elif not isinstance(bias_reg, (tuple, str)):
+        bias_reg = (bias_reg, bias_reg)
     if (reg == "auto") or (biases and bias_reg == "auto"):
         reg, bias_reg, search, start = select_penalties(
             data, rank, reg=reg, bias_reg=bias_reg, biases=biases, solver=solver, tol=tol,
             init=init, seeds=seeds, n_jobs=n_jobs, verbose=verbose)
-    if not biases:
-        bias_reg = (0.0, 0.0)
-    elif not isinstance(bias_reg, tuple):
-        bias_reg = (bias_reg, bias_reg)
     if start is None:
         start = initial_factors(data, rank, mu, init, seeds[1])
     state = sweeps(data, start, mu=mu, reg=reg, bias_reg=bias_reg, biases=biases,
