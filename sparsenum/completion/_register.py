@@ -27,7 +27,8 @@ EXPECTED_FAILED_CHECKS: dict = {
             "check_regressors_no_decision_function", "check_supervised_y_2d",
             "check_regressors_int", "check_methods_sample_order_invariance",
             "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature",
-            "check_dict_unchanged", "check_fit2d_predict1d"), _REASON_SHAPE),
+            "check_dict_unchanged", "check_fit2d_predict1d",
+            "check_positive_only_tag_during_fit"), _REASON_SHAPE),
         **dict.fromkeys((
             "check_estimators_overwrite_params", "check_estimators_fit_returns_self",
             "check_readonly_memmap_input", "check_fit_idempotent", "check_fit_check_is_fitted",
