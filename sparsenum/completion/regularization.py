@@ -41,6 +41,9 @@ class PenaltySearch:
                        0.09, 0.06, 0.04, 0.02, 0.005)
     #: sweeps per candidate: warm starts along the path make a few sweeps enough to rank them
     sweeps_per_candidate: int = 15
+    #: stopping tolerance of the candidates' fits (at least the caller's ``tol``): ranking
+    #: penalties needs their held-out errors to a few digits, not the converged factors
+    candidate_tol: float = 1e-4
     #: sweeps of a bias-only fit (it converges in a handful)
     bias_sweeps: int = 10
     #: candidates in a row whose held-out error rose before the path stops
@@ -71,8 +74,8 @@ def select_penalties(data, rank, *, reg, bias_reg, biases, solver, tol, init, se
         chosen_reg = search.default_reg * (data.rms(mu) or 1.0) if reg == "auto" else reg
         chosen_bias = (search.default_bias_reg,) * 2 if bias_reg == "auto" else bias_reg
         return chosen_reg, (chosen_bias if biases else (0.0, 0.0)), np.empty((0, 4)), None
-    common = {"mu": mu, "biases": biases, "tol": tol, "seed": int(seeds[2]), "n_jobs": n_jobs,
-              "solver": solver}
+    common = {"mu": mu, "biases": biases, "tol": max(tol, search.candidate_tol),
+              "seed": int(seeds[2]), "n_jobs": n_jobs, "solver": solver}
     table = []
     chosen_bias = bias_reg if biases else (0.0, 0.0)
     if biases and bias_reg == "auto":
@@ -125,6 +128,7 @@ def _search_biases(train, heldout, common, search, table):
             pair = (b, chosen[1]) if side == 0 else (chosen[0], b)
             state = sweeps(train, start, reg=0.0, bias_reg=pair, n_sweeps=search.bias_sweeps,
                            label="bias search", **common)
+            start = Start(state.U, state.V, state.a, state.c)  # warm start the next
             err = heldout.rmse(state.U, state.V, state.a, state.c, common["mu"])
             table.append((np.nan, *pair, err))
             if err < best:
