@@ -217,6 +217,37 @@ def _min_norm_from_normal(G, rhs, d, x):
 
 
 @jit
+def _exact_in_place(side, i, factors, bias, offset, fit_bias, d, pdiag, G, rhs, x):
+    """The exact solve of row ``i`` reading the fixed factors in place (no gathered copy);
+    False if ``G`` is singular (the caller then gathers the row for the minimum-norm solve)."""
+    k = factors.shape[1]
+    for a in range(d):
+        rhs[a] = 0.0
+        for b in range(a + 1):
+            G[a, b] = 0.0
+    for pos in range(side.ptr[i], side.ptr[i + 1]):
+        j = side.idx[pos]
+        tp = side.vals[pos] - offset - bias[j]
+        w = factors[j]
+        for a in range(k):
+            va = w[a]
+            rhs[a] += va * tp
+            for b in range(a + 1):
+                G[a, b] += va * w[b]
+        if fit_bias:
+            rhs[k] += tp
+            for b in range(k):
+                G[k, b] += w[b]
+            G[k, k] += 1.0
+    for a in range(d):
+        G[a, a] += pdiag[a]
+    if not _cholesky(G, d):
+        return False
+    _cholesky_solve(G, d, rhs, x)
+    return True
+
+
+@jit
 def _exact(A, t, n, d, pdiag, G, rhs, x):
     _normal_equations(A, t, n, d, pdiag, G, rhs)
     if _cholesky(G, d):
@@ -364,7 +395,6 @@ def _solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, to
     pdiag = np.empty(d)
     factors, bias = unknowns.factors, unknowns.bias
     for i in range(lo, hi):
-        n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
         for a in range(k):
             pdiag[a] = unknowns.pen_factor[i]
             x[a] = factors[i, a]
@@ -373,6 +403,15 @@ def _solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, to
             x[k] = bias[i]
         method = unknowns.solver[i]
         iterations = 0
+        if method == EXACT and _exact_in_place(side, i, fixed_factors, fixed_bias, offset,
+                                               fit_bias, d, pdiag, G, rhs, x):
+            for a in range(k):
+                factors[i, a] = x[a]
+            if fit_bias:
+                bias[i] = x[k]
+            unknowns.iterations[i] = 0
+            continue
+        n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
         if method == SKETCH and _sketch_preconditioner(
                 A, n, d, pdiag, seed, sketch_rows, sketch_nnz, SA, G, rows, signs):
             iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, True, s, q, r, z, p)

@@ -51,6 +51,7 @@ class Observed:
         self.cols, self.col_counts = _side(triplets.cols[order], triplets.rows[order],
                                            triplets.vals[order], n)
         self.row_of = triplets.rows  # row of each observation, CSR order
+        self._chunks = {}  # row chunks of each side, per thread count
 
     def values_sum(self) -> float:
         return float(self.rows.vals.sum())
@@ -80,7 +81,9 @@ class Observed:
 
         side, counts = (self.rows, self.row_counts) if which == "rows" else \
             (self.cols, self.col_counts)
-        return run_side(side, counts, fixed_factors, fixed_bias, factors, bias, **solve)
+        cache = self._chunks.setdefault(which, {})
+        return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
+                        chunk_cache=cache, **solve)
 
     def start(self, U, V, a, c, mu, n_jobs):
         """Store the fitted values of the starting point (the first change is measured to it)."""
@@ -98,8 +101,12 @@ class Observed:
         m = self.shape[0]
         sums = np.zeros((m, 3))
         with numba_threads(n_jobs, work=self.nnz * (U.shape[1] + 4)) as threads:
+            cache = self._chunks.setdefault("rows", {})
+            chunks = cache.get(threads)
+            if chunks is None:
+                chunks = cache[threads] = chunk_bounds(self.rows.ptr, threads)
             _kernels.evaluate(self.rows, U, V, a, c, float(mu), self._current, current,
-                              chunk_bounds(self.rows.ptr, threads), sums)
+                              chunks, sums)
         return tuple(float(v) for v in sums.sum(axis=0)), current
 
     def commit(self, fitted):

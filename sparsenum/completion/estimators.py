@@ -79,18 +79,24 @@ class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, Ba
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_features, rank_)
-        Column factors ``V``.
+    components_ : ndarray of shape (n_features, k)
+        Column factors ``V``, ``k`` the rank used.
     col_bias_ : ndarray of shape (n_features,)
     global_mean_ : float
     rank_ : int
-    reg_, bias_reg_ : float, (float, float)
-        Penalties used (chosen on a validation split when ``"auto"``).
+    reg_ : float
+        Factor penalty used (chosen on a validation split when ``"auto"``).
+    bias_reg_ : tuple of two floats
+        Row and column bias penalties used.
     train_rmse_ : float
         RMSE of the fit on the observed training entries.
     result_ : CompletionResult
-    n_iter_, converged_, history_
-        Sweeps of the final fit, whether it met ``tol``, its history.
+    n_iter_ : int
+        Sweeps of the final fit.
+    converged_ : bool
+        Whether it met ``tol``.
+    history_ : ConvergenceHistory
+        Its history.
     n_features_in_ : int
 
     Examples
@@ -192,14 +198,23 @@ class AltMinRatingsRegressor(_AltMinParams, IterativeEstimatorMixin, RegressorMi
 
     Attributes
     ----------
-    row_factors_, col_factors_ : ndarray
-    row_bias_, col_bias_ : ndarray
+    row_factors_ : ndarray of shape (n_rows, k)
+    col_factors_ : ndarray of shape (n_cols, k)
+    row_bias_ : ndarray of shape (n_rows,)
+    col_bias_ : ndarray of shape (n_cols,)
     global_mean_ : float
     shape_ : tuple of int
         Rows and columns of the fitted matrix.
-    rank_, reg_, bias_reg_, train_rmse_, result_
+    rank_ : int
+    reg_ : float
+    bias_reg_ : tuple of two floats
+    train_rmse_ : float
+    result_ : CompletionResult
         See :class:`AltMinImputer`.
-    n_iter_, converged_, history_, n_features_in_
+    n_iter_ : int
+    converged_ : bool
+    history_ : ConvergenceHistory
+    n_features_in_ : int
 
     Examples
     --------

@@ -47,9 +47,9 @@ class PenaltySearch:
     #: sweeps of a bias-only fit (it converges in a handful)
     bias_sweeps: int = 10
     #: candidates in a row whose held-out error rose before the path stops
-    patience: int = 4
-    #: factors this much smaller than at the start have collapsed to the zero fixed point
-    collapse: float = 1e-3
+    patience: int = 2
+    #: factors this much smaller than at the start are collapsing to the zero fixed point
+    collapse: float = 1e-2
     #: a smaller penalty must lower the held-out error by this share to be preferred (ties
     #: go to the larger penalty, the simpler model)
     min_gain: float = 1e-4
@@ -91,7 +91,12 @@ def select_penalties(data, rank, *, reg, bias_reg, biases, solver, tol, init, se
     best, best_start, chosen_reg, rises = np.inf, None, None, 0
     for g in search.reg_grid:
         lam = g * scale
-        state = sweeps(train, start, reg=lam, bias_reg=chosen_bias,
+        def collapsing(sweep, now):
+            # factors shrinking to zero: the penalty is above the largest singular value
+            return sweep >= 2 and np.linalg.norm(now["col_factors"]) <= \
+                search.collapse * first_size
+
+        state = sweeps(train, start, reg=lam, bias_reg=chosen_bias, callback=collapsing,
                        n_sweeps=search.sweeps_per_candidate, label="reg search", **common)
         start = Start(state.U, state.V, state.a, state.c)
         collapsed = np.linalg.norm(state.V) <= search.collapse * first_size

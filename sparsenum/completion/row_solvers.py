@@ -26,6 +26,7 @@ only when asked for).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -98,8 +99,10 @@ def choose_solvers(counts, d: int, solver: str, settings: RowSolverSettings = SE
     return np.where(sketch < exact, _kernels.SKETCH, _kernels.EXACT).astype(np.int8)
 
 
+@functools.lru_cache(maxsize=32)
 def sketch_operator(d: int, seed: int, settings: RowSolverSettings = SETTINGS):
-    """The sparse sign operator (from :mod:`sparsenum.sketch`) whose columns sketch each row."""
+    """The sparse sign operator (from :mod:`sparsenum.sketch`) whose columns sketch each row
+    (cached: a sweep asks for the same one twice, and every sweep again)."""
     from sparsenum.sketch import SparseSign
 
     return SparseSign(sketch_size(d, settings), nnz_per_column=settings.sketch_nnz,
@@ -114,7 +117,7 @@ def max_inner_iterations(solver_code: int, d: int, settings: RowSolverSettings =
 
 def run_side(side, counts, fixed_factors, fixed_bias, factors, bias, *, offset, fit_bias,
              pen_factor, pen_bias, solvers, tol, sketch_seed, n_jobs, max_iter=None,
-             settings: RowSolverSettings = SETTINGS) -> int:
+             chunk_cache=None, settings: RowSolverSettings = SETTINGS) -> int:
     """One half-sweep: solve every row of ``side`` in place; returns the inner iterations."""
     m = factors.shape[0]
     d = fixed_factors.shape[1] + (1 if fit_bias else 0)
@@ -123,12 +126,18 @@ def run_side(side, counts, fixed_factors, fixed_bias, factors, bias, *, offset, 
         max_iter = max_inner_iterations(code, d, settings)
     iterations = np.zeros(m, dtype=np.int64)
     unknowns = _kernels.Unknowns(factors, bias, pen_factor, pen_bias, solvers, iterations)
-    op = sketch_operator(d, sketch_seed, settings)
-    work = float(np.sum(counts)) * d * (d + 1) / 2 + m * d**3 / 6
+    op = sketch_operator(d, int(sketch_seed), settings)
+    work = float(side.ptr[-1]) * d * (d + 1) / 2 + m * d**3 / 6
     with numba_threads(n_jobs, work=work) as threads:
+        if chunk_cache is None:
+            chunks = chunk_bounds(side.ptr, threads)
+        else:
+            chunks = chunk_cache.get(threads)
+            if chunks is None:
+                chunks = chunk_cache[threads] = chunk_bounds(side.ptr, threads)
         _kernels.solve_side(side, fixed_factors, fixed_bias, unknowns, float(offset),
                             bool(fit_bias), float(tol), int(max_iter), op.seed, op.m,
-                            min(op.nnz_per_column, op.m), chunk_bounds(side.ptr, threads))
+                            min(op.nnz_per_column, op.m), chunks)
     return int(iterations.sum())
 
 
