@@ -140,7 +140,7 @@ def check_ids(ids, name: str, *, high: int | None = None) -> np.ndarray:
         fractional = arr != np.round(arr)
         if fractional.any():
             raise ValueError(f"{name} must hold integer ids; got {int(fractional.sum())} "
-                             f"non-integer values, e.g. {arr[np.argmax(fractional)]!r}")
+                             f"non-integer values, e.g. {float(arr[np.argmax(fractional)])!r}")
         if arr.size and np.abs(arr).max() >= 2.0**53:
             raise ValueError(f"{name} must hold ids below 2**53; got {np.abs(arr).max():g}")
     elif arr.dtype.kind == "b":
