@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._observed import HeldOut, Observed, chunk_bounds, heldout_mask
+from ._observed import HeldOut, Observed, heldout_mask
 from ._validation import Triplets, check_matrix
 
 # blocks summed per node of the reduction tree of the column step's normal equations
@@ -195,9 +195,8 @@ class DaskObserved:
                 factors[o:o + s], bias[o:o + s] = U, a
                 total += iterations
             return total
-        from sparsenum.utils import numba_threads
-
         from . import _kernels
+        from ._threads import run_chunks
 
         fit_bias = solve["fit_bias"]
         parts = [dask.delayed(_partial_normal)(b, fixed_factors[o:o + s], fixed_bias[o:o + s],
@@ -208,9 +207,9 @@ class DaskObserved:
                      for i in range(0, len(parts), _SPLIT_EVERY)]
         G, rhs = dask.compute(parts[0])[0]
         n, d = rhs.shape
-        with numba_threads(solve["n_jobs"], work=n * d**3 / 3) as threads:
-            _kernels.solve_packed(G, rhs, pen_factor, pen_bias, bool(fit_bias), factors, bias,
-                                  chunk_bounds(np.arange(n + 1), threads))
+        run_chunks(_kernels.solve_packed_chunk,
+                   (G, rhs, pen_factor, pen_bias, bool(fit_bias), factors, bias),
+                   np.arange(n + 1), solve["n_jobs"], n * d**3 / 3)
         return 0
 
     def start(self, U, V, a, c, mu, n_jobs):

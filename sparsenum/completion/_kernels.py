@@ -7,9 +7,10 @@ for the row step, columns for the column step), the small ridge least-squares pr
 
 where row ``p`` of ``A_i`` is ``[w_j, 1]`` (the fixed side's factor row, and a 1 for the bias
 when biases are fitted), ``t_i`` the observed values minus the global mean and the fixed side's
-biases, and ``P_i`` the diagonal penalty. Rows are independent: the kernels run them in parallel
-(``prange`` over row chunks, each with its own workspace) and every row's arithmetic is the same
-whatever the chunking or the thread count, so results do not depend on ``n_jobs``.
+biases, and ``P_i`` the diagonal penalty. Rows are independent: a kernel solves a chunk of rows
+with one workspace, and chunks run in parallel on Python threads (the kernels release the GIL;
+see ``_threads.py``). Every row's arithmetic is the same whatever the chunking or the thread
+count, so results do not depend on ``n_jobs``.
 
 Three solvers, chosen per row (``solver`` array):
 
@@ -30,10 +31,9 @@ from __future__ import annotations
 import collections
 
 import numpy as np
-from numba import prange
 
 from sparsenum.sketch._kernels import _row_hash
-from sparsenum.utils import jit, jit_parallel
+from sparsenum.utils import jit
 
 EXACT, CG, SKETCH = 0, 1, 2
 
@@ -372,9 +372,11 @@ def _row_length_bound(ptr, start, stop):
 
 
 @jit
-def _solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol, max_iter,
+def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol, max_iter,
                  sketch_seed, sketch_rows, sketch_nnz, lo, hi):
-    """Rows ``lo .. hi - 1`` of :func:`solve_side`, with one workspace for the chunk."""
+    """Solve rows ``lo .. hi - 1`` of ``side`` against the fixed factors, updating
+    ``unknowns`` in place, with one workspace for the chunk; ``unknowns.iterations[i]``
+    receives the CG / sketch iterations of row ``i`` (0 for exact)."""
     k = fixed_factors.shape[1]
     d = k + 1 if fit_bias else k
     seed = np.uint64(sketch_seed)
@@ -426,48 +428,31 @@ def _solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, to
         unknowns.iterations[i] = iterations
 
 
-@jit_parallel
-def solve_side(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol, max_iter,
-               sketch_seed, sketch_rows, sketch_nnz, chunks):
-    """Solve every row of ``side`` against the fixed factors, updating ``unknowns`` in place.
-
-    ``unknowns.iterations[i]`` receives the CG / sketch iterations of row ``i`` (0 for exact).
-    The parallel loop only hands chunks to :func:`_solve_chunk`, which numba compiles once as a
-    plain function: a parallel loop around the whole solver compiled several times slower.
-    """
-    for c in prange(chunks.shape[0] - 1):
-        _solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol, max_iter,
-                     sketch_seed, sketch_rows, sketch_nnz, chunks[c], chunks[c + 1])
-
-
-@jit_parallel
-def evaluate(side, row_factors, col_factors, row_bias, col_bias, offset, previous, current,
-             chunks, out):
-    """Fitted values on the observations (stored in ``current``, CSR order) and per-row sums.
-
-    ``out[i] = (sum of squared errors, sum of squared changes against ``previous``, sum of
-    squared fitted values)`` over the observations of row ``i``.
-    """
+@jit
+def evaluate_chunk(side, row_factors, col_factors, row_bias, col_bias, offset, previous,
+                   current, out, lo, hi):
+    """Fitted values on the observations of rows ``lo .. hi - 1`` (stored in ``current``, CSR
+    order) and per-row sums ``out[i] = (squared errors, squared changes against ``previous``,
+    squared fitted values)``."""
     k = row_factors.shape[1]
-    for c in prange(chunks.shape[0] - 1):
-        for i in range(chunks[c], chunks[c + 1]):
-            err = 0.0
-            change = 0.0
-            size = 0.0
-            for pos in range(side.ptr[i], side.ptr[i + 1]):
-                j = side.idx[pos]
-                v = offset + row_bias[i] + col_bias[j]
-                for a in range(k):
-                    v += row_factors[i, a] * col_factors[j, a]
-                current[pos] = v
-                e = side.vals[pos] - v
-                err += e * e
-                dv = v - previous[pos]
-                change += dv * dv
-                size += v * v
-            out[i, 0] = err
-            out[i, 1] = change
-            out[i, 2] = size
+    for i in range(lo, hi):
+        err = 0.0
+        change = 0.0
+        size = 0.0
+        for pos in range(side.ptr[i], side.ptr[i + 1]):
+            j = side.idx[pos]
+            v = offset + row_bias[i] + col_bias[j]
+            for a in range(k):
+                v += row_factors[i, a] * col_factors[j, a]
+            current[pos] = v
+            e = side.vals[pos] - v
+            err += e * e
+            dv = v - previous[pos]
+            change += dv * dv
+            size += v * v
+        out[i, 0] = err
+        out[i, 1] = change
+        out[i, 2] = size
 
 
 @jit
@@ -515,7 +500,9 @@ def partial_normal_equations(side, factors, bias, offset, fit_bias, G, rhs):
 
 
 @jit
-def _solve_packed_chunk(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, lo, hi):
+def solve_packed_chunk(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, lo, hi):
+    """Solve columns ``lo .. hi - 1`` from their packed normal equations (see
+    :func:`partial_normal_equations`) exactly, as the exact row solver does."""
     k = factors.shape[1]
     d = k + 1 if fit_bias else k
     L = np.empty((d, d))
@@ -547,12 +534,3 @@ def _solve_packed_chunk(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, l
             factors[j, a] = x[a]
         if fit_bias:
             bias[j] = x[k]
-
-
-@jit_parallel
-def solve_packed(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, chunks):
-    """Solve every column's packed normal equations (see :func:`partial_normal_equations`)
-    exactly, as the exact row solver does, into ``factors`` and ``bias``."""
-    for c in prange(chunks.shape[0] - 1):
-        _solve_packed_chunk(G, rhs, pen_factor, pen_bias, fit_bias, factors, bias, chunks[c],
-                            chunks[c + 1])

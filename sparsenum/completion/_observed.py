@@ -93,20 +93,16 @@ class Observed:
     def evaluate(self, U, V, a, c, mu, n_jobs):
         """``(sums, fitted)``: squared error, squared change against the committed fitted
         values and squared fit on the observed entries, and the fitted values themselves."""
-        from sparsenum.utils import numba_threads
-
         from . import _kernels
+        from ._threads import run_chunks
 
         current = np.empty(self.nnz)
         m = self.shape[0]
         sums = np.zeros((m, 3))
-        with numba_threads(n_jobs, work=self.nnz * (U.shape[1] + 4)) as threads:
-            cache = self._chunks.setdefault("rows", {})
-            chunks = cache.get(threads)
-            if chunks is None:
-                chunks = cache[threads] = chunk_bounds(self.rows.ptr, threads)
-            _kernels.evaluate(self.rows, U, V, a, c, float(mu), self._current, current,
-                              chunks, sums)
+        run_chunks(_kernels.evaluate_chunk, (self.rows, U, V, a, c, float(mu), self._current,
+                                             current, sums),
+                   self.rows.ptr, n_jobs, self.nnz * (U.shape[1] + 4),
+                   self._chunks.setdefault("rows", {}))
         return tuple(float(v) for v in sums.sum(axis=0)), current
 
     def commit(self, fitted):

@@ -31,10 +31,10 @@ import math
 
 import numpy as np
 
-from sparsenum.utils import check_int, check_one_of, check_scalar, numba_threads, random_seed
+from sparsenum.utils import check_int, check_one_of, check_scalar, random_seed
 
 from . import _kernels
-from ._observed import chunk_bounds
+from ._threads import run_chunks
 
 __all__ = ["SOLVERS", "RowSolverSettings", "choose_solvers", "solve_rows"]
 
@@ -128,16 +128,9 @@ def run_side(side, counts, fixed_factors, fixed_bias, factors, bias, *, offset, 
     unknowns = _kernels.Unknowns(factors, bias, pen_factor, pen_bias, solvers, iterations)
     op = sketch_operator(d, int(sketch_seed), settings)
     work = float(side.ptr[-1]) * d * (d + 1) / 2 + m * d**3 / 6
-    with numba_threads(n_jobs, work=work) as threads:
-        if chunk_cache is None:
-            chunks = chunk_bounds(side.ptr, threads)
-        else:
-            chunks = chunk_cache.get(threads)
-            if chunks is None:
-                chunks = chunk_cache[threads] = chunk_bounds(side.ptr, threads)
-        _kernels.solve_side(side, fixed_factors, fixed_bias, unknowns, float(offset),
-                            bool(fit_bias), float(tol), int(max_iter), op.seed, op.m,
-                            min(op.nnz_per_column, op.m), chunks)
+    args = (side, fixed_factors, fixed_bias, unknowns, float(offset), bool(fit_bias), float(tol),
+            int(max_iter), np.uint64(op.seed), op.m, min(op.nnz_per_column, op.m))
+    run_chunks(_kernels.solve_chunk, args, side.ptr, n_jobs, work, chunk_cache)
     return int(iterations.sum())
 
 
