@@ -1,0 +1,154 @@
+"""The observed entries held in memory twice, by rows (CSR) and by columns (CSC).
+
+Alternating minimisation reads the observations row by row in the row step and column by column
+in the column step; keeping both orders costs one copy of the values and makes both steps stream
+through contiguous memory. Row chunks for the parallel kernels are balanced by counted work
+(observations plus a constant per row), never by timings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import Side
+
+# a row costs about this many observations' worth of work besides its observations (the
+# d x d solve), so chunks of many short rows are not starved
+_ROW_OVERHEAD = 16
+# chunks per thread: enough to even out rows of different lengths
+_CHUNKS_PER_THREAD = 8
+
+
+def chunk_bounds(ptr: np.ndarray, n_threads: int) -> np.ndarray:
+    """Row boundaries splitting ``ptr``'s rows into chunks of about equal work."""
+    m = ptr.shape[0] - 1
+    n_chunks = max(1, min(m, _CHUNKS_PER_THREAD * n_threads))
+    if n_chunks == 1:
+        return np.array([0, m], dtype=np.int64)
+    work = ptr[1:] + _ROW_OVERHEAD * np.arange(1, m + 1)
+    targets = work[-1] * np.arange(1, n_chunks) / n_chunks
+    inner = np.searchsorted(work, targets)
+    return np.unique(np.concatenate([[0], inner, [m]])).astype(np.int64)
+
+
+def _side(keys, other, vals, size):
+    counts = np.bincount(keys, minlength=size)
+    ptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return Side(ptr, np.ascontiguousarray(other, dtype=np.int64),
+                np.ascontiguousarray(vals, dtype=np.float64)), counts
+
+
+class Observed:
+    """Observations of an ``m x n`` matrix from sorted triplets (see ``_validation.Triplets``)."""
+
+    def __init__(self, triplets):
+        self.shape = triplets.shape
+        m, n = self.shape
+        self.nnz = triplets.nnz
+        self.rows, self.row_counts = _side(triplets.rows, triplets.cols, triplets.vals, m)
+        order = np.lexsort((triplets.rows, triplets.cols))
+        self.cols, self.col_counts = _side(triplets.cols[order], triplets.rows[order],
+                                           triplets.vals[order], n)
+        self.row_of = triplets.rows  # row of each observation, CSR order
+        self._chunks = {}  # row chunks of each side, per thread count
+
+    def values_sum(self) -> float:
+        return float(self.rows.vals.sum())
+
+    def rms(self, offset: float) -> float:
+        """Root mean square of the observed values minus ``offset``."""
+        return float(np.sqrt(np.mean((self.rows.vals - offset) ** 2))) if self.nnz else 0.0
+
+    def matmat(self, W: np.ndarray, offset: float) -> np.ndarray:
+        """``P_Omega(M - offset) @ W``."""
+        return self._csr(offset) @ W
+
+    def rmatmat(self, Y: np.ndarray, offset: float) -> np.ndarray:
+        """``P_Omega(M - offset)^T @ Y``."""
+        return self._csr(offset).T @ Y
+
+    def _csr(self, offset):
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.rows.vals - offset, self.rows.idx, self.rows.ptr),
+                             shape=self.shape)
+
+    # -- the operations alternating minimisation needs (the Dask backend has the same) -------
+    def step(self, which, fixed_factors, fixed_bias, factors, bias, **solve):
+        """Row step (``which="rows"``) or column step: solve every row of that side in place."""
+        from .row_solvers import run_side
+
+        side, counts = (self.rows, self.row_counts) if which == "rows" else \
+            (self.cols, self.col_counts)
+        cache = self._chunks.setdefault(which, {})
+        return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
+                        chunk_cache=cache, **solve)
+
+    def start(self, U, V, a, c, mu, n_jobs):
+        """Store the fitted values of the starting point (the first change is measured to it)."""
+        self._current = np.empty(self.nnz)
+        self.commit(self.evaluate(U, V, a, c, mu, n_jobs)[1])
+
+    def evaluate(self, U, V, a, c, mu, n_jobs):
+        """``(sums, fitted)``: squared error, squared change against the committed fitted
+        values and squared fit on the observed entries, and the fitted values themselves."""
+        from . import _kernels
+        from ._threads import run_chunks
+
+        current = np.empty(self.nnz)
+        m = self.shape[0]
+        sums = np.zeros((m, 3))
+        run_chunks(_kernels.evaluate_chunk, (self.rows, U, V, a, c, float(mu), self._current,
+                                             current, sums),
+                   self.rows.ptr, n_jobs, self.nnz * (U.shape[1] + 4),
+                   self._chunks.setdefault("rows", {}))
+        return tuple(float(v) for v in sums.sum(axis=0)), current
+
+    def commit(self, fitted):
+        """Make ``fitted`` the values the next change is measured against."""
+        self._current = fitted
+
+    def split(self, fraction, seed):
+        """``(train, heldout)``: the observations split by a hash of ``(row, col, seed)``."""
+        from ._validation import Triplets
+
+        rows, cols, vals = self.row_of, self.rows.idx, self.rows.vals
+        held = heldout_mask(rows, cols, seed, fraction)
+        keep = ~held
+        train = Observed(Triplets(self.shape, rows[keep], cols[keep], vals[keep]))
+        heldout = HeldOut(Triplets(self.shape, rows[held], cols[held], vals[held]))
+        return train, heldout
+
+
+class HeldOut:
+    """Entries kept aside to measure the fit: RMSE of a factor model on them."""
+
+    def __init__(self, triplets):
+        self.triplets = triplets
+        self.size = triplets.nnz
+
+    def rmse(self, U, V, a, c, mu) -> float:
+        t = self.triplets
+        if t.nnz == 0:
+            return float("nan")
+        pred = mu + a[t.rows] + c[t.cols] + np.einsum("ij,ij->i", U[t.rows], V[t.cols])
+        return float(np.sqrt(np.mean((t.vals - pred) ** 2)))
+
+
+_MIX_ROW = np.uint64(0x9E3779B97F4A7C15)
+_MIX_COL = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def heldout_mask(rows, cols, seed, fraction) -> np.ndarray:
+    """Whether each ``(row, col)`` is held out: a SplitMix64 hash of the pair and the seed,
+    compared with ``fraction``. A pure function of the pair, so every block of a distributed
+    matrix draws the same split as the whole matrix in memory."""
+    with np.errstate(over="ignore"):
+        z = (np.uint64(seed) ^ (rows.astype(np.uint64) * _MIX_ROW)
+             ^ (cols.astype(np.uint64) * _MIX_COL))
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0) < fraction

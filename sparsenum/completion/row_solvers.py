@@ -1,0 +1,224 @@
+"""Per-row least-squares solves of alternating minimisation: exact, CG and sketched, and the
+cost model that picks one per row.
+
+With the column factors ``V`` (and biases) fixed, each row ``i`` of ``U`` solves its own ridge
+least-squares problem over its ``n_i`` observations (see ``_kernels.py``). Three solvers:
+
+``"exact"``
+    normal equations and Cholesky, ``n_i d^2 / 2 + d^3 / 6`` flops (``d = rank + 1`` with
+    biases): what ALS implementations do, and the cheapest for short rows and small ranks;
+``"cg"``
+    conjugate gradients (CGLS) warm-started from the previous sweep's factors, ``2 n_i d`` flops
+    per iteration: implicit's choice; fast when few iterations suffice, but their number grows
+    with the row's condition number;
+``"sketch"``
+    the same iteration preconditioned by a sketch of the row (Gu, Song, Yin & Zhang, 2024): a
+    sparse sign embedding ``S`` with ``s = ceil(2.5 d)`` rows gives ``(S A)^T (S A) ~ A^T A``,
+    whose Cholesky factor makes the iteration converge at a rate set by the sketch, not by the
+    row's conditioning. ``O(n_i d)`` per solve plus ``O(s d^2)`` for the preconditioner: linear
+    in ``d`` for long rows (``n_i >> d^2``), where the exact solve is quadratic.
+
+``"auto"`` compares the predicted flops of the exact and the sketched solve for every row and
+takes the cheaper (CG's iteration count cannot be predicted from counts alone, so it is chosen
+only when asked for).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+
+from sparsenum.utils import check_int, check_one_of, check_scalar, random_seed
+
+from . import _kernels
+from ._threads import run_chunks
+
+__all__ = ["SOLVERS", "RowSolverSettings", "choose_solvers", "solve_rows"]
+
+SOLVERS = ("auto", "exact", "cg", "sketch")
+_CODES = {"exact": _kernels.EXACT, "cg": _kernels.CG, "sketch": _kernels.SKETCH}
+
+
+@dataclasses.dataclass(frozen=True)
+class RowSolverSettings:
+    """Tuning constants of the row solvers, each with its reason."""
+
+    #: sketch rows per unknown: 2.5 d rows of a sparse sign embedding make the preconditioned
+    #: iteration contract by about sqrt(d / s) ~ 0.6 per step, and the s d^2 / 2 flops of the
+    #: sketched normal matrix stay below the exact solve's n_i d^2 / 2 for rows with n_i > s
+    sketch_oversampling: float = 2.5
+    #: nonzeros per column of the sparse sign sketch (the sketch module's preconditioner uses 4)
+    sketch_nnz: int = 4
+    #: iterations the cost model expects of a warm-started sketched solve: the inner tolerance
+    #: asks for a reduction of about 1e-2 of the current change, ~8 steps at rate 0.6
+    expected_sketch_iterations: float = 8.0
+    #: cap on CG iterations per row, in units of the unknowns d (CG on d unknowns terminates in
+    #: d steps in exact arithmetic; rounding on ill-conditioned rows needs a few times more)
+    cg_iterations_per_unknown: int = 4
+    #: cap on preconditioned iterations per row (the contraction does not depend on the row)
+    max_sketch_iterations: int = 60
+    #: inner tolerance = this share of the previous sweep's relative change: the analysis of
+    #: approximate alternating minimisation needs each solve's error to be a fraction of the
+    #: current distance to the solution, not machine precision
+    inner_ratio: float = 1e-2
+    #: inner tolerance bounds: loosest on the first sweep, tightest near double precision
+    inner_ceiling: float = 1e-2
+    inner_floor: float = 1e-13
+
+
+SETTINGS = RowSolverSettings()
+
+
+def sketch_size(d: int, settings: RowSolverSettings = SETTINGS) -> int:
+    """Rows of the sparse sign sketch for a row with ``d`` unknowns."""
+    return max(d + 1, math.ceil(settings.sketch_oversampling * d))
+
+
+def predicted_flops(counts, d: int, settings: RowSolverSettings = SETTINGS):
+    """Predicted flops of the exact and of the sketched solve of rows with ``counts``
+    observations and ``d`` unknowns (counted operations, never timings)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    s = sketch_size(d, settings)
+    gather = counts * d
+    exact = gather + counts * d * (d + 1) / 2 + d**3 / 6
+    passes = 2.0 * settings.expected_sketch_iterations + 2.0  # + start and confirmation
+    sketch = (gather + settings.sketch_nnz * counts * d + s * d * (d + 1) / 2 + d**3 / 6
+              + passes * counts * d + settings.expected_sketch_iterations * 2 * d * d)
+    return exact, sketch
+
+
+def choose_solvers(counts, d: int, solver: str, settings: RowSolverSettings = SETTINGS):
+    """Solver code per row: the one asked for, or for ``"auto"`` the cheaper predicted one."""
+    counts = np.asarray(counts)
+    if solver != "auto":
+        return np.full(counts.shape[0], _CODES[solver], dtype=np.int8)
+    exact, sketch = predicted_flops(counts, d, settings)
+    return np.where(sketch < exact, _kernels.SKETCH, _kernels.EXACT).astype(np.int8)
+
+
+@functools.lru_cache(maxsize=32)
+def sketch_operator(d: int, seed: int, settings: RowSolverSettings = SETTINGS):
+    """The sparse sign operator (from :mod:`sparsenum.sketch`) whose columns sketch each row
+    (cached: a sweep asks for the same one twice, and every sweep again)."""
+    from sparsenum.sketch import SparseSign
+
+    return SparseSign(sketch_size(d, settings), nnz_per_column=settings.sketch_nnz,
+                      random_state=int(seed) % 2**32)
+
+
+def max_inner_iterations(solver_code: int, d: int, settings: RowSolverSettings = SETTINGS):
+    if solver_code == _kernels.CG:
+        return settings.cg_iterations_per_unknown * d
+    return settings.max_sketch_iterations
+
+
+def run_side(side, counts, fixed_factors, fixed_bias, factors, bias, *, offset, fit_bias,
+             pen_factor, pen_bias, solvers, tol, sketch_seed, n_jobs, max_iter=None,
+             chunk_cache=None, settings: RowSolverSettings = SETTINGS) -> int:
+    """One half-sweep: solve every row of ``side`` in place; returns the inner iterations."""
+    m = factors.shape[0]
+    d = fixed_factors.shape[1] + (1 if fit_bias else 0)
+    if max_iter is None:
+        code = _kernels.CG if np.any(solvers == _kernels.CG) else _kernels.SKETCH
+        max_iter = max_inner_iterations(code, d, settings)
+    iterations = np.zeros(m, dtype=np.int64)
+    unknowns = _kernels.Unknowns(factors, bias, pen_factor, pen_bias, solvers, iterations)
+    op = sketch_operator(d, int(sketch_seed), settings)
+    work = float(side.ptr[-1]) * d * (d + 1) / 2 + m * d**3 / 6
+    args = (side, fixed_factors, fixed_bias, unknowns, float(offset), bool(fit_bias), float(tol),
+            int(max_iter), np.uint64(op.seed), op.m, min(op.nnz_per_column, op.m))
+    run_chunks(_kernels.solve_chunk, args, side.ptr, n_jobs, work, chunk_cache)
+    return int(iterations.sum())
+
+
+def solve_rows(M, col_factors, *, col_bias=None, offset=0.0, reg=0.0, bias_reg=None,
+               solver="exact", tol=1e-10, max_iter=None, row_factors=None, row_bias=None,
+               random_state=None, n_jobs=None):
+    """Solve every row of ``M`` against fixed column factors: the row step of alternating
+    minimisation, on its own.
+
+    Row ``i`` gets ``argmin_{u, b} sum_j (M_ij - offset - col_bias_j - b - u . v_j)^2 +
+    reg n_i ||u||^2 + bias_reg b^2`` over its observed entries ``j`` (``b`` only when
+    ``bias_reg`` is given).
+
+    Parameters
+    ----------
+    M : scipy.sparse matrix or ndarray with NaN for missing entries, shape (m, n)
+    col_factors : ndarray of shape (n, k)
+    col_bias : ndarray of shape (n,), optional
+    offset : float, default=0.0
+        A global mean subtracted from every observation.
+    reg : float, default=0.0
+        Factor penalty (ALS-WR scaling: ``reg * n_i``).
+    bias_reg : float, optional
+        Fit a row bias with this penalty; ``None`` fits none.
+    solver : {"exact", "cg", "sketch", "auto"}, default="exact"
+    tol : float, default=1e-10
+        Relative normal-equation residual at which ``"cg"`` and ``"sketch"`` stop.
+    max_iter : int, optional
+        Cap on their iterations per row (default: ``4 d`` for CG, 60 for the sketched solve).
+    row_factors, row_bias : ndarray, optional
+        Warm start of the iterative solvers (default zeros).
+    random_state : None, int or RandomState
+        Seeds the sketch.
+    n_jobs : int, optional
+        Threads.
+
+    Returns
+    -------
+    row_factors : ndarray of shape (m, k)
+    row_bias : ndarray of shape (m,)
+        Zeros if ``bias_reg`` is None.
+    iterations : int
+        Total iterations of the iterative solvers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsenum.completion.row_solvers import solve_rows
+    >>> V = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> M = np.array([[1.0, 2.0, 3.0]])
+    >>> U, _, _ = solve_rows(M, V)
+    >>> U.round(6)
+    array([[1., 2.]])
+    """
+    from sparsenum.utils import check_array
+
+    from ._observed import Observed
+    from ._validation import check_matrix
+
+    obs = Observed(check_matrix(M, "M", allow_empty=True))
+    m, n = obs.shape
+    V = check_array(col_factors, "col_factors", ndim=2)
+    if V.shape[0] != n:
+        raise ValueError(f"col_factors must have one row per column of M ({n}); got {V.shape}")
+    k = V.shape[1]
+    cb = np.zeros(n) if col_bias is None else check_array(col_bias, "col_bias", ndim=1)
+    if cb.shape[0] != n:
+        raise ValueError(f"col_bias must have length {n}; got {cb.shape[0]}")
+    offset = check_scalar(offset, "offset")
+    reg = check_scalar(reg, "reg", low=0)
+    fit_bias = bias_reg is not None
+    bias_reg = check_scalar(bias_reg, "bias_reg", low=0) if fit_bias else 0.0
+    check_one_of(solver, "solver", SOLVERS)
+    tol = check_scalar(tol, "tol", low=0, high=1, include_low=False)
+    d = k + (1 if fit_bias else 0)
+    U = np.zeros((m, k)) if row_factors is None else check_array(row_factors, "row_factors",
+                                                                 ndim=2, copy=True)
+    if U.shape != (m, k):
+        raise ValueError(f"row_factors must have shape {(m, k)}; got {U.shape}")
+    b = np.zeros(m) if row_bias is None else check_array(row_bias, "row_bias", ndim=1,
+                                                         copy=True)
+    if b.shape != (m,):
+        raise ValueError(f"row_bias must have shape {(m,)}; got {b.shape}")
+    codes = choose_solvers(obs.row_counts, d, solver)
+    max_iter = check_int(max_iter, "max_iter", low=1, allow_none=True)
+    iterations = run_side(obs.rows, obs.row_counts, V, cb, U, b, offset=offset,
+                          fit_bias=fit_bias, pen_factor=reg * obs.row_counts.astype(float),
+                          pen_bias=np.full(m, bias_reg), solvers=codes, tol=tol,
+                          max_iter=max_iter, sketch_seed=random_seed(random_state),
+                          n_jobs=n_jobs)
+    return U, b, iterations
