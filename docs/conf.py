@@ -75,6 +75,13 @@ MODULE_TITLES = {
     "sketch": "Sketching for least squares (sparsenum.sketch)",
     "sketch_target": "Sketching at the target size n = 5e5, d = 200 (sparsenum.sketch)",
     "dictionary": "Dictionary learning (sparsenum.dictionary)",
+    "bayes": "Sparse Bayesian recovery (sparsenum.bayes)",
+    "privacy": "Sparse regression under local differential privacy (sparsenum.privacy)",
+    "privacy_nldp": "Non-interactive LDP regression against the user count (sparsenum.privacy)",
+    "privacy_target": "LDP regression at n = 1e6 users (sparsenum.privacy)",
+    "completion": "Matrix completion (sparsenum.completion)",
+    "unmixing": "Hyperspectral unmixing (sparsenum.unmixing)",
+    "graph": "Spectral graph sparsification (sparsenum.graph)",
 }
 
 
