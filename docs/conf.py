@@ -82,6 +82,7 @@ MODULE_TITLES = {
     "completion": "Matrix completion (sparsenum.completion)",
     "unmixing": "Hyperspectral unmixing (sparsenum.unmixing)",
     "graph": "Spectral graph sparsification (sparsenum.graph)",
+    "first_call": "Import and first call in a new process (every module)",
 }
 
 
