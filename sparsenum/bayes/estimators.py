@@ -37,6 +37,21 @@ def _posterior_covariance(X, prior_var, noise_var, support):
     return np.diag(gamma) - GX @ np.linalg.solve(C, GX.T)
 
 
+_NO_Y = object()
+
+
+def _validated(estimator, X, y=_NO_Y, **kwargs):
+    """scikit-learn's ``validate_data``, with errors that say which arguments were checked."""
+    try:
+        if y is _NO_Y:
+            return validate_data(estimator, X, dtype=np.float64, **kwargs)
+        return validate_data(estimator, X, y, dtype=np.float64, y_numeric=True,
+                             ensure_min_samples=2, **kwargs)
+    except (ValueError, TypeError) as exc:
+        what = "X" if y is _NO_Y else "X or y"
+        raise type(exc)(f"invalid {what}: {exc}") from exc
+
+
 class _BayesRegressor(IterativeEstimatorMixin, RegressorMixin, BaseEstimator):
     def _center(self, X, y):
         if self.fit_intercept:
@@ -95,7 +110,7 @@ class _BayesRegressor(IterativeEstimatorMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         return_std = check_bool(return_std, "return_std")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = _validated(self, X, reset=False)
         y_mean = X @ self.coef_ + self.intercept_
         if not return_std:
             return y_mean
@@ -196,8 +211,7 @@ class SBLRegressor(_BayesRegressor):
         check_scalar(self.tol, "tol", low=0.0)
         check_int(self.max_iter, "max_iter", low=1)
         check_verbose(self.verbose)
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
-                             ensure_min_samples=2)
+        X, y = _validated(self, X, y)
         Xc, yc, y_offset = self._center(X, y)
         result = self._solve(sparse_bayesian_learning, Xc, yc, coupling=self.coupling,
                              update=self.update, noise_var=self.noise_var,
@@ -286,8 +300,7 @@ class TurboVBIRegressor(_BayesRegressor):
         check_scalar(self.tol, "tol", low=0.0)
         check_int(self.max_iter, "max_iter", low=1)
         check_verbose(self.verbose)
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
-                             ensure_min_samples=2)
+        X, y = _validated(self, X, y)
         check_support_shape(self.support, self.shape, X.shape[1])
         Xc, yc, y_offset = self._center(X, y)
         result = self._solve(turbo_vbi, Xc, yc, support=self.support, shape=self.shape,

@@ -64,17 +64,30 @@ def relative_change(new: np.ndarray, old: np.ndarray) -> float:
 
 def zero_data_result(result_type, n: int, m: int, dtype, noise_var, **extra):
     """The exact answer for ``y = 0``: ``x = 0`` (said with a warning)."""
-    warnings.warn("y is all zeros: the posterior mean is x = 0; returning it without "
-                  "iterating", UserWarning, stacklevel=3)
+    return empty_result(result_type, n, np.zeros(m, dtype), noise_var,
+                        "y is all zeros: the posterior mean is x = 0; returning it without "
+                        "iterating", **extra)
+
+
+def empty_result(result_type, n: int, y: np.ndarray, noise_var, message: str, **extra):
+    """``x = 0`` when there is nothing to learn (``y = 0``, or ``A = 0``), with a warning; the
+    noise variance is the power of ``y`` unless given."""
+    warnings.warn(message, UserWarning, stacklevel=3)
+    m = y.shape[0]
+    power = float(np.real(np.vdot(y, y)))
     if noise_var is None:
-        noise_var, log_evidence = 0.0, np.inf  # the evidence grows without bound as sigma -> 0
+        noise_var = power / m
+    if noise_var == 0:
+        log_evidence = np.inf  # y = 0: the evidence grows without bound as sigma -> 0
+    elif np.iscomplexobj(y):
+        log_evidence = -(m * np.log(np.pi * noise_var) + power / noise_var)
     else:
-        log_evidence = -0.5 * m * np.log(2.0 * np.pi * noise_var)
+        log_evidence = -0.5 * (m * np.log(2.0 * np.pi * noise_var) + power / noise_var)
     history = ConvergenceHistory(1, ("n_active", "noise_var"),
                                  criterion_name="relative_change",
                                  objective_name="neg_log_evidence", labels=HISTORY_LABELS)
     history.record(0, objective=-log_evidence, criterion=0.0, n_active=0, noise_var=noise_var)
-    return result_type(coef=np.zeros(n, dtype), posterior_var=np.zeros(n),
+    return result_type(coef=np.zeros(n, y.dtype), posterior_var=np.zeros(n),
                        prior_var=np.zeros(n), noise_var=float(noise_var),
                        support=np.zeros(0, np.int64), log_evidence=float(log_evidence),
                        converged=True, n_iter=0, history=history, **extra)

@@ -38,7 +38,7 @@ from ._validation import (
     check_verbose,
 )
 from .sbl import TUNING as SBL_TUNING
-from .sbl import _Problem, relative_change, run_sbl, zero_data_result
+from .sbl import _Problem, empty_result, relative_change, run_sbl, zero_data_result
 
 __all__ = ["turbo_vbi"]
 
@@ -93,6 +93,7 @@ HISTORY_LABELS = {
     "n_active": "coefficients with support probability > 0.5",
     "noise_var": "noise variance sigma^2 [units of y^2]",
     "start": "start (index of the starting noise level)",
+    "continued": "1 on the iterations continuing the start with the highest bound",
 }
 
 
@@ -303,6 +304,9 @@ def turbo_vbi(A, y, *, support="chain", shape=None, transition=None, noise_var=N
              "transition": np.array(transition if transition is not None else (np.nan, np.nan))}
     if not np.any(y):
         return zero_data_result(TurboVBIResult, n, m, A.dtype, noise_var, **extra)
+    if not np.any(A):
+        return empty_result(TurboVBIResult, n, y, noise_var, "A is all zeros: y carries no "
+                            "information about x; returning x = 0", **extra)
     prob = _Problem.make(A, y)
     with blas_threads_for(m, n):
         return _run(prob, support, shape, transition, noise_var, tol, max_iter, rng, callback,
@@ -326,18 +330,20 @@ def _run(prob, support, shape, transition, noise_var, tol, max_iter, rng, callba
     learn_noise = noise_var is None
     learn_transition = transition is None
     starts = [f * prob.power for f in t.noise_starts] if learn_noise else [noise_var]
-    history = ConvergenceHistory(min(max_iter, 1024) + 1, ("n_active", "noise_var", "start"),
+    history = ConvergenceHistory(min(max_iter, 1024) + 1,
+                                 ("n_active", "noise_var", "start", "continued"),
                                  criterion_name="relative_change",
                                  objective_name="neg_evidence_bound", labels=HISTORY_LABELS)
     counter = {"it": 0, "mean": np.zeros(n, A.dtype)}
 
-    def run(state, index, budget, tol):
+    def run(state, index, budget, tol, continued=False):
         for _ in range(budget):
             counter["it"] += 1
             state.mean = counter["mean"]  # the sequence's previous iterate
             change = _iterate(prob, col_sq, state, learn_transition, learn_noise)
             counter["mean"] = state.mean
-            _report(history, counter["it"], state, index, change, callback, verbose)
+            _report(history, counter["it"], state, index, continued, change, callback,
+                    verbose)
             if change < tol:
                 return True
         return False
@@ -355,16 +361,16 @@ def _run(prob, support, shape, transition, noise_var, tol, max_iter, rng, callba
         if counter["it"] >= max_iter:
             return _result(state, history, counter["it"], False, verbose)
     _, index, state = best
-    converged = run(state, index, max_iter - counter["it"], tol)
+    converged = run(state, index, max_iter - counter["it"], tol, continued=True)
     return _result(state, history, counter["it"], converged, verbose)
 
 
-def _report(history, it, state, index, change, callback, verbose):
+def _report(history, it, state, index, continued, change, callback, verbose):
     step = state.result["step"]
     posterior = state.result["posterior"]
     n_active = int(np.count_nonzero(posterior > 0.5))
     history.record(it, objective=-step.bound, criterion=change, n_active=n_active,
-                   noise_var=step.noise_var, start=index)
+                   noise_var=step.noise_var, start=index, continued=float(continued))
     if verbose >= 2:
         print(f"Turbo-VBI iteration {it} (start {index}): bound={step.bound:.6g}, "
               f"change={change:.3e}, active={n_active}, noise_var={step.noise_var:.4g}")
