@@ -132,6 +132,10 @@ def large_experiment(report, seeds):
                                   snr_db=15.0)[:3] for s in range(seeds)]
     solvers = standard_solvers(32)
     solvers["SBL EM"] = lambda A, y: sparse_bayesian_learning(A, y)
+    # ARDRegression stops at tol=1e-3 (on the summed change of the coefficients); our default
+    # criterion, 1e-6 on the relative change, asks for more iterations than ARD takes
+    solvers["SBL MacKay tol=1e-3"] = lambda A, y: sparse_bayesian_learning(A, y, update="mackay",
+                                                                           tol=1e-3)
     return run_problems(report, "N=512 M=200 4x8 15 dB", problems, solvers, "turbo_vbi chain")
 
 
@@ -203,7 +207,10 @@ def _targets(standard, large, kron, quick):
                  f"{large['turbo_vbi chain'][1] / large['ARDRegression'][1]:.2f} (target <= 0.5)")
     lines.append(f"SBL MacKay at N=512: ARD / ours time "
                  f"{large['ARDRegression'][1] / large['SBL MacKay'][1]:.2f} (target >= 2), NMSE "
-                 f"{large['SBL MacKay'][0]:.2f} vs ARD {large['ARDRegression'][0]:.2f} dB")
+                 f"{large['SBL MacKay'][0]:.2f} vs ARD {large['ARDRegression'][0]:.2f} dB; "
+                 f"with tol=1e-3: ARD / ours time "
+                 f"{large['ARDRegression'][1] / large['SBL MacKay tol=1e-3'][1]:.2f}, NMSE "
+                 f"{large['SBL MacKay tol=1e-3'][0]:.2f} dB")
     if "ARDRegression (explicit 480 x 1000 A)" in kron:
         ours = kron["kronecker_sbl am (ARD's seeds)"]
         ard_k = kron["ARDRegression (explicit 480 x 1000 A)"]
