@@ -469,7 +469,7 @@ def _exact_search(q, k, n_slots, data, scale, metric, level, skip, has_skip, res
 
 
 @jit(fastmath=_FASTMATH)
-def _query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_level, data, scale,
+def query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_level, data, scale,
                  metric, links0, upper, upper_off, level, skip, has_skip, out_ids, out_dist):
     """Queries ``chunk, chunk + n_chunks, ...`` with their own visited tags and heaps."""
     one = np.float32(1.0)
@@ -513,6 +513,6 @@ def query_batch(queries, k, ef, exact, n_slots, entry, max_level, data, scale, m
     Slots are written to ``out_ids`` (ascending distance), distances to ``out_dist``.
     """
     for chunk in numba.prange(n_chunks):
-        _query_chunk(np.int64(chunk), n_chunks, queries, k, ef, exact, n_slots, entry, max_level,
+        query_chunk(np.int64(chunk), n_chunks, queries, k, ef, exact, n_slots, entry, max_level,
                      data, scale, metric, links0, upper, upper_off, level, skip, has_skip,
                      out_ids, out_dist)

@@ -15,14 +15,14 @@ def data(nn):
     return X, Q
 
 
-def build(X, metric="l2", **kwargs):
+def build(X, metric="sqeuclidean", **kwargs):
     kwargs = {"M": 8, "ef_construction": 64, "random_state": 0, **kwargs}
     index = HNSWIndex(X.shape[1], metric=metric, **kwargs)
     index.add(X)
     return index
 
 
-@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+@pytest.mark.parametrize("metric", ["sqeuclidean", "ip", "cosine"])
 def test_recall_against_brute_force_with_large_ef(data, nn, metric):
     X, Q = data
     if metric == "ip":  # inner-product search is meaningful for vectors of similar norms
