@@ -93,7 +93,11 @@ def _prefetch_row(typingctx, array, row):
 
 
 # -- heaps ------------------------------------------------------------------------------------
-@jit
+# The small helpers below are inlined by numba (inline="always") rather than compiled each on
+# its own: every separately compiled function pays its own type inference, LLVM pipeline and
+# cache entry on first use, which made up much of the first call's compile time. None of them
+# runs in the search loop itself (see the note above _search_layer).
+@jit(inline="always")
 def _heap_push(keys, ids, size, key, ident):
     """Push onto a max-heap of ``size`` entries; returns the new size."""
     j = size
@@ -109,7 +113,7 @@ def _heap_push(keys, ids, size, key, ident):
     return size + 1
 
 
-@jit
+@jit(inline="always")
 def _heap_sift_down(keys, ids, size, key, ident):
     """Place (key, ident) at the root of a heap of ``size`` entries and sift it down."""
     j = 0
@@ -128,7 +132,7 @@ def _heap_sift_down(keys, ids, size, key, ident):
     ids[j] = ident
 
 
-@jit
+@jit(inline="always")
 def _heap_pop(keys, ids, size):
     """Remove the root of a max-heap; returns the new size."""
     size -= 1
@@ -137,7 +141,7 @@ def _heap_pop(keys, ids, size):
     return size
 
 
-@jit
+@jit(inline="always")
 def _grow_pair(keys, ids):
     new_keys = np.empty(2 * keys.shape[0], np.float32)
     new_ids = np.empty(2 * ids.shape[0], np.int32)
@@ -147,7 +151,7 @@ def _grow_pair(keys, ids):
     return new_keys, new_ids
 
 
-@jit
+@jit(inline="always")
 def _heap_drain_sorted(keys, ids, size, out_keys, out_ids):
     """Empty a max-heap into ``out_*[:size]`` in ascending key order."""
     n = size
@@ -159,7 +163,7 @@ def _heap_drain_sorted(keys, ids, size, out_keys, out_ids):
 
 
 # -- graph access -----------------------------------------------------------------------------
-@jit
+@jit(inline="always")
 def _row(node, layer, links0, upper, upper_off):
     """Adjacency row of ``node`` on ``layer`` (column 0 is the count)."""
     if layer == 0:
@@ -178,7 +182,7 @@ def _greedy_descent(q, sq, cur, cur_d, top, bottom, data, scale, metric, links0,
             r = cur if layer == 0 else upper_off[cur] + layer - 1
             count = links0[r, 0] if layer == 0 else upper[r, 0]
             for j in range(1, count + 1):
-                nb = links0[r, j] if layer == 0 else upper[r, j]
+                nb = np.int64(links0[r, j] if layer == 0 else upper[r, j])
                 d = _distance_to(q, sq, data, nb, scale[nb], metric)
                 if d < cur_d:
                     cur_d = d
@@ -307,7 +311,7 @@ def _search_layer(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0,
     return n_res
 
 
-@jit
+@jit(inline="always")
 def _next_tag(visited, tag):
     """A fresh visited tag (the array is cleared when the tags wrap around)."""
     tag += 1
@@ -318,7 +322,7 @@ def _next_tag(visited, tag):
     return tag
 
 
-@jit
+@jit(inline="always")
 def _search_layer_growing(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0, upper,
                           upper_off, visited, tag, skip, has_skip, cand_d, cand_i, res_d,
                           res_i):
@@ -358,7 +362,7 @@ def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, 
     return kept
 
 
-@jit
+@jit(inline="always")
 def _sort_pairs(keys, ids, n):
     """Insertion sort of the first ``n`` (key, id) pairs by key (n is at most 2M + 1)."""
     for a in range(1, n):
@@ -430,8 +434,8 @@ def insert_batch(slots, levels, entry, max_level, data, scale, metric, links0, u
         sq = scale[node]
         cur = entry
         cur_d = _distance_to(q, sq, data, cur, scale[cur], metric)
-        cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, node_level, data, scale,
-                                     metric, links0, upper, upper_off)
+        cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, np.int64(node_level), data,
+                                     scale, metric, links0, upper, upper_off)
         for layer in range(min(node_level, max_level), -1, -1):
             n_res, tag, cand_d, cand_i = _search_layer_growing(
                 q, sq, cur, cur_d, layer, ef_construction, data, scale, metric, links0, upper,
