@@ -102,10 +102,19 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_verbose(self.verbose)
         return metric
 
+    def _validate(self, X, reset: bool):
+        """scikit-learn's validation, with messages that name ``X`` (its own say "array")."""
+        try:
+            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        except (TypeError, ValueError) as exc:
+            if "X" in str(exc):
+                raise
+            raise type(exc)(f"X is not a valid input: {exc}") from None
+
     def fit(self, X, y=None):
         """Build the index over ``X`` (array-like of shape (n_samples, n_features))."""
         metric = self._check_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = self._validate(X, reset=True)
         index = HNSWIndex(X.shape[1], metric=metric, M=self.M,
                           ef_construction=self.ef_construction, random_state=self.random_state,
                           n_jobs=self.n_jobs)
@@ -119,7 +128,7 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def transform(self, X):
         """Sparse graph of shape ``(n_queries, n_samples_fit_)``, rows sorted by distance."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate(X, reset=False)
         k = self.n_neighbors + (self.mode == "distance")
         if k > self.n_samples_fit_:
             raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
