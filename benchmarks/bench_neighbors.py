@@ -1,6 +1,6 @@
 """HNSW benchmark, the ann-benchmarks way: recall@10 against queries per second over an ef sweep.
 
-Datasets (float32), as in the issue: Gaussian clusters in 64-D, the uniform hypercube in 128-D,
+Datasets (float32): Gaussian clusters in 64-D, the uniform hypercube in 128-D,
 and an 8-D manifold embedded non-linearly in 256-D; 100k points and 2000 queries (``--quick``:
 4000 points, 200 queries and a shorter ef sweep). Exact ground truth by brute force. Solvers, all
 with M=16 and ef_construction=200 where they have them: sparsenum's HNSWIndex, hnswlib, faiss
@@ -24,7 +24,14 @@ the load of a shared machine falls on every solver alike. The table reports, for
 and thread setting, each solver's best QPS among the sweep points reaching recall@10 >= 0.90 /
 0.95 / 0.99; ``time`` is seconds per query so that ``time / ours`` above 1 means ours is faster.
 
-Run: ``python -m benchmarks.bench_neighbors [--quick [--pynndescent]] [--threads N]``.
+Small inputs (run first, in both modes): indexes of 10, 100 and 1000 points (32-D clusters) and
+batches of 1, 10, 100 and 1000 queries, ``add`` of 10 to 1000 points and the transformer's
+``fit_transform``, each with the default ``n_jobs=None`` and with ``n_jobs=1``, interleaved, as
+the median of warm calls (at least 21, and more while they take under 0.2 s in all). The default
+must stay within 1.2x of ``n_jobs=1``: it runs small work on one thread, from a work estimate.
+
+Run: ``python -m benchmarks.bench_neighbors [--quick [--pynndescent]] [--threads N]
+[--datasets ...] [--small-only]``.
 """
 
 from __future__ import annotations
@@ -260,6 +267,63 @@ SOLVERS = {
 }
 
 
+# -- small inputs: the default n_jobs against n_jobs=1 -----------------------------------------
+def _median_interleaved(calls, min_calls=21, budget=0.2):
+    """Median warm time of each call, alternating between them call by call (the median, not
+    the mean: on a shared machine a few calls are preempted for milliseconds)."""
+    for call in calls:
+        call()  # warm (compilation, caches)
+    times = [[] for _ in calls]
+    while len(times[0]) < min_calls or (sum(times[0]) < budget and len(times[0]) < 2000):
+        for call, out in zip(calls, times):
+            start = time.perf_counter()
+            call()
+            out.append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in times]
+
+
+def small_inputs(report):
+    """Rows ``small: ...``: the default call against ``n_jobs=1`` on 1-1000 rows."""
+    from sparsenum.neighbors import HNSWIndex, HNSWTransformer
+
+    X, Q = clustered(1000, 1000, dim=32, seed=3)
+    for n in (10, 100, 1000):
+        index = HNSWIndex(32, M=M, ef_construction=100, random_state=0)
+        index.add(X[:n])
+        for n_q in (1, 10, 100, 1000):
+            k = min(K, n)
+
+            def call(n_jobs, n_q=n_q, k=k, index=index):
+                index.n_jobs = n_jobs
+                index.query(Q[:n_q], k)
+
+            default, serial = _median_interleaved([lambda: call(None), lambda: call(1)])
+            _small_rows(report, f"small: query {n_q} x {n} points", "HNSWIndex.query",
+                        default, serial)
+    for n in (10, 100, 1000):
+        def build(n_jobs, n=n):
+            HNSWIndex(32, M=M, ef_construction=100, random_state=0, n_jobs=n_jobs).add(X[:n])
+
+        default, serial = _median_interleaved([lambda: build(None), lambda: build(1)],
+                                            min_calls=7)
+        _small_rows(report, f"small: add {n} points", "HNSWIndex.add", default, serial)
+        if n > K:
+            def fit(n_jobs, n=n):
+                HNSWTransformer(n_neighbors=K, ef_construction=100, random_state=0,
+                                n_jobs=n_jobs).fit_transform(X[:n])
+
+            default, serial = _median_interleaved([lambda: fit(None), lambda: fit(1)],
+                                                min_calls=7)
+            _small_rows(report, f"small: fit_transform {n} points", "HNSWTransformer",
+                        default, serial)
+
+
+def _small_rows(report, problem, solver, default, serial):
+    report.add(problem, f"{solver} (n_jobs=None)", default, ours=True,
+               default_over_n_jobs_1=round(default / serial, 3))
+    report.add(problem, f"{solver} (n_jobs=1)", serial)
+
+
 # -- the benchmark ----------------------------------------------------------------------------
 def best_qps(points, target):
     """Highest QPS among the sweep points with recall >= target (NaN if none)."""
@@ -336,6 +400,8 @@ def main(argv=None) -> None:
                                  "minute in every run)")
         parser.add_argument("--datasets", default="clustered,uniform,manifold",
                             help="comma-separated subset of clustered, uniform, manifold")
+        parser.add_argument("--small-only", action="store_true",
+                            help="only the small-input table (written to neighbors_small.json)")
 
     args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
     n, n_queries = (4_000, 200) if args.quick else (100_000, 2_000)
@@ -347,6 +413,8 @@ def main(argv=None) -> None:
         raise SystemExit(f"--datasets: unknown {unknown}; choose from clustered, uniform, manifold")
     # the full-size run has its own results file, so the quick table stays beside it
     name = "neighbors" if args.quick else "neighbors_full_" + "_".join(chosen)
+    if args.small_only:
+        name, chosen = "neighbors_small", []
     report = BenchmarkReport(name, args, notes=(
         f"M={M}, ef_construction={EF_CONSTRUCTION}, k={K}, {n} points, {n_queries} queries; "
         "time = seconds per query at the best sweep point reaching the recall target "
@@ -354,11 +422,14 @@ def main(argv=None) -> None:
         "200-point build run before, which includes numba compilation or cache loading). "
         "pynndescent sweeps epsilon. index_mb: serialised index size; peak_rss_mb: peak RSS "
         "of the process during the build above its level before (psutil, sampled every 2 ms). "
-        "The machine may be shared: QPS are the best of the repeats."))
+        "The machine may be shared: QPS are the best of the repeats. Rows 'small: ...': median "
+        "time of warm calls with the default n_jobs=None and with n_jobs=1, interleaved "
+        "(default_over_n_jobs_1: their ratio, target <= 1.2)."))
     datasets = {"clustered 64-D": clustered, "uniform 128-D": uniform,
                 "manifold 8-D in 256-D": manifold}
     datasets = {label: make for label, make in datasets.items() if label.split()[0] in chosen}
     with blas_threads(args.threads):
+        small_inputs(report)
         for name, make in datasets.items():
             X, Q = make(n, n_queries)
             start = time.perf_counter()

@@ -60,8 +60,9 @@ def search(index, Q, k, ef, skip, has_skip, n_returnable):
     args = (Q, k, ef, exact, index._n_slots, index._entry, index._max_level, index._data,
             index._scale, index._metric_code, index._links0, index._upper, index._upper_off,
             index._level, skip, has_skip)
-    # a graph search expands about ef nodes and evaluates up to 2 M neighbours of each
-    visits = n_returnable if exact else ef * 2 * index.M
+    # a graph search expands about ef nodes and evaluates up to 2 M neighbours of each, and
+    # never more than the nodes there are
+    visits = n_returnable if exact else min(ef * 2 * index.M, index._n_slots)
     n_threads = 1
     if n_q > 1:
         n_threads = effective_n_jobs(index.n_jobs, query_work(n_q, visits, index.dim))
