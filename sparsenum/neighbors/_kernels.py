@@ -1,4 +1,5 @@
-"""Numba kernels of the HNSW index: distances, array heaps, layer search, insertion, queries.
+"""Numba kernels of the HNSW index: distances, array heaps, layer search, neighbour selection
+and queries (insertion is in ``_insert.py``, deletion repair in ``_repair.py``).
 
 Graph layout (all flat arrays, no Python object per node; see ``hnsw.py`` for the owner):
 
@@ -151,7 +152,7 @@ def _grow_pair(keys, ids):
     return new_keys, new_ids
 
 
-@jit(inline="always")
+@jit
 def _heap_drain_sorted(keys, ids, size, out_keys, out_ids):
     """Empty a max-heap into ``out_*[:size]`` in ascending key order."""
     n = size
@@ -322,7 +323,7 @@ def _next_tag(visited, tag):
     return tag
 
 
-@jit(inline="always")
+@jit
 def _search_layer_growing(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0, upper,
                           upper_off, visited, tag, skip, has_skip, cand_d, cand_i, res_d,
                           res_i):
@@ -399,61 +400,6 @@ def _add_link(node, new, layer, mmax, data, scale, metric, links0, upper, upper_
     tmp_d[count] = _distance_rows(data, node, sn, new, scale[new], metric)
     _sort_pairs(tmp_d, tmp_i, count + 1)
     _select_heuristic(tmp_i, tmp_d, count + 1, mmax, data, scale, metric, row, np.int64(0))
-
-
-# -- insertion --------------------------------------------------------------------------------
-@jit(fastmath=_FASTMATH)
-def insert_batch(slots, levels, entry, max_level, data, scale, metric, links0, upper, upper_off,
-                 level, m, ef_construction, visited, tag):
-    """Insert the nodes ``slots`` (vectors, scales and upper rows already in place), serially.
-
-    Returns ``(entry, max_level, tag)``: the new entry point, its level and the visited tag.
-    """
-    cap_res = ef_construction + 1
-    res_d = np.empty(cap_res, np.float32)
-    res_i = np.empty(cap_res, np.int32)
-    cand_d = np.empty(max(256, 4 * ef_construction), np.float32)
-    cand_i = np.empty(cand_d.shape[0], np.int32)
-    sorted_d = np.empty(cap_res, np.float32)
-    sorted_i = np.empty(cap_res, np.int32)
-    tmp_d = np.empty(2 * m + 2, np.float32)
-    tmp_i = np.empty(2 * m + 2, np.int32)
-    no_skip = np.zeros(1, np.uint8)
-    for b in range(slots.shape[0]):
-        node = slots[b]
-        node_level = levels[b]
-        level[node] = node_level
-        links0[node, 0] = 0
-        for layer in range(1, node_level + 1):
-            upper[upper_off[node] + layer - 1, 0] = 0
-        if entry < 0:
-            entry = node
-            max_level = node_level
-            continue
-        q = data[node]
-        sq = scale[node]
-        cur = entry
-        cur_d = _distance_to(q, sq, data, cur, scale[cur], metric)
-        cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, np.int64(node_level), data,
-                                     scale, metric, links0, upper, upper_off)
-        for layer in range(min(node_level, max_level), -1, -1):
-            n_res, tag, cand_d, cand_i = _search_layer_growing(
-                q, sq, cur, cur_d, layer, ef_construction, data, scale, metric, links0, upper,
-                upper_off, visited, tag, no_skip, no_skip[0] != 0, cand_d, cand_i, res_d, res_i)
-            n_res = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
-            cur = sorted_i[0]
-            cur_d = sorted_d[0]
-            row = _row(node, layer, links0, upper, upper_off)
-            kept = _select_heuristic(sorted_i, sorted_d, n_res, m, data, scale, metric, row,
-                                     np.int64(0))
-            mmax = 2 * m if layer == 0 else m
-            for j in range(1, kept + 1):
-                _add_link(row[j], node, layer, mmax, data, scale, metric, links0, upper,
-                          upper_off, tmp_d, tmp_i)
-        if node_level > max_level:
-            entry = node
-            max_level = node_level
-    return entry, max_level, tag
 
 
 # -- queries ----------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ The contract (stated in the class docstring): any number of threads may query at
 * a plain mutex that serialises the writers for a whole operation. An ``add`` takes the
   exclusive lock once per batch of insertions and releases it in between, so queries during a
   long build wait for one batch at most and always see a graph whose every node is fully linked.
-  A parallel insertion kernel would run inside one such batch, with its own per-node locks.
+  The parallel insertion kernel (``_insert.py``) runs inside one such batch; it needs no locks
+  of its own, since each of its threads writes only rows that no other thread reads then.
 
 Parallel numba kernels are launched by one Python thread at a time (:func:`thread_pool`): numba's
 ``workqueue`` threading layer aborts the process on concurrent launches, and on the others two

@@ -8,10 +8,10 @@ import threading
 
 import numpy as np
 
-from ..utils import check_int, random_seed
+from ..utils import check_int, effective_n_jobs, numba_threads, random_seed
 from ..utils.validation import check_n_jobs
-from . import _kernels
-from ._locking import ReadWriteLock
+from . import _insert, _kernels
+from ._locking import ReadWriteLock, thread_pool
 from ._progress import Progress
 from ._repair import repair_around
 from ._search import allowed_slots, search
@@ -35,10 +35,10 @@ class HNSWIndex(GraphStorage):
     """Approximate nearest-neighbour index: a hierarchical navigable small-world graph.
 
     Vectors are stored as float32 in flat arrays; insertion follows Malkov & Yashunin with the
-    neighbour-selection heuristic; a batch of queries runs in one numba call, in parallel over
-    queries. Deleted elements are traversed but never returned, and their slots are reused by
-    later additions after the links into them are repaired, so recall does not degrade with
-    churn.
+    neighbour-selection heuristic, a batch of nodes at a time on all threads; a batch of queries
+    runs in one numba call, in parallel over queries. Deleted elements are traversed but never
+    returned, and their slots are reused by later additions after the links into them are
+    repaired, so recall does not degrade with churn.
 
     Parameters
     ----------
@@ -65,9 +65,10 @@ class HNSWIndex(GraphStorage):
     random_state : int, RandomState instance or None, default=None
         Seeds the random levels; the same seed and the same calls give the same graph.
     n_jobs : int, optional
-        Threads for queries and deletion repair (``-1``: all cores; ``None``: numba's setting,
-        except that a batch whose estimated work is small runs on one thread). Insertion is
-        serial, which keeps the graph reproducible.
+        Threads for insertion, queries and deletion repair (``-1``: all cores; ``None``:
+        numba's setting, except that a call whose estimated work is small runs on one thread).
+        The graph and the answers do not depend on it: insertion proceeds in batches of 128
+        whose result does not depend on how the work is shared out.
 
     Attributes
     ----------
@@ -98,7 +99,7 @@ class HNSWIndex(GraphStorage):
 
     **Layout.** The graph has layer-0 links in an int32 array of shape ``(capacity, 2 M + 1)``
     (column 0 is the count), upper layers in a separate array of the same format, vectors in a
-    C-contiguous float32 array and ids in an int64 array: about ``4 dim + 12 M + 30`` bytes per
+    C-contiguous float32 array and ids in an int64 array: about ``4 dim + 8 M + 30`` bytes per
     element. Queries use integer visited tags and array heaps. Deleted slots are reused by the
     next ``add``: every link into a deleted element is replaced by the element's own live
     neighbours, re-pruned with the heuristic (the consolidation of FreshDiskANN), before the
@@ -127,8 +128,13 @@ class HNSWIndex(GraphStorage):
     """
 
     # Insertions per exclusive hold of the lock during add(): a concurrent query waits for at
-    # most this many, and progress is reported after each batch.
+    # most this many, and progress is reported after each batch. A multiple of _LINK_BATCH.
     _INSERT_BATCH = 512
+    # Nodes inserted together (see _insert.py): they search the graph as it was before their
+    # batch, so a larger batch gives threads more work per synchronisation and each node fewer
+    # of its predecessors to find by search (it gets the batch's own by exact distances). It
+    # fixes the graph: never derived from the thread count.
+    _LINK_BATCH = 128
     # Above this fraction of deleted elements, the graph of the survivors is rebuilt rather than
     # repaired: local repair cannot recover the routing that many deleted nodes provided
     # (measured: half deleted, repaired, loses up to 0.1 recall@10 against a fresh build).
@@ -282,31 +288,38 @@ class HNSWIndex(GraphStorage):
             self._max_norm = max(self._max_norm, batch_norm)
             self._insert_batches(X, ids, slots, levels, scales.astype(np.float32), verbose)
 
+    def _insert_threads(self, n: int) -> int:
+        """Threads for inserting ``n`` nodes: one unless there are two link batches to share
+        and (with the default n_jobs) the estimated work outweighs starting threads."""
+        if n < 2 * self._LINK_BATCH:
+            return 1
+        # each insertion searches about ef_construction nodes of up to 2 M neighbours
+        return effective_n_jobs(self.n_jobs, 2.0 * n * self._ef_build() * 2 * self.M * self.dim)
+
     def _insert_batches(self, X, ids, slots, levels, scales, verbose) -> None:
         """Insert in batches, each under the exclusive lock and complete when it is released."""
         n = X.shape[0]
         progress = Progress("HNSWIndex.add", n, verbose)
-        visited = np.zeros(self.capacity, np.int32)
-        tag = 0
-        for start in range(0, n, self._INSERT_BATCH):
-            part = slice(start, min(start + self._INSERT_BATCH, n))
-            batch, lv = slots[part], levels[part]
-            with self._lock.exclusive():
-                rows = np.where(lv > 0, lv, 0)
-                first = self._reserve_upper_rows(int(rows.sum()))
-                self._upper_off[batch] = np.where(lv > 0, first + np.cumsum(rows) - rows, -1)
-                self._data[batch] = X[part]
-                self._scale[batch] = scales[part]
-                self._labels[batch] = ids[part]
-                self._deleted[batch] = 0
-                self._entry, self._max_level, tag = _kernels.insert_batch(
-                    batch, lv, self._entry, self._max_level, self._data, self._scale,
-                    self._metric_code, self._links0, self._upper, self._upper_off, self._level,
-                    self.M, self._ef_build(), visited, tag)
-                self._n_live += batch.size
-                self._next_id = max(self._next_id, int(ids[part].max()) + 1)
-                self._lookup = None
-            progress.update(part.stop)
+        n_threads = self._insert_threads(n)
+        with thread_pool(n_threads) as parallel:
+            inserter = _Inserter(self, n_threads if parallel else 1)
+            for start in range(0, n, self._INSERT_BATCH):
+                part = slice(start, min(start + self._INSERT_BATCH, n))
+                batch, lv = slots[part], levels[part]
+                with self._lock.exclusive():
+                    rows = np.where(lv > 0, lv, 0)
+                    first = self._reserve_upper_rows(int(rows.sum()))
+                    self._upper_off[batch] = np.where(lv > 0, first + np.cumsum(rows) - rows,
+                                                      -1)
+                    self._data[batch] = X[part]
+                    self._scale[batch] = scales[part]
+                    self._labels[batch] = ids[part]
+                    self._deleted[batch] = 0
+                    inserter.insert(batch, lv)
+                    self._n_live += batch.size
+                    self._next_id = max(self._next_id, int(ids[part].max()) + 1)
+                    self._lookup = None
+                progress.update(part.stop)
 
     # -- deleting -------------------------------------------------------------------------------
     def mark_deleted(self, ids) -> None:
@@ -353,10 +366,11 @@ class HNSWIndex(GraphStorage):
         self._n_deleted = 0
         if rebuild:  # re-insert the survivors in slot order, keeping their levels
             live = np.flatnonzero(self._level[:n] >= 0).astype(np.int32)
-            self._entry, self._max_level, _ = _kernels.insert_batch(
-                live, self._level[live].copy(), -1, -1, self._data, self._scale,
-                self._metric_code, self._links0, self._upper, self._upper_off, self._level,
-                self.M, self._ef_build(), np.zeros(self.capacity, np.int32), 0)
+            self._entry, self._max_level = -1, -1
+            n_threads = self._insert_threads(live.size)
+            with thread_pool(n_threads) as parallel:
+                _Inserter(self, n_threads if parallel else 1).insert(
+                    live, self._level[live].copy())
         elif dead[self._entry]:
             levels = self._level[:n]
             if (levels >= 0).any():
@@ -546,3 +560,27 @@ class HNSWIndex(GraphStorage):
             return cls._from_state(scalars, arrays, "index file")
         except ValueError as exc:
             raise ValueError(f"{exc} ({path})") from None
+
+
+class _Inserter:
+    """Runs the insertion kernels of ``_insert.py`` on ``n_threads`` threads (1: the serial
+    kernel), keeping the visited tags of each thread from one call to the next."""
+
+    def __init__(self, index: HNSWIndex, n_threads: int) -> None:
+        self.index = index
+        self.n_threads = n_threads
+        self.visited = np.zeros((n_threads, index.capacity), np.int32)
+        self.tags = np.zeros(n_threads, np.int64)
+
+    def insert(self, slots: np.ndarray, levels: np.ndarray) -> None:
+        index = self.index
+        args = (slots, levels, index._entry, index._max_level, index._data, index._scale,
+                index._metric_code, index._links0, index._upper, index._upper_off,
+                index._level, index.M, index._ef_build(), index._LINK_BATCH, self.visited,
+                self.tags)
+        if self.n_threads == 1:
+            entry, top = _insert.insert_serial(*args)
+        else:
+            with numba_threads(self.n_threads):
+                entry, top = _insert.insert_parallel(*args)
+        index._entry, index._max_level = int(entry), int(top)
