@@ -6,7 +6,9 @@ and an 8-D manifold embedded non-linearly in 256-D; 100k points and 2000 queries
 with M=16 and ef_construction=200 where they have them: sparsenum's HNSWIndex, hnswlib, faiss
 IndexHNSWFlat and pynndescent (n_neighbors=30, swept over epsilon instead of ef; with
 ``--quick`` only if ``--pynndescent`` is given too: its kernels are compiled again in every
-process, about a minute). Build time is single-threaded for everyone.
+process, about a minute). Builds are timed on one thread for everyone, then again on all
+threads (the queries use the one-thread builds; ours builds the same graph on any number of
+threads, which the two-thread rows check).
 
 Memory, two numbers per build: ``index_mb``, the size of the index as its library serialises it
 (graph and vectors; pynndescent: its pickle), and ``peak_rss_mb``, the peak resident memory
@@ -187,10 +189,11 @@ def _rss_child(solver: str, path: str) -> None:
 
 
 # -- solvers: build(X) -> state; search(state, Q, knob, threads) -> ids ------------------------
-def build_ours(X):
+def build_ours(X, threads=1):
     from sparsenum.neighbors import HNSWIndex
 
-    index = HNSWIndex(X.shape[1], M=M, ef_construction=EF_CONSTRUCTION, random_state=0, n_jobs=1)
+    index = HNSWIndex(X.shape[1], M=M, ef_construction=EF_CONSTRUCTION, random_state=0,
+                      n_jobs=threads)
     index.add(X)
     return index
 
@@ -200,12 +203,12 @@ def search_ours(index, Q, ef, threads):
     return index.query(Q, K, ef=ef)[0]
 
 
-def build_hnswlib(X):
+def build_hnswlib(X, threads=1):
     import hnswlib
 
     index = hnswlib.Index(space="l2", dim=X.shape[1])
     index.init_index(max_elements=X.shape[0], M=M, ef_construction=EF_CONSTRUCTION, random_seed=0)
-    index.set_num_threads(1)
+    index.set_num_threads(threads)
     index.add_items(X)
     return index
 
@@ -216,10 +219,10 @@ def search_hnswlib(index, Q, ef, threads):
     return index.knn_query(Q, k=K)[0]
 
 
-def build_faiss(X):
+def build_faiss(X, threads=1):
     import faiss
 
-    faiss.omp_set_num_threads(1)
+    faiss.omp_set_num_threads(threads)
     index = faiss.IndexHNSWFlat(X.shape[1], M)
     index.hnsw.efConstruction = EF_CONSTRUCTION
     index.add(X)
@@ -234,14 +237,14 @@ def search_faiss(index, Q, ef, threads):
     return index.search(Q, K)[1]
 
 
-def build_pynndescent(X):
+def build_pynndescent(X, threads=1):
     import numba
     import pynndescent
 
     previous = numba.get_num_threads()
-    numba.set_num_threads(1)
+    numba.set_num_threads(threads)
     try:
-        index = pynndescent.NNDescent(X, n_neighbors=30, random_state=0, n_jobs=1)
+        index = pynndescent.NNDescent(X, n_neighbors=30, random_state=0, n_jobs=threads)
         index.prepare()
     finally:
         numba.set_num_threads(previous)
@@ -362,8 +365,26 @@ def build_all(report, name, X, solvers, rss_subprocess):
     return indexes
 
 
+def build_threaded(report, name, X, solvers, threads, serial):
+    """Build times on ``threads`` threads; for ours, whether the graph equals the serial one
+    (it must: the insertion batches do not depend on the thread count)."""
+    for solver, (build, _, _, ours) in solvers.items():
+        build(X[:600], threads)  # compilation of the parallel kernels (from two batches on)
+        gc.collect()
+        built = time_call(build, X, threads, repeats=0, warmup=False)
+        metrics = {}
+        if ours:
+            same = np.array_equal(built.result._links0, serial[solver]._links0)
+            metrics["same_graph_as_1_thread"] = int(same)
+        built.result = None
+        report.add(f"{name}: build, {threads} threads", solver, built, ours=ours, **metrics)
+
+
 def run_dataset(report, name, X, Q, truth, solvers, thread_settings, repeats, rss_subprocess):
     indexes = build_all(report, name, X, solvers, rss_subprocess)
+    for threads in thread_settings:
+        if threads > 1:
+            build_threaded(report, name, X, solvers, threads, indexes)
     frontier = {}  # (threads, solver) -> [(recall, qps, knob)]
     for threads in thread_settings:
         for solver, (_, search, sweep, _) in solvers.items():
@@ -418,7 +439,8 @@ def main(argv=None) -> None:
     report = BenchmarkReport(name, args, notes=(
         f"M={M}, ef_construction={EF_CONSTRUCTION}, k={K}, {n} points, {n_queries} queries; "
         "time = seconds per query at the best sweep point reaching the recall target "
-        "(build rows: seconds for the whole build, one thread; their first-call column is a "
+        "(build rows: seconds for the whole build, on one thread or on all; the one-thread "
+        "rows' first-call column is a "
         "200-point build run before, which includes numba compilation or cache loading). "
         "pynndescent sweeps epsilon. index_mb: serialised index size; peak_rss_mb: peak RSS "
         "of the process during the build above its level before (psutil, sampled every 2 ms). "
