@@ -169,3 +169,62 @@ def test_files_of_every_kind_are_rejected_cleanly(tmp_path):
             HNSWIndex.load(tmp_path / name)
     with pytest.raises(TypeError, match="path must be"):
         HNSWIndex.load(None)
+
+
+# -- ShardedHNSWIndex (in-memory path; the Dask path's argument checks run before any task) --
+def _sharded(n_shards=3):
+    from sparsenum.neighbors import ShardedHNSWIndex
+
+    index = ShardedHNSWIndex(4, M=4, ef_construction=16, random_state=0)
+    index.add(cases._clustered(60, 4, 0), n_shards=n_shards)
+    return index
+
+
+@pytest.mark.timeout(120)
+@given(st.sampled_from(("dim", "M", "ef_construction", "n_jobs", "metric", "random_state")),
+       indices)
+def test_sharded_constructor(arg, value_index):
+    from sparsenum.neighbors import ShardedHNSWIndex
+
+    values = {"metric": cases.BAD_METRICS,
+              "random_state": [-1, 2**40, "a", 1.5, True, [1], None]}.get(arg, cases.BAD_INT_VALUES)
+    kwargs = {"dim": 4, arg: values[value_index % len(values)]}
+    _run(lambda: ShardedHNSWIndex(**kwargs), (arg,))
+
+
+@pytest.mark.timeout(120)
+@given(bad_arrays((20, 4)), st.sampled_from([None, 1, 2, 0, -1, 21, 2.0, True, "2", 10**12]))
+def test_sharded_add_bad_input(X, n_shards):
+    index = _sharded()
+    with _unmodified(X):
+        kind, _ = outcome(lambda: index.add(X, n_shards=n_shards), names=("X", "n_shards"))
+    if kind == "error":
+        assert len(index) == 60 and index.n_shards == 3  # nothing added
+
+
+@pytest.mark.timeout(120)
+@given(bad_arrays((3, 4)), st.sampled_from(["k", "ef"]), indices)
+def test_sharded_query_bad_input(Q, arg, value_index):
+    index = _sharded()
+    with _unmodified(Q):
+        _run(lambda: index.query(Q, 2), ("Q",))
+    value = cases.BAD_INT_VALUES[value_index % len(cases.BAD_INT_VALUES)]
+    X = cases._clustered(60, 4, 0)
+    kind, result = outcome(lambda: index.query(X[:5], **{"k": 2, arg: value}), names=(arg,))
+    if kind == "ok":  # a large value is legitimate: the answer must then be exact
+        _, dist = result
+        exact = np.sort(((X[:5, None, :].astype(np.float64) - X[None]) ** 2).sum(-1), 1)[:, :2]
+        np.testing.assert_allclose(dist, exact, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.timeout(120)
+@given(indices)
+def test_sharded_mark_deleted_bad_ids(value_index):
+    index = _sharded()
+    value = cases.BAD_ID_VALUES[value_index % len(cases.BAD_ID_VALUES)]
+    try:
+        kind, _ = outcome(lambda: index.mark_deleted(value), names=("ids",))
+    except KeyError:
+        kind = "error"
+    if kind == "error":
+        assert len(index) == 60
