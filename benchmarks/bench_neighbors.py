@@ -32,8 +32,13 @@ batches of 1, 10, 100 and 1000 queries, ``add`` of 10 to 1000 points and the tra
 the median of warm calls (at least 21, and more while they take under 0.2 s in all). The default
 must stay within 1.2x of ``n_jobs=1``: it runs small work on one thread, from a work estimate.
 
+Scale tables (``_neighbors_scale.py``), each on its own: ``--parallel-build N`` (the build on one
+and two threads against one-by-one insertion and hnswlib, with recall at every ef;
+``neighbors_parallel_build.json``) and ``--sharded N`` (ShardedHNSWIndex with 1, 2 and 4 shards
+and on a two-worker Dask cluster beside one index; ``neighbors_sharded.json``).
+
 Run: ``python -m benchmarks.bench_neighbors [--quick [--pynndescent]] [--threads N]
-[--datasets ...] [--small-only]``.
+[--datasets ...] [--small-only] [--parallel-build N] [--sharded N]``.
 """
 
 from __future__ import annotations
@@ -423,8 +428,16 @@ def main(argv=None) -> None:
                             help="comma-separated subset of clustered, uniform, manifold")
         parser.add_argument("--small-only", action="store_true",
                             help="only the small-input table (written to neighbors_small.json)")
+        parser.add_argument("--parallel-build", type=int, metavar="N", default=None,
+                            help="only the parallel-build table on N clustered points "
+                                 "(neighbors_parallel_build.json)")
+        parser.add_argument("--sharded", type=int, metavar="N", default=None,
+                            help="only the sharded-index table on N clustered points "
+                                 "(neighbors_sharded.json)")
 
     args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
+    if args.parallel_build or args.sharded:
+        return _scale(args)
     n, n_queries = (4_000, 200) if args.quick else (100_000, 2_000)
     all_threads = args.threads or os.cpu_count()
     thread_settings = sorted({1, all_threads})
@@ -467,6 +480,27 @@ def main(argv=None) -> None:
             run_dataset(report, name, X, Q, truth, solvers, thread_settings, args.repeats,
                         rss_subprocess=not args.quick)
     report.finish()
+
+
+def _scale(args) -> None:
+    """``--parallel-build N`` / ``--sharded N``: the tables of ``_neighbors_scale.py``."""
+    from benchmarks import _neighbors_scale
+
+    with blas_threads(1):
+        if args.parallel_build:
+            report = BenchmarkReport("neighbors_parallel_build", args, notes=(
+                f"M={M}, ef_construction={EF_CONSTRUCTION}, k={K}, {args.parallel_build} "
+                "clustered 64-D points, 1000 queries on one thread; build rows: median of "
+                f"{args.repeats} interleaved rounds (time / ours: against n_jobs=1)."))
+            _neighbors_scale.parallel_build(report, args.parallel_build, args.repeats)
+            report.finish()
+        if args.sharded:
+            report = BenchmarkReport("neighbors_sharded", args, notes=(
+                f"M={M}, ef_construction={EF_CONSTRUCTION}, k=10, {args.sharded} clustered "
+                "64-D points, 1000 queries; build: one timed build; query: best of 3 calls "
+                "(time / ours: against the single index)."))
+            _neighbors_scale.sharded(report, args.sharded)
+            report.finish()
 
 
 if __name__ == "__main__":
