@@ -488,10 +488,15 @@ def _scale(args) -> None:
 
     with blas_threads(1):
         if args.parallel_build:
-            report = BenchmarkReport("neighbors_parallel_build", args, notes=(
+            # the threading layer decides how idle threads wait at the batches' barriers
+            layer = os.environ.get("NUMBA_THREADING_LAYER", "")
+            report = BenchmarkReport("neighbors_parallel_build" + (layer and "_" + layer), args,
+                                     notes=(
                 f"M={M}, ef_construction={EF_CONSTRUCTION}, k={K}, {args.parallel_build} "
                 "clustered 64-D points, 1000 queries on one thread; build rows: median of "
-                f"{args.repeats} interleaved rounds (time / ours: against n_jobs=1)."))
+                f"{args.repeats} interleaved rounds (time / ours: against n_jobs=1); numba "
+                f"threading layer {layer or 'default'}, OMP_WAIT_POLICY="
+                f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}."))
             _neighbors_scale.parallel_build(report, args.parallel_build, args.repeats)
             report.finish()
         if args.sharded:
