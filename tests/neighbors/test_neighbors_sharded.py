@@ -323,3 +323,18 @@ def test_in_memory_path_does_not_import_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_dask_array_without_a_client_builds_here():
+    """No distributed client: the chunks are computed and indexed in this process, giving the
+    same shards as the NumPy path with the same split (a fresh process: no client around)."""
+    code = ("import numpy as np, dask.array as da; from sparsenum.neighbors import "
+            "ShardedHNSWIndex as S; X = np.random.default_rng(0).normal(size=(90, 3))"
+            ".astype(np.float32); a = S(3, M=4, ef_construction=16, random_state=1); "
+            "a.add(da.from_array(X, chunks=30)); b = S(3, M=4, ef_construction=16, "
+            "random_state=1); b.add(X, n_shards=3); "
+            "print(repr(a).endswith('in memory)'), a.n_shards, "
+            "bool((a.query(X, 4)[0] == b.query(X, 4)[0]).all()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "True 3 True"
