@@ -1,12 +1,14 @@
 """HNSW benchmark, the ann-benchmarks way: recall@10 against queries per second over an ef sweep.
 
-Datasets (float32), as in the issue: Gaussian clusters in 64-D, the uniform hypercube in 128-D,
+Datasets (float32): Gaussian clusters in 64-D, the uniform hypercube in 128-D,
 and an 8-D manifold embedded non-linearly in 256-D; 100k points and 2000 queries (``--quick``:
 4000 points, 200 queries and a shorter ef sweep). Exact ground truth by brute force. Solvers, all
 with M=16 and ef_construction=200 where they have them: sparsenum's HNSWIndex, hnswlib, faiss
 IndexHNSWFlat and pynndescent (n_neighbors=30, swept over epsilon instead of ef; with
 ``--quick`` only if ``--pynndescent`` is given too: its kernels are compiled again in every
-process, about a minute). Build time is single-threaded for everyone.
+process, about a minute). Builds are timed on one thread for everyone, then again on all
+threads (the queries use the one-thread builds; ours builds the same graph on any number of
+threads, which the two-thread rows check).
 
 Memory, two numbers per build: ``index_mb``, the size of the index as its library serialises it
 (graph and vectors; pynndescent: its pickle), and ``peak_rss_mb``, the peak resident memory
@@ -24,7 +26,19 @@ the load of a shared machine falls on every solver alike. The table reports, for
 and thread setting, each solver's best QPS among the sweep points reaching recall@10 >= 0.90 /
 0.95 / 0.99; ``time`` is seconds per query so that ``time / ours`` above 1 means ours is faster.
 
-Run: ``python -m benchmarks.bench_neighbors [--quick [--pynndescent]] [--threads N]``.
+Small inputs (run first, in both modes): indexes of 10, 100 and 1000 points (32-D clusters) and
+batches of 1, 10, 100 and 1000 queries, ``add`` of 10 to 1000 points and the transformer's
+``fit_transform``, each with the default ``n_jobs=None`` and with ``n_jobs=1``, interleaved, as
+the median of warm calls (at least 21, and more while they take under 0.2 s in all). The default
+must stay within 1.2x of ``n_jobs=1``: it runs small work on one thread, from a work estimate.
+
+Scale tables (``_neighbors_scale.py``), each on its own: ``--parallel-build N`` (the build on one
+and two threads against one-by-one insertion and hnswlib, with recall at every ef;
+``neighbors_parallel_build.json``) and ``--sharded N`` (ShardedHNSWIndex with 1, 2 and 4 shards
+and on a two-worker Dask cluster beside one index; ``neighbors_sharded.json``).
+
+Run: ``python -m benchmarks.bench_neighbors [--quick [--pynndescent]] [--threads N]
+[--datasets ...] [--small-only] [--parallel-build N] [--sharded N]``.
 """
 
 from __future__ import annotations
@@ -180,10 +194,11 @@ def _rss_child(solver: str, path: str) -> None:
 
 
 # -- solvers: build(X) -> state; search(state, Q, knob, threads) -> ids ------------------------
-def build_ours(X):
+def build_ours(X, threads=1):
     from sparsenum.neighbors import HNSWIndex
 
-    index = HNSWIndex(X.shape[1], M=M, ef_construction=EF_CONSTRUCTION, random_state=0, n_jobs=1)
+    index = HNSWIndex(X.shape[1], M=M, ef_construction=EF_CONSTRUCTION, random_state=0,
+                      n_jobs=threads)
     index.add(X)
     return index
 
@@ -193,12 +208,12 @@ def search_ours(index, Q, ef, threads):
     return index.query(Q, K, ef=ef)[0]
 
 
-def build_hnswlib(X):
+def build_hnswlib(X, threads=1):
     import hnswlib
 
     index = hnswlib.Index(space="l2", dim=X.shape[1])
     index.init_index(max_elements=X.shape[0], M=M, ef_construction=EF_CONSTRUCTION, random_seed=0)
-    index.set_num_threads(1)
+    index.set_num_threads(threads)
     index.add_items(X)
     return index
 
@@ -209,10 +224,10 @@ def search_hnswlib(index, Q, ef, threads):
     return index.knn_query(Q, k=K)[0]
 
 
-def build_faiss(X):
+def build_faiss(X, threads=1):
     import faiss
 
-    faiss.omp_set_num_threads(1)
+    faiss.omp_set_num_threads(threads)
     index = faiss.IndexHNSWFlat(X.shape[1], M)
     index.hnsw.efConstruction = EF_CONSTRUCTION
     index.add(X)
@@ -227,14 +242,14 @@ def search_faiss(index, Q, ef, threads):
     return index.search(Q, K)[1]
 
 
-def build_pynndescent(X):
+def build_pynndescent(X, threads=1):
     import numba
     import pynndescent
 
     previous = numba.get_num_threads()
-    numba.set_num_threads(1)
+    numba.set_num_threads(threads)
     try:
-        index = pynndescent.NNDescent(X, n_neighbors=30, random_state=0, n_jobs=1)
+        index = pynndescent.NNDescent(X, n_neighbors=30, random_state=0, n_jobs=threads)
         index.prepare()
     finally:
         numba.set_num_threads(previous)
@@ -258,6 +273,63 @@ SOLVERS = {
     "faiss IndexHNSWFlat": (build_faiss, search_faiss, EF_SWEEP, False),
     "pynndescent": (build_pynndescent, search_pynndescent, EPSILON_SWEEP, False),
 }
+
+
+# -- small inputs: the default n_jobs against n_jobs=1 -----------------------------------------
+def _median_interleaved(calls, min_calls=21, budget=0.2):
+    """Median warm time of each call, alternating between them call by call (the median, not
+    the mean: on a shared machine a few calls are preempted for milliseconds)."""
+    for call in calls:
+        call()  # warm (compilation, caches)
+    times = [[] for _ in calls]
+    while len(times[0]) < min_calls or (sum(times[0]) < budget and len(times[0]) < 2000):
+        for call, out in zip(calls, times):
+            start = time.perf_counter()
+            call()
+            out.append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in times]
+
+
+def small_inputs(report):
+    """Rows ``small: ...``: the default call against ``n_jobs=1`` on 1-1000 rows."""
+    from sparsenum.neighbors import HNSWIndex, HNSWTransformer
+
+    X, Q = clustered(1000, 1000, dim=32, seed=3)
+    for n in (10, 100, 1000):
+        index = HNSWIndex(32, M=M, ef_construction=100, random_state=0)
+        index.add(X[:n])
+        for n_q in (1, 10, 100, 1000):
+            k = min(K, n)
+
+            def call(n_jobs, n_q=n_q, k=k, index=index):
+                index.n_jobs = n_jobs
+                index.query(Q[:n_q], k)
+
+            default, serial = _median_interleaved([lambda: call(None), lambda: call(1)])
+            _small_rows(report, f"small: query {n_q} x {n} points", "HNSWIndex.query",
+                        default, serial)
+    for n in (10, 100, 1000):
+        def build(n_jobs, n=n):
+            HNSWIndex(32, M=M, ef_construction=100, random_state=0, n_jobs=n_jobs).add(X[:n])
+
+        default, serial = _median_interleaved([lambda: build(None), lambda: build(1)],
+                                            min_calls=7)
+        _small_rows(report, f"small: add {n} points", "HNSWIndex.add", default, serial)
+        if n > K:
+            def fit(n_jobs, n=n):
+                HNSWTransformer(n_neighbors=K, ef_construction=100, random_state=0,
+                                n_jobs=n_jobs).fit_transform(X[:n])
+
+            default, serial = _median_interleaved([lambda: fit(None), lambda: fit(1)],
+                                                min_calls=7)
+            _small_rows(report, f"small: fit_transform {n} points", "HNSWTransformer",
+                        default, serial)
+
+
+def _small_rows(report, problem, solver, default, serial):
+    report.add(problem, f"{solver} (n_jobs=None)", default, ours=True,
+               default_over_n_jobs_1=round(default / serial, 3))
+    report.add(problem, f"{solver} (n_jobs=1)", serial)
 
 
 # -- the benchmark ----------------------------------------------------------------------------
@@ -298,8 +370,26 @@ def build_all(report, name, X, solvers, rss_subprocess):
     return indexes
 
 
+def build_threaded(report, name, X, solvers, threads, serial):
+    """Build times on ``threads`` threads; for ours, whether the graph equals the serial one
+    (it must: the insertion batches do not depend on the thread count)."""
+    for solver, (build, _, _, ours) in solvers.items():
+        build(X[:600], threads)  # compilation of the parallel kernels (from two batches on)
+        gc.collect()
+        built = time_call(build, X, threads, repeats=0, warmup=False)
+        metrics = {}
+        if ours:
+            same = np.array_equal(built.result._links0, serial[solver]._links0)
+            metrics["same_graph_as_1_thread"] = int(same)
+        built.result = None
+        report.add(f"{name}: build, {threads} threads", solver, built, ours=ours, **metrics)
+
+
 def run_dataset(report, name, X, Q, truth, solvers, thread_settings, repeats, rss_subprocess):
     indexes = build_all(report, name, X, solvers, rss_subprocess)
+    for threads in thread_settings:
+        if threads > 1:
+            build_threaded(report, name, X, solvers, threads, indexes)
     frontier = {}  # (threads, solver) -> [(recall, qps, knob)]
     for threads in thread_settings:
         for solver, (_, search, sweep, _) in solvers.items():
@@ -336,8 +426,18 @@ def main(argv=None) -> None:
                                  "minute in every run)")
         parser.add_argument("--datasets", default="clustered,uniform,manifold",
                             help="comma-separated subset of clustered, uniform, manifold")
+        parser.add_argument("--small-only", action="store_true",
+                            help="only the small-input table (written to neighbors_small.json)")
+        parser.add_argument("--parallel-build", type=int, metavar="N", default=None,
+                            help="only the parallel-build table on N clustered points "
+                                 "(neighbors_parallel_build.json)")
+        parser.add_argument("--sharded", type=int, metavar="N", default=None,
+                            help="only the sharded-index table on N clustered points "
+                                 "(neighbors_sharded.json)")
 
     args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
+    if args.parallel_build or args.sharded:
+        return _scale(args)
     n, n_queries = (4_000, 200) if args.quick else (100_000, 2_000)
     all_threads = args.threads or os.cpu_count()
     thread_settings = sorted({1, all_threads})
@@ -347,18 +447,24 @@ def main(argv=None) -> None:
         raise SystemExit(f"--datasets: unknown {unknown}; choose from clustered, uniform, manifold")
     # the full-size run has its own results file, so the quick table stays beside it
     name = "neighbors" if args.quick else "neighbors_full_" + "_".join(chosen)
+    if args.small_only:
+        name, chosen = "neighbors_small", []
     report = BenchmarkReport(name, args, notes=(
         f"M={M}, ef_construction={EF_CONSTRUCTION}, k={K}, {n} points, {n_queries} queries; "
         "time = seconds per query at the best sweep point reaching the recall target "
-        "(build rows: seconds for the whole build, one thread; their first-call column is a "
+        "(build rows: seconds for the whole build, on one thread or on all; the one-thread "
+        "rows' first-call column is a "
         "200-point build run before, which includes numba compilation or cache loading). "
         "pynndescent sweeps epsilon. index_mb: serialised index size; peak_rss_mb: peak RSS "
         "of the process during the build above its level before (psutil, sampled every 2 ms). "
-        "The machine may be shared: QPS are the best of the repeats."))
+        "The machine may be shared: QPS are the best of the repeats. Rows 'small: ...': median "
+        "time of warm calls with the default n_jobs=None and with n_jobs=1, interleaved "
+        "(default_over_n_jobs_1: their ratio, target <= 1.2)."))
     datasets = {"clustered 64-D": clustered, "uniform 128-D": uniform,
                 "manifold 8-D in 256-D": manifold}
     datasets = {label: make for label, make in datasets.items() if label.split()[0] in chosen}
     with blas_threads(args.threads):
+        small_inputs(report)
         for name, make in datasets.items():
             X, Q = make(n, n_queries)
             start = time.perf_counter()
@@ -374,6 +480,32 @@ def main(argv=None) -> None:
             run_dataset(report, name, X, Q, truth, solvers, thread_settings, args.repeats,
                         rss_subprocess=not args.quick)
     report.finish()
+
+
+def _scale(args) -> None:
+    """``--parallel-build N`` / ``--sharded N``: the tables of ``_neighbors_scale.py``."""
+    from benchmarks import _neighbors_scale
+
+    with blas_threads(1):
+        if args.parallel_build:
+            # the threading layer decides how idle threads wait at the batches' barriers
+            layer = os.environ.get("NUMBA_THREADING_LAYER", "")
+            report = BenchmarkReport("neighbors_parallel_build" + (layer and "_" + layer), args,
+                                     notes=(
+                f"M={M}, ef_construction={EF_CONSTRUCTION}, k={K}, {args.parallel_build} "
+                "clustered 64-D points, 1000 queries on one thread; build rows: median of "
+                f"{args.repeats} interleaved rounds (time / ours: against n_jobs=1); numba "
+                f"threading layer {layer or 'default'}, OMP_WAIT_POLICY="
+                f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}."))
+            _neighbors_scale.parallel_build(report, args.parallel_build, args.repeats)
+            report.finish()
+        if args.sharded:
+            report = BenchmarkReport("neighbors_sharded", args, notes=(
+                f"M={M}, ef_construction={EF_CONSTRUCTION}, k=10, {args.sharded} clustered "
+                "64-D points, 1000 queries; build: one timed build; query: best of 3 calls "
+                "(time / ours: against the single index)."))
+            _neighbors_scale.sharded(report, args.sharded)
+            report.finish()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Numba kernels of the HNSW index: distances, array heaps, layer search, insertion, queries.
+"""Numba kernels of the HNSW index: distances, array heaps, layer search, neighbour selection
+and queries (insertion is in ``_insert.py``, deletion repair in ``_repair.py``).
 
 Graph layout (all flat arrays, no Python object per node; see ``hnsw.py`` for the owner):
 
@@ -93,7 +94,11 @@ def _prefetch_row(typingctx, array, row):
 
 
 # -- heaps ------------------------------------------------------------------------------------
-@jit
+# The small helpers below are inlined by numba (inline="always") rather than compiled each on
+# its own: every separately compiled function pays its own type inference, LLVM pipeline and
+# cache entry on first use, which made up much of the first call's compile time. None of them
+# runs in the search loop itself (see the note above _search_layer).
+@jit(inline="always")
 def _heap_push(keys, ids, size, key, ident):
     """Push onto a max-heap of ``size`` entries; returns the new size."""
     j = size
@@ -109,7 +114,7 @@ def _heap_push(keys, ids, size, key, ident):
     return size + 1
 
 
-@jit
+@jit(inline="always")
 def _heap_sift_down(keys, ids, size, key, ident):
     """Place (key, ident) at the root of a heap of ``size`` entries and sift it down."""
     j = 0
@@ -128,7 +133,7 @@ def _heap_sift_down(keys, ids, size, key, ident):
     ids[j] = ident
 
 
-@jit
+@jit(inline="always")
 def _heap_pop(keys, ids, size):
     """Remove the root of a max-heap; returns the new size."""
     size -= 1
@@ -137,7 +142,7 @@ def _heap_pop(keys, ids, size):
     return size
 
 
-@jit
+@jit(inline="always")
 def _grow_pair(keys, ids):
     new_keys = np.empty(2 * keys.shape[0], np.float32)
     new_ids = np.empty(2 * ids.shape[0], np.int32)
@@ -159,7 +164,7 @@ def _heap_drain_sorted(keys, ids, size, out_keys, out_ids):
 
 
 # -- graph access -----------------------------------------------------------------------------
-@jit
+@jit(inline="always")
 def _row(node, layer, links0, upper, upper_off):
     """Adjacency row of ``node`` on ``layer`` (column 0 is the count)."""
     if layer == 0:
@@ -178,7 +183,7 @@ def _greedy_descent(q, sq, cur, cur_d, top, bottom, data, scale, metric, links0,
             r = cur if layer == 0 else upper_off[cur] + layer - 1
             count = links0[r, 0] if layer == 0 else upper[r, 0]
             for j in range(1, count + 1):
-                nb = links0[r, j] if layer == 0 else upper[r, j]
+                nb = np.int64(links0[r, j] if layer == 0 else upper[r, j])
                 d = _distance_to(q, sq, data, nb, scale[nb], metric)
                 if d < cur_d:
                     cur_d = d
@@ -307,7 +312,7 @@ def _search_layer(q, sq, entry, entry_d, layer, ef, data, scale, metric, links0,
     return n_res
 
 
-@jit
+@jit(inline="always")
 def _next_tag(visited, tag):
     """A fresh visited tag (the array is cleared when the tags wrap around)."""
     tag += 1
@@ -358,7 +363,7 @@ def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, 
     return kept
 
 
-@jit
+@jit(inline="always")
 def _sort_pairs(keys, ids, n):
     """Insertion sort of the first ``n`` (key, id) pairs by key (n is at most 2M + 1)."""
     for a in range(1, n):
@@ -397,61 +402,6 @@ def _add_link(node, new, layer, mmax, data, scale, metric, links0, upper, upper_
     _select_heuristic(tmp_i, tmp_d, count + 1, mmax, data, scale, metric, row, np.int64(0))
 
 
-# -- insertion --------------------------------------------------------------------------------
-@jit(fastmath=_FASTMATH)
-def insert_batch(slots, levels, entry, max_level, data, scale, metric, links0, upper, upper_off,
-                 level, m, ef_construction, visited, tag):
-    """Insert the nodes ``slots`` (vectors, scales and upper rows already in place), serially.
-
-    Returns ``(entry, max_level, tag)``: the new entry point, its level and the visited tag.
-    """
-    cap_res = ef_construction + 1
-    res_d = np.empty(cap_res, np.float32)
-    res_i = np.empty(cap_res, np.int32)
-    cand_d = np.empty(max(256, 4 * ef_construction), np.float32)
-    cand_i = np.empty(cand_d.shape[0], np.int32)
-    sorted_d = np.empty(cap_res, np.float32)
-    sorted_i = np.empty(cap_res, np.int32)
-    tmp_d = np.empty(2 * m + 2, np.float32)
-    tmp_i = np.empty(2 * m + 2, np.int32)
-    no_skip = np.zeros(1, np.uint8)
-    for b in range(slots.shape[0]):
-        node = slots[b]
-        node_level = levels[b]
-        level[node] = node_level
-        links0[node, 0] = 0
-        for layer in range(1, node_level + 1):
-            upper[upper_off[node] + layer - 1, 0] = 0
-        if entry < 0:
-            entry = node
-            max_level = node_level
-            continue
-        q = data[node]
-        sq = scale[node]
-        cur = entry
-        cur_d = _distance_to(q, sq, data, cur, scale[cur], metric)
-        cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, node_level, data, scale,
-                                     metric, links0, upper, upper_off)
-        for layer in range(min(node_level, max_level), -1, -1):
-            n_res, tag, cand_d, cand_i = _search_layer_growing(
-                q, sq, cur, cur_d, layer, ef_construction, data, scale, metric, links0, upper,
-                upper_off, visited, tag, no_skip, no_skip[0] != 0, cand_d, cand_i, res_d, res_i)
-            n_res = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
-            cur = sorted_i[0]
-            cur_d = sorted_d[0]
-            row = _row(node, layer, links0, upper, upper_off)
-            kept = _select_heuristic(sorted_i, sorted_d, n_res, m, data, scale, metric, row,
-                                     np.int64(0))
-            mmax = 2 * m if layer == 0 else m
-            for j in range(1, kept + 1):
-                _add_link(row[j], node, layer, mmax, data, scale, metric, links0, upper,
-                          upper_off, tmp_d, tmp_i)
-        if node_level > max_level:
-            entry = node
-            max_level = node_level
-    return entry, max_level, tag
-
-
 # -- queries ----------------------------------------------------------------------------------
 @jit
 def _exact_search(q, k, n_slots, data, scale, metric, level, skip, has_skip, res_d, res_i):
@@ -469,7 +419,7 @@ def _exact_search(q, k, n_slots, data, scale, metric, level, skip, has_skip, res
 
 
 @jit(fastmath=_FASTMATH)
-def _query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_level, data, scale,
+def query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_level, data, scale,
                  metric, links0, upper, upper_off, level, skip, has_skip, out_ids, out_dist):
     """Queries ``chunk, chunk + n_chunks, ...`` with their own visited tags and heaps."""
     one = np.float32(1.0)
@@ -513,6 +463,6 @@ def query_batch(queries, k, ef, exact, n_slots, entry, max_level, data, scale, m
     Slots are written to ``out_ids`` (ascending distance), distances to ``out_dist``.
     """
     for chunk in numba.prange(n_chunks):
-        _query_chunk(np.int64(chunk), n_chunks, queries, k, ef, exact, n_slots, entry, max_level,
+        query_chunk(np.int64(chunk), n_chunks, queries, k, ef, exact, n_slots, entry, max_level,
                      data, scale, metric, links0, upper, upper_off, level, skip, has_skip,
                      out_ids, out_dist)

@@ -1,4 +1,6 @@
-"""Registration of sparsenum.neighbors: estimators for the common checks, and the demo."""
+"""Registration of sparsenum.neighbors: estimators for the common checks, the demo, the warm-up
+and the easy fits. (No solver_cases: no function here returns a SolverResult; an HNSW build is
+not iterative.)"""
 
 from __future__ import annotations
 
@@ -22,3 +24,9 @@ def warm_up():
     from ._cases import warm_up
 
     warm_up()
+
+
+def easy_fits():
+    from ._cases import easy_fits
+
+    return easy_fits()

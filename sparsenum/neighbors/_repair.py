@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..utils import jit, jit_parallel
+from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
 from ._kernels import (
     _FASTMATH,
     _add_link,
@@ -26,6 +26,7 @@ from ._kernels import (
     _search_layer_growing,
     _select_heuristic,
 )
+from ._locking import thread_pool
 
 
 @jit(fastmath=_FASTMATH)
@@ -144,16 +145,25 @@ def _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, data, sca
 
 
 def repair_around(dead, n_slots, entry, max_level, data, scale, metric, links0, upper, upper_off,
-                  level, m, ef, n_threads):
+                  level, m, ef, n_jobs):
     """Remove every link into the ``dead`` nodes (uint8 mask over slots), layer by layer."""
     for layer in range(max_level, -1, -1):
         mmax = 2 * m if layer == 0 else m
         affected = _affected(layer, dead, n_slots, level, links0, upper, upper_off)
         if affected.size:
             new_rows = np.zeros((affected.size, mmax + 1), np.int32)
-            n_chunks = max(1, min(affected.size, n_threads))
-            _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data,
-                          scale, metric, links0, upper, upper_off, new_rows)
+            # each new list is a search of about ef expanded nodes of up to mmax neighbours
+            work = 2.0 * affected.size * ef * mmax * data.shape[1]
+            n_threads = effective_n_jobs(n_jobs, work)
+            with thread_pool(n_threads) as parallel:
+                if parallel:
+                    with numba_threads(n_threads):
+                        _repair_lists(min(affected.size, n_threads), affected, layer, mmax, ef,
+                                      dead, entry, max_level, data, scale, metric, links0,
+                                      upper, upper_off, new_rows)
+                else:
+                    _repair_chunk(0, 1, affected, layer, mmax, ef, dead, entry, max_level,
+                                  data, scale, metric, links0, upper, upper_off, new_rows)
         else:
             new_rows = np.zeros((0, mmax + 1), np.int32)
         _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, data, scale, metric,

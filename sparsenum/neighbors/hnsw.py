@@ -4,51 +4,71 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 
-import numba
 import numpy as np
 
-from ..utils import check_int, check_one_of, effective_n_jobs, numba_threads, random_seed
-from ..utils.validation import check_n_jobs, describe_value
-from . import _kernels
+from ..utils import check_int, effective_n_jobs, numba_threads, random_seed
+from ..utils.validation import check_n_jobs
+from . import _insert, _kernels
+from ._locking import ReadWriteLock, thread_pool
+from ._progress import Progress
 from ._repair import repair_around
-from ._validation import METRICS, check_ids, check_no_duplicates, check_vectors
+from ._search import allowed_slots, search
+from ._storage import GraphStorage, check_capacity
+from ._validation import (
+    check_ids,
+    check_metric,
+    check_no_duplicates,
+    check_scale,
+    check_vectors,
+    check_verbose,
+    max_norm,
+)
 
 __all__ = ["HNSWIndex"]
 
 _NO_SKIP = np.zeros(1, np.uint8)
 
 
-class HNSWIndex:
+class HNSWIndex(GraphStorage):
     """Approximate nearest-neighbour index: a hierarchical navigable small-world graph.
 
     Vectors are stored as float32 in flat arrays; insertion follows Malkov & Yashunin with the
-    neighbour-selection heuristic; a batch of queries runs in one numba call, in parallel over
-    queries. Deleted elements are traversed but never returned, and their slots are reused by
-    later additions after the links into them are repaired, so recall does not degrade with
-    churn.
+    neighbour-selection heuristic, a batch of nodes at a time on all threads; a batch of queries
+    runs in one numba call, in parallel over queries. Deleted elements are traversed but never
+    returned, and their slots are reused by later additions after the links into them are
+    repaired, so recall does not degrade with churn.
 
     Parameters
     ----------
     dim : int
         Dimension of the vectors.
-    metric : {"l2", "ip", "cosine"}, default="l2"
-        ``"l2"``: squared Euclidean distance (as hnswlib and FAISS report it). ``"ip"``:
-        ``1 - <x, q>``, which is not a metric (search quality depends on the norms). ``"cosine"``:
+    metric : {"sqeuclidean", "euclidean", "cosine", "ip"}, default="sqeuclidean"
+        ``"sqeuclidean"``: squared Euclidean distance (what hnswlib and FAISS call "l2").
+        ``"euclidean"``: its square root (same neighbours). ``"ip"``: ``1 - <x, q>``, which is
+        not a metric (search quality depends on the norms). ``"cosine"``:
         ``1 - <x, q> / (||x|| ||q||)``; the vectors are kept as given (``get_vectors`` returns
-        them unnormalised) and a zero vector is at distance 1 from everything.
+        them unnormalised) and a zero vector is at distance 1 from everything. ``"l2"`` is a
+        deprecated spelling of ``"sqeuclidean"``.
     M : int, default=16
-        Links per inserted element on the upper layers (``2 M`` on layer 0). Larger M: better
-        recall on hard (high intrinsic dimension) data, more memory and slower inserts.
+        Links per inserted element on the upper layers (``2 M`` on layer 0), in [2, 4096].
+        Larger M: better recall on hard (high intrinsic dimension) data, more memory and slower
+        inserts.
     ef_construction : int, default=200
-        Size of the candidate list during insertion. Larger: better graph, slower build.
+        Size of the candidate list during insertion. Larger: better graph, slower build. Values
+        below ``M`` are raised to ``M`` (as hnswlib does): a candidate list shorter than the
+        number of links to choose leaves the graph disconnected.
     max_elements : int, optional
-        Initial capacity; the index grows (doubling) when more elements are added.
+        Initial capacity; the index grows (doubling) when more elements are added. A capacity
+        the machine's memory cannot hold is refused with the amount it would need.
     random_state : int, RandomState instance or None, default=None
         Seeds the random levels; the same seed and the same calls give the same graph.
     n_jobs : int, optional
-        Threads for queries and deletion repair (``-1``: all cores; ``None``: numba's setting).
-        Insertion is serial, which keeps the graph reproducible.
+        Threads for insertion, queries and deletion repair (``-1``: all cores; ``None``:
+        numba's setting, except that a call whose estimated work is small runs on one thread).
+        The graph and the answers do not depend on it: insertion proceeds in batches of 128
+        whose result does not depend on how the work is shared out.
 
     Attributes
     ----------
@@ -62,12 +82,28 @@ class HNSWIndex:
 
     Notes
     -----
-    The graph has layer-0 links in an int32 array of shape ``(capacity, 2 M + 1)`` (column 0 is
-    the count), upper layers in a separate array of the same format, vectors in a C-contiguous
-    float32 array and ids in an int64 array. Queries use integer visited tags and array heaps.
-    Deleted slots are reused by the next ``add``: every link into a deleted element is replaced
-    by the element's own live neighbours, re-pruned with the heuristic (the consolidation of
-    FreshDiskANN), before the slot is overwritten.
+    **Thread safety.** :meth:`query`, :meth:`get_vectors`, :meth:`save` and the read-only
+    properties are safe to call from any number of threads at once; they run in parallel (the
+    kernels release the GIL). :meth:`add`, :meth:`mark_deleted` and :meth:`resize` are safe to
+    call while other threads query: the index is locked (readers-writer) so that a query sees
+    it either before or after each batch of insertions, never a half-linked node, and waits for
+    one batch at most (deletion repair and a rebuild, see below, are one batch). Calls that
+    modify the index from several threads run one after the other. Changing the public
+    attributes (``ef``, ``n_jobs``) is safe at any time; a query uses the value it read first.
+
+    **Float32 range.** Distances are computed in float32, like the stored vectors. Vectors of
+    norm above ``2**62`` (about 4.6e18) are rejected, since their squared distances would
+    overflow, and so is an index whose vectors all have norms below ``2**-60`` (about 8.7e-19),
+    whose squared distances would underflow into ties. Scaling every vector (and query) by one
+    factor leaves the neighbours unchanged.
+
+    **Layout.** The graph has layer-0 links in an int32 array of shape ``(capacity, 2 M + 1)``
+    (column 0 is the count), upper layers in a separate array of the same format, vectors in a
+    C-contiguous float32 array and ids in an int64 array: about ``4 dim + 8 M + 30`` bytes per
+    element. Queries use integer visited tags and array heaps. Deleted slots are reused by the
+    next ``add``: every link into a deleted element is replaced by the element's own live
+    neighbours, re-pruned with the heuristic (the consolidation of FreshDiskANN), before the
+    slot is overwritten; above 20% deleted, the survivors' graph is rebuilt instead.
 
     References
     ----------
@@ -91,10 +127,23 @@ class HNSWIndex:
     (499, True)
     """
 
-    def __init__(self, dim, *, metric="l2", M=16, ef_construction=200, max_elements=None,
-                 random_state=None, n_jobs=None):
+    # Insertions per exclusive hold of the lock during add(): a concurrent query waits for at
+    # most this many, and progress is reported after each batch. A multiple of _LINK_BATCH.
+    _INSERT_BATCH = 512
+    # Nodes inserted together (see _insert.py): they search the graph as it was before their
+    # batch, so a larger batch gives threads more work per synchronisation and each node fewer
+    # of its predecessors to find by search (it gets the batch's own by exact distances). It
+    # fixes the graph: never derived from the thread count.
+    _LINK_BATCH = 128
+    # Above this fraction of deleted elements, the graph of the survivors is rebuilt rather than
+    # repaired: local repair cannot recover the routing that many deleted nodes provided
+    # (measured: half deleted, repaired, loses up to 0.1 recall@10 against a fresh build).
+    _REBUILD_FRACTION = 0.2
+
+    def __init__(self, dim, *, metric="sqeuclidean", M=16, ef_construction=200,
+                 max_elements=None, random_state=None, n_jobs=None):
         self.dim = check_int(dim, "dim", low=1)
-        self.metric = check_one_of(metric, "metric", METRICS)
+        self.metric = check_metric(metric)
         self.M = check_int(M, "M", low=2, high=4096)
         self.ef_construction = check_int(ef_construction, "ef_construction", low=1)
         max_elements = check_int(max_elements, "max_elements", low=1, allow_none=True)
@@ -102,61 +151,14 @@ class HNSWIndex:
         self.random_state = random_state
         self._rng = np.random.default_rng(random_seed(random_state))
         self._ef = 50
+        self._init_locks()
+        if max_elements is not None:
+            check_capacity(max_elements, self.dim, self.M, f"max_elements={max_elements}")
         self._allocate(max_elements or 0)
 
-    # -- storage --------------------------------------------------------------------------------
-    def _allocate(self, capacity: int) -> None:
-        self._data = np.zeros((capacity, self.dim), np.float32)
-        self._scale = np.ones(capacity, np.float32)
-        self._labels = np.full(capacity, -1, np.int64)
-        self._deleted = np.zeros(capacity, np.uint8)
-        self._level = np.full(capacity, -1, np.int32)
-        self._links0 = np.zeros((capacity, 2 * self.M + 1), np.int32)
-        self._upper_off = np.full(capacity, -1, np.int32)
-        self._upper = np.zeros((max(capacity // self.M, 1), self.M + 1), np.int32)
-        self._n_upper = 0  # rows of _upper in use
-        self._n_slots = 0  # slots ever used; slots >= _n_slots are untouched
-        self._n_live = 0
-        self._n_deleted = 0  # marked deleted, still in the graph
-        self._entry = -1
-        self._max_level = -1
-        self._next_id = 0
-        self._lookup = None
-
-    @property
-    def capacity(self) -> int:
-        """Number of slots currently allocated (grows automatically)."""
-        return self._data.shape[0]
-
-    def _grow(self, needed: int) -> None:
-        old = self.capacity
-        if needed <= old:
-            return
-        new = max(needed, 2 * old, 1024)
-
-        def grow(a, fill):
-            out = np.full((new, *a.shape[1:]), fill, a.dtype)
-            out[:old] = a
-            return out
-
-        self._data = grow(self._data, 0)
-        self._scale = grow(self._scale, 1)
-        self._labels = grow(self._labels, -1)
-        self._deleted = grow(self._deleted, 0)
-        self._level = grow(self._level, -1)
-        self._links0 = grow(self._links0, 0)
-        self._upper_off = grow(self._upper_off, -1)
-
-    def _reserve_upper_rows(self, n_rows: int) -> int:
-        """Room for ``n_rows`` more upper-layer rows; returns the first one."""
-        start = self._n_upper
-        if start + n_rows > self._upper.shape[0]:
-            new = max(start + n_rows, 2 * self._upper.shape[0])
-            upper = np.zeros((new, self.M + 1), np.int32)
-            upper[:start] = self._upper[:start]
-            self._upper = upper
-        self._n_upper += n_rows
-        return start
+    def _init_locks(self) -> None:
+        self._lock = ReadWriteLock()  # shared: readers; exclusive: a writer changing arrays
+        self._writer = threading.Lock()  # one modifying call at a time
 
     # -- parameters -----------------------------------------------------------------------------
     @property
@@ -178,17 +180,29 @@ class HNSWIndex:
     @property
     def ids(self) -> np.ndarray:
         """Ids of the live (not deleted) elements, ascending."""
-        return self._live_lookup()[0].copy()
+        with self._lock.shared():
+            return self._live_lookup()[0].copy()
+
+    @property
+    def _metric_code(self) -> int:
+        return _kernels.L2 if self.metric in ("sqeuclidean", "euclidean") else \
+            _kernels.INNER_PRODUCT
+
+    def _ef_build(self) -> int:
+        """``ef_construction`` as used: at least M, and never above the number of slots (a
+        longer candidate list cannot fill, and the search would be the same)."""
+        return max(1, min(max(self.ef_construction, self.M), self._n_slots))
 
     # -- id lookup ------------------------------------------------------------------------------
     def _live_lookup(self):
-        if self._lookup is None:
+        lookup = self._lookup
+        if lookup is None:
             n = self._n_slots
             live = np.flatnonzero((self._level[:n] >= 0) & (self._deleted[:n] == 0))
             labels = self._labels[live]
             order = np.argsort(labels, kind="stable")
-            self._lookup = (labels[order], live[order].astype(np.int64))
-        return self._lookup
+            lookup = self._lookup = (labels[order], live[order].astype(np.int64))
+        return lookup
 
     def _find(self, ids: np.ndarray):
         """Slots of ``ids`` and a mask of which were found among the live elements."""
@@ -198,8 +212,7 @@ class HNSWIndex:
         pos = np.minimum(np.searchsorted(labels, ids), labels.size - 1)
         return slots[pos], labels[pos] == ids
 
-    def _slots_of(self, ids, name: str = "ids") -> np.ndarray:
-        ids = check_ids(ids, name)
+    def _slots_of(self, ids: np.ndarray, name: str = "ids") -> np.ndarray:
         slots, found = self._find(ids)
         if not found.all():
             missing = ids[~found][:5].tolist()
@@ -212,73 +225,101 @@ class HNSWIndex:
         u = 1.0 - self._rng.random(n)  # in (0, 1]
         return np.floor(-np.log(u) / math.log(self.M)).astype(np.int32)
 
-    def add(self, X, ids=None) -> None:
+    def add(self, X, ids=None, *, verbose=False) -> None:
         """Insert vectors.
 
         Parameters
         ----------
         X : array-like of shape (n, dim) or (dim,)
-            Finite vectors (stored as float32).
+            Finite vectors (stored as float32; see the float32 range in the class notes).
         ids : array-like of int of shape (n,), optional
             Nonnegative integer ids, unique and not already live in the index. Default: the
             integers following the largest id used so far. Ids of deleted elements may be
             reused.
+        verbose : bool or int, default=False
+            Print the progress of the insertion (a line per tenth; one line updated in place
+            on a terminal).
 
         Raises
         ------
         ValueError
-            On a wrong dimension, NaN/inf entries, duplicated or already present ids.
+            On a wrong dimension, NaN/inf entries, vectors outside the float32 range,
+            duplicated or already present ids, or a size the machine's memory cannot hold.
         """
         X = check_vectors(X, "X", self.dim)
+        verbose = check_verbose(verbose)
         n = X.shape[0]
-        if ids is None:
-            ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
-        else:
+        if ids is not None:
             ids = check_ids(ids)
             if ids.shape[0] != n:
                 raise ValueError(f"ids must have one id per row of X; got {ids.shape[0]} ids "
                                  f"for {n} rows")
             check_no_duplicates(ids)
-            _, found = self._find(ids)
-            if found.any():
-                raise ValueError(f"ids must not be live in the index already; got "
-                                 f"{int(found.sum())} present, e.g. {ids[found][:5].tolist()} "
-                                 "(mark_deleted them first to replace them)")
-        if n == 0:
-            return
-        if self._n_deleted:
-            self._release_deleted()
-        free = np.flatnonzero(self._level[: self._n_slots] < 0)
-        reused = free[:n]
-        fresh = np.arange(self._n_slots, self._n_slots + n - reused.size)
-        slots = np.concatenate([reused, fresh]).astype(np.int32)
-        self._grow(self._n_slots + fresh.size)
-        self._n_slots += fresh.size
+        wide = X.astype(np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", wide, wide))
+        batch_norm = float(norms.max()) if n else 0.0
+        with self._writer:  # only this thread changes the live set until the end
+            if ids is None:
+                ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+            else:
+                _, found = self._find(ids)
+                if found.any():
+                    raise ValueError(f"ids must not be live in the index already; got "
+                                     f"{int(found.sum())} present, e.g. "
+                                     f"{ids[found][:5].tolist()} (mark_deleted them first to "
+                                     "replace them)")
+            check_scale(max(self._max_norm, batch_norm), "X")
+            if n == 0:
+                return
+            with self._lock.exclusive():
+                if self._n_deleted:
+                    self._release_deleted()
+                free = np.flatnonzero(self._level[: self._n_slots] < 0)
+                reused = free[:n]
+                n_fresh = n - reused.size
+                self._grow(self._n_slots + n_fresh, f"adding {n} rows of X")
+                fresh = np.arange(self._n_slots, self._n_slots + n_fresh)
+                self._n_slots += n_fresh
+            slots = np.concatenate([reused, fresh]).astype(np.int32)
+            levels = self._draw_levels(n)
+            scales = np.ones(n, np.float32)
+            if self.metric == "cosine":
+                scales = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1), 0)
+            self._max_norm = max(self._max_norm, batch_norm)
+            self._insert_batches(X, ids, slots, levels, scales.astype(np.float32), verbose)
 
-        levels = self._draw_levels(n)
-        upper_rows = np.where(levels > 0, levels, 0)
-        start = self._reserve_upper_rows(int(upper_rows.sum()))
-        offsets = start + np.cumsum(upper_rows) - upper_rows
-        self._upper_off[slots] = np.where(levels > 0, offsets, -1)
-        self._data[slots] = X
-        if self.metric == "cosine":
-            norms = np.linalg.norm(X.astype(np.float64), axis=1)
-            self._scale[slots] = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1), 0)
-        self._labels[slots] = ids
-        self._deleted[slots] = 0
+    def _insert_threads(self, n: int) -> int:
+        """Threads for inserting ``n`` nodes: one unless there are two link batches to share
+        and (with the default n_jobs) the estimated work outweighs starting threads."""
+        if n < 2 * self._LINK_BATCH:
+            return 1
+        # each insertion searches about ef_construction nodes of up to 2 M neighbours
+        return effective_n_jobs(self.n_jobs, 2.0 * n * self._ef_build() * 2 * self.M * self.dim)
 
-        visited = np.zeros(self.capacity, np.int32)
-        self._entry, self._max_level, _ = _kernels.insert_batch(
-            slots, levels, self._entry, self._max_level, self._data, self._scale,
-            self._metric_code, self._links0, self._upper, self._upper_off, self._level, self.M,
-            self.ef_construction, visited, 0)
-        self._n_live += n
-        self._next_id = max(self._next_id, int(ids.max()) + 1)
-        self._lookup = None
-
-    @property
-    def _metric_code(self) -> int:
-        return _kernels.L2 if self.metric == "l2" else _kernels.INNER_PRODUCT
+    def _insert_batches(self, X, ids, slots, levels, scales, verbose) -> None:
+        """Insert in batches, each under the exclusive lock and complete when it is released."""
+        n = X.shape[0]
+        progress = Progress("HNSWIndex.add", n, verbose)
+        n_threads = self._insert_threads(n)
+        with thread_pool(n_threads) as parallel:
+            inserter = _Inserter(self, n_threads if parallel else 1)
+            for start in range(0, n, self._INSERT_BATCH):
+                part = slice(start, min(start + self._INSERT_BATCH, n))
+                batch, lv = slots[part], levels[part]
+                with self._lock.exclusive():
+                    rows = np.where(lv > 0, lv, 0)
+                    first = self._reserve_upper_rows(int(rows.sum()))
+                    self._upper_off[batch] = np.where(lv > 0, first + np.cumsum(rows) - rows,
+                                                      -1)
+                    self._data[batch] = X[part]
+                    self._scale[batch] = scales[part]
+                    self._labels[batch] = ids[part]
+                    self._deleted[batch] = 0
+                    inserter.insert(batch, lv)
+                    self._n_live += batch.size
+                    self._next_id = max(self._next_id, int(ids[part].max()) + 1)
+                    self._lookup = None
+                progress.update(part.stop)
 
     # -- deleting -------------------------------------------------------------------------------
     def mark_deleted(self, ids) -> None:
@@ -299,16 +340,13 @@ class HNSWIndex:
         """
         ids = check_ids(ids)
         check_no_duplicates(ids)
-        slots = self._slots_of(ids)
-        self._deleted[slots] = 1
-        self._n_live -= slots.size
-        self._n_deleted += slots.size
-        self._lookup = None
-
-    # Above this fraction of deleted elements, the graph of the survivors is rebuilt rather than
-    # repaired: local repair cannot recover the routing that many deleted nodes provided
-    # (measured: half deleted, repaired, loses up to 0.1 recall@10 against a fresh build).
-    _REBUILD_FRACTION = 0.2
+        with self._writer:
+            slots = self._slots_of(ids)
+            with self._lock.exclusive():
+                self._deleted[slots] = 1
+                self._n_live -= slots.size
+                self._n_deleted += slots.size
+                self._lookup = None
 
     def _release_deleted(self) -> None:
         """Unlink every deleted element and free its slot (repair or rebuild, see above)."""
@@ -316,10 +354,9 @@ class HNSWIndex:
         dead = self._deleted[:n].copy()
         rebuild = self._n_deleted > self._REBUILD_FRACTION * (self._n_live + self._n_deleted)
         if not rebuild:
-            with numba_threads(self.n_jobs) as n_threads:
-                repair_around(dead, n, self._entry, self._max_level, self._data, self._scale,
-                              self._metric_code, self._links0, self._upper, self._upper_off,
-                              self._level, self.M, self.ef_construction, n_threads)
+            repair_around(dead, n, self._entry, self._max_level, self._data, self._scale,
+                          self._metric_code, self._links0, self._upper, self._upper_off,
+                          self._level, self.M, self._ef_build(), self.n_jobs)
         gone = np.flatnonzero(dead)
         self._level[gone] = -1
         self._links0[gone, 0] = 0
@@ -329,10 +366,11 @@ class HNSWIndex:
         self._n_deleted = 0
         if rebuild:  # re-insert the survivors in slot order, keeping their levels
             live = np.flatnonzero(self._level[:n] >= 0).astype(np.int32)
-            self._entry, self._max_level, _ = _kernels.insert_batch(
-                live, self._level[live].copy(), -1, -1, self._data, self._scale,
-                self._metric_code, self._links0, self._upper, self._upper_off, self._level,
-                self.M, self.ef_construction, np.zeros(self.capacity, np.int32), 0)
+            self._entry, self._max_level = -1, -1
+            n_threads = self._insert_threads(live.size)
+            with thread_pool(n_threads) as parallel:
+                _Inserter(self, n_threads if parallel else 1).insert(
+                    live, self._level[live].copy())
         elif dead[self._entry]:
             levels = self._level[:n]
             if (levels >= 0).any():
@@ -341,41 +379,33 @@ class HNSWIndex:
             else:
                 self._entry, self._max_level = -1, -1
 
+    def resize(self, max_elements) -> None:
+        """Set the capacity to ``max_elements`` slots (at least the slots in use).
+
+        The index grows by itself; reserving the final size beforehand avoids the copies of
+        doubling. Shrinking frees the memory of never-used slots.
+
+        Raises
+        ------
+        ValueError
+            If ``max_elements`` is below the number of slots in use or more than the machine's
+            memory can hold (the message says how much it would need).
+        """
+        max_elements = check_int(max_elements, "max_elements", low=1)
+        with self._writer:
+            if max_elements < self._n_slots:
+                raise ValueError(f"max_elements must be >= the {self._n_slots} slots in use "
+                                 f"(live, deleted and free ones); got {max_elements}")
+            check_capacity(max_elements, self.dim, self.M, f"max_elements={max_elements}")
+            with self._lock.exclusive():
+                self._set_capacity(max_elements)
+
     # -- reading --------------------------------------------------------------------------------
     def get_vectors(self, ids) -> np.ndarray:
         """The stored vectors (float32, as given, also under cosine) of live ids, in order."""
-        return self._data[self._slots_of(ids)]
-
-    def _skip_mask(self, filter):
-        """uint8 per slot, 1 = not returnable (deleted, free or filtered out); and its count."""
-        n = self._n_slots
-        if filter is None and self._n_live == n:  # no deleted or free slot: nothing to skip
-            return _NO_SKIP, False, n
-        skip = (self._deleted[:n] != 0) | (self._level[:n] < 0)
-        if filter is not None:
-            allowed = self._allowed_slots(filter)
-            skip |= ~allowed
-        n_returnable = int(n - np.count_nonzero(skip))
-        if not skip.any():
-            return _NO_SKIP, False, n_returnable
-        return skip.astype(np.uint8), True, n_returnable
-
-    def _allowed_slots(self, filter) -> np.ndarray:
-        labels = self._labels[: self._n_slots]
-        arr = np.asarray(filter)
-        if arr.dtype == np.bool_:
-            if arr.ndim != 1:
-                raise ValueError(f"filter as a boolean mask must be 1-dimensional (indexed by "
-                                 f"id); got shape {arr.shape}")
-            inside = (labels >= 0) & (labels < arr.shape[0])
-            allowed = np.zeros(labels.shape, bool)
-            allowed[inside] = arr[labels[inside]]
-            return allowed
-        if arr.dtype.kind not in "iu" and arr.size:
-            raise TypeError(f"filter must be a boolean mask over ids or an array of allowed "
-                            f"integer ids; got {describe_value(filter)}")
-        allowed_ids = check_ids(arr, "filter")
-        return np.isin(labels, allowed_ids) & (labels >= 0)
+        ids = check_ids(ids)
+        with self._lock.shared():
+            return self._data[self._slots_of(ids)]
 
     def query(self, Q, k=10, *, ef=None, filter=None):
         """The ``k`` approximate nearest live elements of each query.
@@ -398,7 +428,7 @@ class HNSWIndex:
         ids : ndarray of int64, shape (n_queries, k)
             Ids of the neighbours, nearest first.
         distances : ndarray of float32, shape (n_queries, k)
-            Their distances (squared Euclidean for ``"l2"``).
+            Their distances under :attr:`metric`.
 
         Raises
         ------
@@ -406,40 +436,34 @@ class HNSWIndex:
             On a wrong dimension, NaN/inf entries, ``k < 1`` or ``k`` above the number of
             live (allowed) elements.
         """
-        Q = check_vectors(Q, "Q", self.dim)
+        return self._query(Q, k, ef, filter, "Q")
+
+    def _query(self, Q, k, ef, filter, name: str):
+        """:meth:`query`, with errors about the vectors naming the caller's ``name``."""
+        Q = check_vectors(Q, name, self.dim)
         k = check_int(k, "k", low=1)
         ef = self._ef if ef is None else check_int(ef, "ef", low=1)
-        ef = max(ef, k)
-        skip, has_skip, n_returnable = self._skip_mask(filter)
-        if k > n_returnable:
-            what = "live elements" if filter is None else "live elements allowed by filter"
-            raise ValueError(f"k must be <= the number of {what} ({n_returnable}); got {k}")
         if self.metric == "cosine":
             norms = np.linalg.norm(Q.astype(np.float64), axis=1, keepdims=True)
             Q = (Q / np.where(norms > 0, norms, 1)).astype(np.float32)
-        n_q = Q.shape[0]
-        out_ids = np.empty((n_q, k), np.int32)
-        out_dist = np.empty((n_q, k), np.float32)
-        exact = n_returnable <= ef  # the graph search would visit everything anyway
-        args = (Q, k, ef, exact, self._n_slots, self._entry, self._max_level, self._data,
-                self._scale, self._metric_code, self._links0, self._upper, self._upper_off,
-                self._level, skip, has_skip)
-        n_threads = effective_n_jobs(self.n_jobs)
-        if n_threads == 1 or n_q == 1:  # serial kernel: no thread-pool launch per call
-            _kernels._query_chunk(0, 1, *args, out_ids, out_dist)
-            return self._labels[out_ids], out_dist
-        # Up to 4 chunks of queries per thread, handed out one at a time: a thread that the OS
-        # preempts does not hold up the whole batch. Each chunk zeroes its own visited tags (one
-        # int32 per slot), hence at least 32 queries per extra chunk. The results do not depend
-        # on the chunking.
-        n_chunks = max(min(n_q, n_threads), min(n_q // 32, 4 * n_threads))
-        with numba_threads(n_threads):
-            previous = numba.set_parallel_chunksize(1)
-            try:
-                _kernels.query_batch(*args, n_chunks, out_ids, out_dist)
-            finally:
-                numba.set_parallel_chunksize(previous)
-        return self._labels[out_ids], out_dist
+        with self._lock.shared():
+            n = self._n_slots
+            if filter is None and self._n_live == n:  # nothing to skip
+                skip, has_skip, n_returnable = _NO_SKIP, False, n
+            else:
+                mask = (self._deleted[:n] != 0) | (self._level[:n] < 0)
+                if filter is not None:
+                    mask |= ~allowed_slots(filter, self._labels[:n])
+                n_returnable = int(n - np.count_nonzero(mask))
+                skip, has_skip = mask.astype(np.uint8), True
+            if k > n_returnable:
+                what = "live elements" if filter is None else "live elements allowed by filter"
+                raise ValueError(f"k must be <= the number of {what} ({n_returnable}); got {k}")
+            slots, dist = search(self, Q, k, ef, skip, has_skip, n_returnable)
+            ids = self._labels[slots]
+        if self.metric == "euclidean":
+            dist = np.sqrt(dist)
+        return ids, dist
 
     # -- persistence ----------------------------------------------------------------------------
     def _state_arrays(self) -> dict:
@@ -458,16 +482,20 @@ class HNSWIndex:
                 "rng_state": self._rng.bit_generator.state}
 
     @classmethod
-    def _from_state(cls, scalars: dict, arrays: dict) -> HNSWIndex:
+    def _from_state(cls, scalars: dict, arrays: dict, source: str) -> HNSWIndex:
+        from ._state import check_state
+
+        scalars = check_state(scalars, arrays, source)
         self = cls.__new__(cls)
         self.dim, self.metric, self.M = scalars["dim"], scalars["metric"], scalars["M"]
         self.ef_construction, self._ef = scalars["ef_construction"], scalars["ef"]
         self.n_jobs, self.random_state = scalars["n_jobs"], None
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = scalars["rng_state"]
+        self._init_locks()
         n = arrays["data"].shape[0]
         self._allocate(0)
-        self._grow(n)
+        self._set_capacity(n)
         for name in ("data", "scale", "labels", "deleted", "level", "links0", "upper_off"):
             getattr(self, "_" + name)[:n] = arrays[name]
         self._upper = np.ascontiguousarray(arrays["upper"], np.int32)
@@ -478,17 +506,27 @@ class HNSWIndex:
         self._n_live, self._n_deleted = scalars["n_live"], scalars["n_deleted"]
         self._entry, self._max_level = scalars["entry"], scalars["max_level"]
         self._next_id = scalars["next_id"]
+        self._max_norm = max_norm(self._data[:n][self._level[:n] >= 0])
         return self
 
     def __getstate__(self):
-        return {"scalars": self._state_scalars(), "arrays": self._state_arrays()}
+        # copies: pickling runs after this returns, when a concurrent add may change the arrays
+        with self._lock.shared():
+            arrays = {name: a.copy() for name, a in self._state_arrays().items()}
+            return {"scalars": self._state_scalars(), "arrays": arrays}
 
     def __setstate__(self, state):
-        restored = type(self)._from_state(state["scalars"], state["arrays"])
+        if not isinstance(state, dict) or set(state) != {"scalars", "arrays"}:
+            raise ValueError("corrupt or unsupported pickled index: state must hold 'scalars' "
+                             "and 'arrays'")
+        restored = type(self)._from_state(state["scalars"], state["arrays"], "pickled index")
         self.__dict__.update(restored.__dict__)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the index to ``path`` (versioned header, raw arrays, CRC-32 checksum).
+
+        The arrays are streamed to the file without a copy; concurrent queries go on, and a
+        concurrent :meth:`add` waits until the file is written.
 
         See Also
         --------
@@ -496,19 +534,53 @@ class HNSWIndex:
         """
         from ._persist import save_index
 
-        save_index(path, self._state_scalars(), self._state_arrays())
+        with self._lock.shared():
+            save_index(path, self._state_scalars(), self._state_arrays())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HNSWIndex:
         """Read an index written by :meth:`save`.
 
+        Every field is checked against the others before the index is built (link ids and
+        counts in range, levels, entry point, unique labels, metric, parameters, finite
+        vectors, counts of live and deleted elements), so a damaged or crafted file cannot make
+        a later query read out of bounds.
+
         Raises
         ------
         ValueError
-            If the file is not a sparsenum HNSW index, was written by an unsupported format
-            version, is truncated or fails its checksum.
+            ``"corrupt or unsupported index file: <field> ..."`` if the file is not a sparsenum
+            HNSW index, was written by an unsupported format version, is truncated, fails its
+            checksum or holds inconsistent fields.
         """
         from ._persist import load_index
 
         scalars, arrays = load_index(path)
-        return cls._from_state(scalars, arrays)
+        try:
+            return cls._from_state(scalars, arrays, "index file")
+        except ValueError as exc:
+            raise ValueError(f"{exc} ({path})") from None
+
+
+class _Inserter:
+    """Runs the insertion kernels of ``_insert.py`` on ``n_threads`` threads (1: the serial
+    kernel), keeping the visited tags of each thread from one call to the next."""
+
+    def __init__(self, index: HNSWIndex, n_threads: int) -> None:
+        self.index = index
+        self.n_threads = n_threads
+        self.visited = np.zeros((n_threads, index.capacity), np.int32)
+        self.tags = np.zeros(n_threads, np.int64)
+
+    def insert(self, slots: np.ndarray, levels: np.ndarray) -> None:
+        index = self.index
+        args = (slots, levels, index._entry, index._max_level, index._data, index._scale,
+                index._metric_code, index._links0, index._upper, index._upper_off,
+                index._level, index.M, index._ef_build(), index._LINK_BATCH, self.visited,
+                self.tags)
+        if self.n_threads == 1:
+            entry, top = _insert.insert_serial(*args)
+        else:
+            with numba_threads(self.n_threads):
+                entry, top = _insert.insert_parallel(*args)
+        index._entry, index._max_level = int(entry), int(top)

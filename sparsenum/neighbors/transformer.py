@@ -9,18 +9,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import check_int, check_one_of
 from ..utils.validation import check_n_jobs
+from ._validation import check_metric, check_verbose
 from .hnsw import HNSWIndex
 
 __all__ = ["HNSWTransformer"]
 
-# transformer metric -> (index metric, how index distances become graph distances)
-_METRICS = {
-    "euclidean": ("l2", "sqrt"),
-    "l2": ("l2", "sqrt"),
-    "sqeuclidean": ("l2", None),
-    "cosine": ("cosine", None),
-    "ip": ("ip", None),
-}
+# "l2" meant Euclidean distances (not squared) here, and squared ones in HNSWIndex
+_LEGACY_METRICS = {"l2": "euclidean"}
 
 
 class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -41,8 +36,9 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Neighbours per sample (plus one in ``mode="distance"``, see above).
     mode : {"distance", "connectivity"}, default="distance"
         Graph values: distances, or ones.
-    metric : {"euclidean", "l2", "sqeuclidean", "cosine", "ip"}, default="euclidean"
-        ``"ip"`` is ``1 - <x, y>`` and can be negative.
+    metric : {"euclidean", "sqeuclidean", "cosine", "ip"}, default="euclidean"
+        As in :class:`HNSWIndex`; ``"ip"`` is ``1 - <x, y>`` and can be negative. ``"l2"`` is a
+        deprecated spelling of ``"euclidean"``.
     M : int, default=16
         Links per element of the HNSW graph (see :class:`HNSWIndex`).
     ef_construction : int, default=200
@@ -52,7 +48,10 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     random_state : int, RandomState instance or None, default=None
         Seeds the index's random levels.
     n_jobs : int, optional
-        Threads for the queries (``-1``: all cores).
+        Threads for the queries (``-1``: all cores; ``None``: numba's setting, except that a
+        small batch runs on one thread).
+    verbose : int, default=0
+        Print the progress of the index build in ``fit``.
 
     Attributes
     ----------
@@ -82,7 +81,7 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """
 
     def __init__(self, n_neighbors=5, *, mode="distance", metric="euclidean", M=16,
-                 ef_construction=200, ef=50, random_state=None, n_jobs=None):
+                 ef_construction=200, ef=50, random_state=None, n_jobs=None, verbose=0):
         self.n_neighbors = n_neighbors
         self.mode = mode
         self.metric = metric
@@ -91,22 +90,35 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.ef = ef
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
-    def _check_params(self) -> None:
+    def _check_params(self) -> str:
+        """Validates the parameters; returns the metric in the current vocabulary."""
         check_int(self.n_neighbors, "n_neighbors", low=1)
         check_one_of(self.mode, "mode", ("distance", "connectivity"))
-        check_one_of(self.metric, "metric", tuple(_METRICS))
+        metric = check_metric(self.metric, legacy=_LEGACY_METRICS, stacklevel=4)
         check_int(self.ef, "ef", low=1)
         check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
+        return metric
+
+    def _validate(self, X, reset: bool):
+        """scikit-learn's validation, with messages that name ``X`` (its own say "array")."""
+        try:
+            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        except (TypeError, ValueError) as exc:
+            if "X" in str(exc):
+                raise
+            raise type(exc)(f"X is not a valid input: {exc}") from None
 
     def fit(self, X, y=None):
         """Build the index over ``X`` (array-like of shape (n_samples, n_features))."""
-        self._check_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
-        index = HNSWIndex(X.shape[1], metric=_METRICS[self.metric][0], M=self.M,
+        metric = self._check_params()
+        X = self._validate(X, reset=True)
+        index = HNSWIndex(X.shape[1], metric=metric, M=self.M,
                           ef_construction=self.ef_construction, random_state=self.random_state,
                           n_jobs=self.n_jobs)
-        index.add(X)
+        index.add(X, verbose=self.verbose)
         index.ef = self.ef
         self.index_ = index
         self.n_samples_fit_ = X.shape[0]
@@ -116,21 +128,19 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def transform(self, X):
         """Sparse graph of shape ``(n_queries, n_samples_fit_)``, rows sorted by distance."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate(X, reset=False)
         k = self.n_neighbors + (self.mode == "distance")
         if k > self.n_samples_fit_:
             raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
                              f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}"
                              + (" (mode='distance' adds the sample itself)"
                                 if self.mode == "distance" else ""))
-        ids, dist = self.index_.query(X, k, ef=max(self.ef, k))
+        ids, dist = self.index_._query(X, k, max(self.ef, k), None, "X")
         n_queries = X.shape[0]
         if self.mode == "connectivity":
             values = np.ones(n_queries * k)
         else:
             values = dist.astype(np.float64).ravel()
-            if _METRICS[self.metric][1] == "sqrt":
-                values = np.sqrt(np.maximum(values, 0.0))
         indptr = np.arange(0, n_queries * k + 1, k)
         return sp.csr_matrix((values, ids.ravel(), indptr),
                              shape=(n_queries, self.n_samples_fit_))

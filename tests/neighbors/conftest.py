@@ -10,11 +10,11 @@ def clustered(n, dim, *, n_centers=20, seed=0):
     return (centers[rng.integers(0, n_centers, n)] + rng.normal(size=(n, dim))).astype(np.float32)
 
 
-def distances(X, Q, metric="l2"):
+def distances(X, Q, metric="sqeuclidean"):
     """All query-to-row distances in float64 (numpy only)."""
     X = np.asarray(X, np.float64)
     Q = np.asarray(Q, np.float64)
-    if metric == "l2":
+    if metric in ("l2", "sqeuclidean"):
         d = (Q**2).sum(1)[:, None] - 2 * Q @ X.T + (X**2).sum(1)[None, :]
     elif metric == "ip":
         d = 1 - Q @ X.T
@@ -25,7 +25,7 @@ def distances(X, Q, metric="l2"):
     return d
 
 
-def brute_force(X, Q, k, metric="l2"):
+def brute_force(X, Q, k, metric="sqeuclidean"):
     """Exact k nearest rows of X for each query (float64 arithmetic, numpy only)."""
     d = distances(X, Q, metric)
     order = np.argsort(d, axis=1, kind="stable")[:, :k]

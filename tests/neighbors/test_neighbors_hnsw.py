@@ -15,14 +15,14 @@ def data(nn):
     return X, Q
 
 
-def build(X, metric="l2", **kwargs):
+def build(X, metric="sqeuclidean", **kwargs):
     kwargs = {"M": 8, "ef_construction": 64, "random_state": 0, **kwargs}
     index = HNSWIndex(X.shape[1], metric=metric, **kwargs)
     index.add(X)
     return index
 
 
-@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+@pytest.mark.parametrize("metric", ["sqeuclidean", "ip", "cosine"])
 def test_recall_against_brute_force_with_large_ef(data, nn, metric):
     X, Q = data
     if metric == "ip":  # inner-product search is meaningful for vectors of similar norms
@@ -59,14 +59,28 @@ def test_same_random_state_same_graph_and_results(data):
     np.testing.assert_array_equal(da, db)
 
 
-def test_batches_and_growth_give_the_same_graph(data):
+def test_growth_and_thread_count_do_not_change_the_graph(data, nn):
     X, Q = data
-    whole = build(X)
-    pieces = HNSWIndex(16, M=8, ef_construction=64, random_state=0, max_elements=10)
-    for part in np.array_split(X, 7):
-        pieces.add(part)
-    assert pieces.capacity >= len(X) and len(pieces) == len(X)
-    np.testing.assert_array_equal(whole.query(Q, 5)[0], pieces.query(Q, 5)[0])
+    whole = build(X, n_jobs=1)
+    grown = HNSWIndex(16, M=8, ef_construction=64, random_state=0, max_elements=10, n_jobs=1)
+    grown.add(X)  # doubles its capacity while inserting
+    parallel = build(X, n_jobs=2)  # both insertion phases on two threads
+    for other in (grown, parallel):
+        np.testing.assert_array_equal(whole._links0[: len(X)], other._links0[: len(X)])
+        np.testing.assert_array_equal(whole._upper[: whole._n_upper],
+                                      other._upper[: other._n_upper])
+        np.testing.assert_array_equal(whole.query(Q, 5)[0], other.query(Q, 5)[0])
+    # the same calls give the same graph; another split of the data, an equally good one
+    splits = []
+    for _ in range(2):
+        pieces = HNSWIndex(16, M=8, ef_construction=64, random_state=0, max_elements=10)
+        for part in np.array_split(X, 7):
+            pieces.add(part)
+        splits.append(pieces)
+    np.testing.assert_array_equal(splits[0]._links0, splits[1]._links0)
+    truth, _ = nn.brute_force(X, Q, 5)
+    r_whole = nn.recall(whole.query(Q, 5, ef=20)[0], truth)
+    assert nn.recall(splits[0].query(Q, 5, ef=20)[0], truth) >= r_whole - 0.02
 
 
 def test_thread_count_does_not_change_results(data):

@@ -1,0 +1,209 @@
+"""Numba kernels that insert nodes into the HNSW graph, a batch at a time, on any number of threads
+with the same result.
+
+Insertion one node after another (Malkov & Yashunin, Algorithm 1) is inherently serial: each node
+searches the graph its predecessors left. hnswlib runs insertions concurrently under a mutex per
+node, and its graph then depends on the thread timing. Here a batch of nodes is inserted in two
+phases whose results do not depend on the order in which threads pick up the work:
+
+1. *Plan* (parallel over the batch's nodes). Each node searches the graph as it stood before the
+   batch (nothing writes to it in this phase), layer by layer as in Algorithm 1, takes the
+   nodes of the same batch that precede it as further candidates (exact distances: a serial
+   insertion would have had them in the graph), and chooses its own neighbours with the
+   heuristic. Each node writes only its own adjacency rows.
+2. *Link back* (parallel over the nodes that gained a neighbour). Every chosen link
+   ``node -> t`` asks for the reverse ``t -> node``; the requests of one ``t`` are applied by
+   one thread (``t`` modulo the number of threads), in batch order, re-pruning a full list with
+   the heuristic as Algorithm 1 does. A thread writes only the rows of its own ``t``.
+
+The graph depends on the batch size (a constant of the index, never on the thread count), so
+``n_jobs=1`` and ``n_jobs=8`` build the same graph. Node and vector data of the batch are in
+place before the kernels run (``hnsw.py``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..utils import jit, jit_parallel
+from ._kernels import (
+    _FASTMATH,
+    _add_link,
+    _distance_rows,
+    _distance_to,
+    _greedy_descent,
+    _heap_drain_sorted,
+    _row,
+    _search_layer_growing,
+    _select_heuristic,
+    _sort_pairs,
+)
+
+
+@jit(fastmath=_FASTMATH, inline="always")
+def _plan_node(b, start, slots, levels, entry, max_level, data, scale, metric, links0, upper,
+               upper_off, level, m, ef, visited, tag, bufs_d, bufs_i, cand_d, cand_i):
+    """Phase 1 for node ``b`` of the batch beginning at ``start``: its own adjacency rows on
+    every layer.
+
+    ``bufs_*`` are ``(4, ef + batch + 1)`` scratch rows (results, sorted results, merged
+    candidates, in-batch distances); returns ``(tag, cand_d, cand_i)`` (the candidate heap may
+    have grown)."""
+    node = slots[b]
+    top = np.int64(levels[b])
+    level[node] = top
+    links0[node, 0] = 0
+    for layer in range(1, top + 1):
+        upper[upper_off[node] + layer - 1, 0] = 0
+    q = data[node]
+    sq = scale[node]
+    res_d, res_i = bufs_d[0], bufs_i[0]
+    sorted_d, sorted_i = bufs_d[1], bufs_i[1]
+    merged_d, merged_i = bufs_d[2], bufs_i[2]
+    own_d, own_i = bufs_d[3], bufs_i[3]
+    no_skip = np.zeros(1, np.uint8)
+    cur = np.int64(entry)
+    cur_d = np.float32(0.0)
+    if entry >= 0:
+        cur_d = _distance_to(q, sq, data, cur, scale[cur], metric)
+        cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, top, data, scale, metric,
+                                     links0, upper, upper_off)
+    for layer in range(top, -1, -1):
+        n_old = 0
+        if entry >= 0 and layer <= max_level:
+            n_res, tag, cand_d, cand_i = _search_layer_growing(
+                q, sq, cur, cur_d, layer, ef, data, scale, metric, links0, upper, upper_off,
+                visited, tag, no_skip, no_skip[0] != 0, cand_d, cand_i, res_d, res_i)
+            n_old = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
+            cur = np.int64(sorted_i[0])  # the next layer's search starts at the nearest
+            cur_d = sorted_d[0]
+        n_own = 0  # the batch's earlier nodes on this layer
+        for b2 in range(start, b):
+            if levels[b2] >= layer:
+                other = slots[b2]
+                own_d[n_own] = _distance_rows(data, node, sq, other, scale[other], metric)
+                own_i[n_own] = other
+                n_own += 1
+        _sort_pairs(own_d, own_i, n_own)
+        i = j = 0  # merge the two sorted lists
+        while i < n_old or j < n_own:
+            if j == n_own or (i < n_old and sorted_d[i] <= own_d[j]):
+                merged_d[i + j] = sorted_d[i]
+                merged_i[i + j] = sorted_i[i]
+                i += 1
+            else:
+                merged_d[i + j] = own_d[j]
+                merged_i[i + j] = own_i[j]
+                j += 1
+        row = _row(node, layer, links0, upper, upper_off)
+        _select_heuristic(merged_i, merged_d, n_old + n_own, m, data, scale, metric, row,
+                          np.int64(0))
+    return tag, cand_d, cand_i
+
+
+@jit(fastmath=_FASTMATH, inline="always")
+def _plan_chunk(chunk, n_chunks, start, stop, slots, levels, entry, max_level, data, scale,
+                metric, links0, upper, upper_off, level, m, ef, visited, tags):
+    """Phase 1 for the batch's nodes ``start + chunk, start + chunk + n_chunks, ...``."""
+    width = ef + (stop - start) + 1
+    bufs_d = np.empty((4, width), np.float32)
+    bufs_i = np.empty((4, width), np.int32)
+    cand_d = np.empty(max(256, 4 * ef), np.float32)
+    cand_i = np.empty(cand_d.shape[0], np.int32)
+    tag = tags[chunk]
+    for b in range(start + chunk, stop, n_chunks):
+        tag, cand_d, cand_i = _plan_node(
+            b, start, slots, levels, entry, max_level, data, scale, metric, links0, upper,
+            upper_off, level, m, ef, visited[chunk], tag, bufs_d, bufs_i, cand_d, cand_i)
+    tags[chunk] = tag
+
+
+@jit(inline="always")
+def _link_requests(start, stop, slots, levels, links0, upper, upper_off):
+    """The reverse links the batch asks for, in batch order: ``(target, node, layer)``."""
+    count = 0
+    for b in range(start, stop):
+        for layer in range(levels[b] + 1):
+            count += _row(slots[b], layer, links0, upper, upper_off)[0]
+    target = np.empty(count, np.int32)
+    node = np.empty(count, np.int32)
+    layer_of = np.empty(count, np.int64)
+    r = 0
+    for b in range(start, stop):
+        for layer in range(levels[b] + 1):
+            row = _row(slots[b], layer, links0, upper, upper_off)
+            for j in range(1, row[0] + 1):
+                target[r] = row[j]
+                node[r] = slots[b]
+                layer_of[r] = layer
+                r += 1
+    return target, node, layer_of
+
+
+@jit(inline="always")
+def _link_chunk(chunk, n_chunks, target, node, layer_of, m, data, scale, metric, links0, upper,
+                upper_off):
+    """Phase 2 for the targets ``t`` with ``t % n_chunks == chunk``: each target's requests are
+    applied by one chunk, in batch order, whatever the number of chunks."""
+    tmp_d = np.empty(2 * m + 2, np.float32)
+    tmp_i = np.empty(2 * m + 2, np.int32)
+    for r in range(target.shape[0]):
+        if target[r] % n_chunks != chunk:
+            continue
+        layer = layer_of[r]
+        mmax = 2 * m if layer == 0 else m
+        _add_link(target[r], node[r], layer, mmax, data, scale, metric, links0, upper, upper_off,
+                  tmp_d, tmp_i)
+
+
+@jit(inline="always")
+def _raise_entry(start, stop, slots, levels, entry, max_level):
+    """The entry point after the batch: the first of its nodes above the top level, if any."""
+    for b in range(start, stop):
+        if levels[b] > max_level:
+            entry = np.int64(slots[b])
+            max_level = np.int64(levels[b])
+    return entry, max_level
+
+
+@jit
+def insert_serial(slots, levels, entry, max_level, data, scale, metric, links0, upper, upper_off,
+                  level, m, ef, batch, visited, tags):
+    """Insert ``slots`` in batches of ``batch`` on the calling thread; returns the new entry
+    point and top level. ``visited`` has one row and ``tags`` one entry per chunk (here 1)."""
+    entry = np.int64(entry)
+    max_level = np.int64(max_level)
+    for start in range(0, slots.shape[0], batch):
+        stop = min(start + batch, slots.shape[0])
+        _plan_chunk(0, 1, start, stop, slots, levels, entry, max_level, data, scale, metric,
+                    links0, upper, upper_off, level, m, ef, visited, tags)
+        target, node, layer_of = _link_requests(start, stop, slots, levels, links0, upper,
+                                                upper_off)
+        _link_chunk(0, 1, target, node, layer_of, m, data, scale, metric, links0, upper,
+                    upper_off)
+        entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
+    return entry, max_level
+
+
+@jit_parallel
+def insert_parallel(slots, levels, entry, max_level, data, scale, metric, links0, upper,
+                    upper_off, level, m, ef, batch, visited, tags):
+    """:func:`insert_serial` with both phases of each batch spread over ``visited.shape[0]``
+    chunks of work (one per thread); the same graph."""
+    n_chunks = visited.shape[0]
+    entry = np.int64(entry)
+    max_level = np.int64(max_level)
+    for start in range(0, slots.shape[0], batch):
+        stop = min(start + batch, slots.shape[0])
+        for chunk in numba.prange(n_chunks):
+            _plan_chunk(np.int64(chunk), n_chunks, start, stop, slots, levels, entry, max_level,
+                        data, scale, metric, links0, upper, upper_off, level, m, ef, visited,
+                        tags)
+        target, node, layer_of = _link_requests(start, stop, slots, levels, links0, upper,
+                                                upper_off)
+        for chunk in numba.prange(n_chunks):
+            _link_chunk(np.int64(chunk), n_chunks, target, node, layer_of, m, data, scale,
+                        metric, links0, upper, upper_off)
+        entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
+    return entry, max_level
