@@ -75,6 +75,10 @@ MODULE_TITLES = {
     "sketch": "Sketching for least squares (sparsenum.sketch)",
     "sketch_target": "Sketching at the target size n = 5e5, d = 200 (sparsenum.sketch)",
     "dictionary": "Dictionary learning (sparsenum.dictionary)",
+    "neighbors_parallel_build": "Approximate nearest neighbours: parallel build",
+    "neighbors_parallel_build_workqueue":
+        "Approximate nearest neighbours: parallel build (workqueue threading layer)",
+    "neighbors_sharded": "Approximate nearest neighbours: sharded index",
     "bayes": "Sparse Bayesian recovery (sparsenum.bayes)",
     "privacy": "Sparse regression under local differential privacy (sparsenum.privacy)",
     "privacy_nldp": "Non-interactive LDP regression against the user count (sparsenum.privacy)",
