@@ -12,6 +12,7 @@ from sparsenum.utils import check_n_jobs, numba_threads
 
 from . import _kernels
 from ._checks import check_dictionary, check_n_nonzero, check_signals, check_tol, padded_to_csr
+from ._threads import default_threads
 
 __all__ = ["batch_omp"]
 
@@ -27,6 +28,13 @@ class PaddedCodes:
     stop: np.ndarray
 
 
+def omp_work(n_signals: int, n_atoms: int, n_nonzero: int) -> float:
+    """Floating-point operations of Batch-OMP on ``n_signals`` signals, the work estimate that
+    decides its threads: per signal and selected atom, a scan of the ``n_atoms`` correlations
+    and their update by one more column of ``G`` (``2 n_atoms j`` at step ``j``)."""
+    return float(n_signals) * n_atoms * n_nonzero * (n_nonzero + 2)
+
+
 def omp_padded(G: np.ndarray, DX: np.ndarray, x_sqnorms: np.ndarray, n_nonzero: int,
                tol: float | None, n_jobs) -> PaddedCodes:
     """Run the kernel on precomputed ``G = D D^T`` (unit atoms) and ``DX = X D^T``."""
@@ -38,7 +46,9 @@ def omp_padded(G: np.ndarray, DX: np.ndarray, x_sqnorms: np.ndarray, n_nonzero: 
     err = np.zeros(n_signals)
     stop = np.zeros(n_signals, dtype=np.int64)
     use_tol = tol is not None
-    with numba_threads(n_jobs) as n_threads:
+    # the default n_jobs=None codes small batches on one thread (the codes do not depend on it)
+    threads = default_threads(n_jobs, omp_work(n_signals, G.shape[0], n_nonzero))
+    with numba_threads(threads) as n_threads:
         _kernels.batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
                                   idx, val, cnt, err, stop, 8 * n_threads)
     return PaddedCodes(idx, val, cnt, err, stop)
@@ -73,7 +83,9 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
         (scikit-learn's convention), tracked with the error-update formula. Both limits may be
         given: coding stops at whichever comes first.
     n_jobs : int, optional
-        Numba threads (``None``: numba's default, ``-1``: all cores).
+        Numba threads (``None``: one thread when the batch costs fewer than ``2e7`` flops,
+        counted as ``n_samples * n_atoms * n_nonzero * (n_nonzero + 2)``, numba's thread count
+        above; ``-1``: all cores). The codes do not depend on it.
 
     Returns
     -------

@@ -60,6 +60,9 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         Iteration limit of the preconditioned iteration.
     random_state : None, int or RandomState
         Seeds the sketch.
+    n_jobs : int, optional
+        Threads for the passes over ``X`` (see :func:`~sparsenum.sketch.sketch_and_precondition`;
+        ``None``: one thread for small data). The coefficients do not depend on it.
 
     Attributes
     ----------
@@ -97,7 +100,7 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     """
 
     def __init__(self, method="precondition", sketch="srht", sketch_size=None, eps=None,
-                 fit_intercept=True, tol=1e-14, max_iter=100, random_state=None):
+                 fit_intercept=True, tol=1e-14, max_iter=100, random_state=None, n_jobs=None):
         self.method = method
         self.sketch = sketch
         self.sketch_size = sketch_size
@@ -106,6 +109,7 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -128,7 +132,7 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         design = self._design(X, root)
         target = y * root
         common = {"sketch": self.sketch, "m": self.sketch_size,
-                  "random_state": self.random_state}
+                  "random_state": self.random_state, "n_jobs": self.n_jobs}
         if design.shape[0] < design.shape[1]:
             result = _solve_wide(design, target)
         elif self.method == "precondition":

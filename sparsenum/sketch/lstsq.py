@@ -188,7 +188,8 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
         Singular values of ``S A`` below ``rcond * s_max`` are treated as zero. Default
         ``eps_machine * max(n, d)``, as ``numpy.linalg.lstsq``.
     n_jobs : int, optional
-        Threads for ``scipy.fft`` when the sketch is ``SRHT(transform="dct")``.
+        Threads for ``scipy.fft`` when the sketch is ``SRHT(transform="dct")`` (``None``: one
+        thread for transforms of fewer than ``2e7`` flops).
 
     Returns
     -------
@@ -313,8 +314,9 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
     random_state, rcond
         As in :func:`sketch_and_solve`.
     n_jobs : int, optional
-        Threads for the fused passes over a dense ``A`` and for ``scipy.fft`` (DCT sketch);
-        ``None`` means numba's current thread count. Results do not depend on it: the passes
+        Threads for the fused passes over a dense ``A`` and for ``scipy.fft`` (DCT sketch).
+        ``None``: one thread when a pass costs fewer than ``2e7`` flops (``4 n d``), numba's
+        current thread count above; ``-1``: all cores. Results do not depend on it: the passes
         sum fixed row chunks in a fixed order.
 
     Returns

@@ -17,10 +17,11 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_int, check_n_jobs, check_one_of, effective_n_jobs, random_seed
+from sparsenum.utils import check_int, check_n_jobs, check_one_of, random_seed
 
 from . import _kernels
 from ._inputs import check_matrix, is_dask_array
+from ._threads import default_threads
 
 __all__ = ["SRHT", "CountSketch", "GaussianSketch", "SketchOperator", "SparseSign", "make_sketch"]
 
@@ -35,8 +36,9 @@ class SketchOperator:
     random_state : None, int, numpy.random.RandomState or Generator
         Seeds the draw of ``S``; the seed is fixed at construction.
     n_jobs : int, optional
-        Threads for ``scipy.fft`` in ``SRHT(transform="dct")`` (``None``: numba's default,
-        ``-1``: all cores); the numba kernels are serial (see ``_kernels.py``).
+        Threads for ``scipy.fft`` in ``SRHT(transform="dct")`` (``None``: one thread for
+        transforms of fewer than about ``2e7`` flops, numba's thread count above; ``-1``: all
+        cores); the numba kernels are serial (see ``_kernels.py``).
     """
 
     #: short name used by ``make_sketch`` and in results
@@ -100,8 +102,9 @@ class SketchOperator:
         """``S[:, offset:offset + len(A)] @ A`` for a dense 2-D or CSR row block."""
         raise NotImplementedError
 
-    def _threads(self) -> int:
-        return effective_n_jobs(self.n_jobs)
+    def _threads(self, work: float) -> int:
+        """Threads for ``work`` flops: one for small inputs unless ``n_jobs`` says otherwise."""
+        return default_threads(self.n_jobs, work)
 
     #: row ranges per kernel call (the numba kernels are serial, see _kernels.py)
     _PARTS = 1
@@ -223,11 +226,13 @@ class SRHT(SketchOperator):
         signs = _kernels.row_signs(np.uint64(self.seed), np.int64(0), np.int64(n))
         out = np.empty((self.m, A.shape[1]))
         step = 64  # column slabs bound the n x step temporary
+        # a real transform of length n costs about 2.5 n log2(n) flops per column
+        workers = self._threads(2.5 * n * math.log2(max(n, 2)) * min(step, A.shape[1]))
         for c0 in range(0, A.shape[1], step):
             cols = A[:, c0:c0 + step]
             cols = cols.toarray() if sp.issparse(cols) else cols
             mixed = scipy.fft.dct(signs[:, None] * cols, type=2, norm="ortho", axis=0,
-                                  workers=self._threads())
+                                  workers=workers)
             out[:, c0:c0 + step] = mixed[samples]
         return math.sqrt(n / self.m) * out
 
