@@ -118,7 +118,7 @@ def run_lstsq(report, n, d, kind, quick, repeats, label=""):
 
     for sketch in ("srht", "countsketch"):
         add_solve(f"sketch_and_solve {sketch} m=4d",
-                  lambda s=sketch: sketch_and_solve(A, b, sketch=s, m=m, random_state=0))
+                  lambda s=sketch: sketch_and_solve(A, b, sketch=s, sketch_size=m, random_state=0))
 
     def cwt_solve():
         SAb = scipy.linalg.clarkson_woodruff_transform(np.column_stack([A, b]), m, seed=0)

@@ -64,9 +64,10 @@ def _demo_rows() -> list[DemoRow]:
     bound = linf_error_bound(A[:20_000], b[:20_000], eps=1.0)
     x_sub = np.linalg.lstsq(A[:20_000], b[:20_000], rcond=None)[0]
     for sketch in ("srht", "countsketch"):
-        sketch_and_solve(A[:1000], b[:1000], sketch=sketch, m=400, random_state=0)
+        sketch_and_solve(A[:1000], b[:1000], sketch=sketch, sketch_size=400, random_state=0)
         start = time.perf_counter()
-        res = sketch_and_solve(A[:20_000], b[:20_000], sketch=sketch, m=2000, random_state=0)
+        res = sketch_and_solve(A[:20_000], b[:20_000], sketch=sketch, sketch_size=2000,
+                               random_state=0)
         elapsed = time.perf_counter() - start
         rows.append(DemoRow(problem="n=20000, d=100, m=2000", solver=f"sketch_and_solve ({sketch})",
                             time=elapsed, n_iter=0,

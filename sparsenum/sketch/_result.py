@@ -40,6 +40,13 @@ class LstsqResult(SolverResult):
         Name of the sketch used.
     sketch_size : int
         Rows ``m`` of the sketch.
+    stop_reason : str
+        Why the solver stopped: ``"direct"`` (sketch-and-solve, or a direct solve), or for
+        the iteration of ``sketch_and_precondition`` ``"tolerance"`` (the criterion met
+        ``tol``), ``"rounding_floor"`` (it reached the rounding floor of its computation, the
+        accuracy of a backward-stable direct solver, above ``tol``), ``"consistent"``
+        (``||r|| <= tol ||b||``), ``"no_progress"`` (several steps without a better iterate,
+        above that floor), ``"max_iter"`` or ``"callback"``.
     converged, n_iter, history
         See :class:`~sparsenum.base.SolverResult`. ``sketch_and_solve`` does no iteration
         (``n_iter=0``); ``sketch_and_precondition`` counts its preconditioned CG/LSQR steps and
@@ -54,3 +61,4 @@ class LstsqResult(SolverResult):
     singular_values: np.ndarray
     sketch: str
     sketch_size: int
+    stop_reason: str

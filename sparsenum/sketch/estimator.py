@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -24,10 +26,13 @@ def _solve_wide(design, target) -> LstsqResult:
     coef, _, rank, s = scipy.linalg.lstsq(dense, target)
     residual = float(np.linalg.norm(dense @ coef - target))
     norm = float(np.linalg.norm(target))
+    history = ConvergenceHistory(1, criterion_name="relative_residual",
+                                 objective_name="residual_norm")
+    history.record(0, residual, residual / norm if norm > 0 else 0.0)
     return LstsqResult(coef=coef, residual_norm=residual,
                        relative_residual=residual / norm if norm > 0 else 0.0, rank=int(rank),
                        singular_values=s, sketch="none", sketch_size=dense.shape[0],
-                       converged=True, n_iter=0, history=ConvergenceHistory(1))
+                       stop_reason="direct", converged=True, n_iter=0, history=history)
 
 __all__ = ["SketchedRegression"]
 
@@ -45,11 +50,14 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     Parameters
     ----------
     method : {"precondition", "solve"}, default="precondition"
-    sketch : str, default="srht"
-        ``"srht"``, ``"gaussian"``, ``"sparse_sign"`` or ``"countsketch"``.
+    sketch : str, optional
+        ``"srht"``, ``"gaussian"``, ``"sparse_sign"`` or ``"countsketch"``. Default: the
+        function's default, ``"sparse_sign"`` for "precondition" (the cheapest preconditioner)
+        and ``"srht"`` for "solve" (a dense sketch, with the l_inf guarantee).
     sketch_size : int, optional
-        Rows of the sketch. Default: ``16 d`` for "precondition", ``4 d`` for "solve" (capped at
-        the number of samples), or from ``eps`` for "solve".
+        Rows of the sketch, as in the functions. Default: :func:`auto_oversampling` times the
+        number of columns for "precondition", four times the number of columns for "solve"
+        (capped at the number of samples), or from ``eps`` for "solve".
     eps : float, optional
         For ``method="solve"``: the l_inf accuracy that sets ``sketch_size`` (paper's formula).
     fit_intercept : bool, default=True
@@ -63,6 +71,8 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     n_jobs : int, optional
         Threads for the passes over ``X`` (see :func:`~sparsenum.sketch.sketch_and_precondition`;
         ``None``: one thread for small data). The coefficients do not depend on it.
+    verbose : int or bool, default=0
+        ``1``: a line when the solve ends; ``2``: a line per step of "precondition".
 
     Attributes
     ----------
@@ -75,6 +85,8 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     n_iter_ : int
         1 + the solver's CG steps: the sketched solve (the warm start of "precondition", the
         answer of "solve") counts as the first iteration.
+    stop_reason_ : str
+        Why the solver stopped (see :class:`~sparsenum.sketch.LstsqResult`).
     converged_, history_
         From the solver.
     n_features_in_ : int
@@ -99,8 +111,9 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     ([0.0, 1.0, 2.0, 3.0, 4.0], 3.0)
     """
 
-    def __init__(self, method="precondition", sketch="srht", sketch_size=None, eps=None,
-                 fit_intercept=True, tol=1e-14, max_iter=100, random_state=None, n_jobs=None):
+    def __init__(self, method="precondition", sketch=None, sketch_size=None, eps=None,
+                 fit_intercept=True, tol=1e-14, max_iter=100, random_state=None, n_jobs=None,
+                 verbose=0):
         self.method = method
         self.sketch = sketch
         self.sketch_size = sketch_size
@@ -110,6 +123,7 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         self.max_iter = max_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -131,13 +145,16 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         root = np.sqrt(weights)
         design = self._design(X, root)
         target = y * root
-        common = {"sketch": self.sketch, "m": self.sketch_size,
-                  "random_state": self.random_state, "n_jobs": self.n_jobs}
+        common = {"sketch_size": self.sketch_size, "random_state": self.random_state,
+                  "n_jobs": self.n_jobs}
+        if self.sketch is not None:
+            common["sketch"] = self.sketch
         if design.shape[0] < design.shape[1]:
             result = _solve_wide(design, target)
         elif self.method == "precondition":
             result = sketch_and_precondition(design, target, tol=self.tol,
-                                             max_iter=self.max_iter, **common)
+                                             max_iter=self.max_iter, verbose=self.verbose,
+                                             **common)
         else:
             result = sketch_and_solve(design, target, eps=self.eps, **common)
         coef = result.coef
@@ -146,8 +163,28 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         self.intercept_ = float(coef[d]) if self.fit_intercept else 0.0
         self.residual_norm_ = result.residual_norm
         self.rank_ = result.rank
-        # the (sketched or direct) solve is the first iteration, CG steps come after it
-        return self._record_convergence(result.replace(n_iter=result.n_iter + 1))
+        self.stop_reason_ = result.stop_reason
+        # the (sketched or direct) solve counts as the first iteration, CG steps come after it
+        # (scikit-learn expects n_iter_ >= 1)
+        result = result.replace(n_iter=result.n_iter + 1)
+        if result.converged:
+            return self._record_convergence(result)
+        self.n_iter_, self.converged_, self.history_ = result.n_iter, False, result.history
+        steps = result.n_iter - 1
+        if result.stop_reason == "max_iter":
+            why = f"reached max_iter={self.max_iter} steps"
+            advice = "increase max_iter"
+        else:
+            why = f"stopped after {steps} steps without progress"
+            advice = ("the coefficients are its best iterate; X may be too ill-conditioned for "
+                      "double precision")
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(f"SketchedRegression: the preconditioned iteration {why} at "
+                      f"normal_equation_residual={result.history.criterion[-1]:.3e}, above "
+                      f"tol={self.tol:g} and above the rounding level of this problem; {advice}",
+                      ConvergenceWarning, stacklevel=2)
+        return self
 
     def _design(self, X, root):
         if sp.issparse(X):

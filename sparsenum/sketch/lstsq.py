@@ -20,14 +20,13 @@ import scipy.sparse as sp
 from sparsenum.base import ConvergenceHistory
 from sparsenum.utils import check_int, check_scalar
 
+from ._cgls import cgls
 from ._inputs import check_problem, check_sketch_size
 from ._matrix import as_matrix, sketch_both
+from ._progress import Progress
 from ._result import LstsqResult, RankDeficientWarning
 from .operators import SparseSign, make_sketch
 
-_FLOOR = 0.05  # typical criterion floor, in units of eps_machine * cond(A), see the CG loop
-_STALL = 5  # steps without progress before the iteration gives up
-_ACCEPT = 2.0  # an exactly computed criterion within this many eps * cond(A) is converged
 # The sketch size that minimises predicted time: a QR of the m x d sketch costs about
 # _QR_COST * m * d^2 / (n d) passes over A (single-thread LAPACK against a memory-bound pass,
 # measured at n=5e5, d=200), and CG gains sqrt(d/m) per pass, so reaching 1e-14 from the warm
@@ -35,8 +34,6 @@ _ACCEPT = 2.0  # an exactly computed criterion within this many eps * cond(A) is
 _QR_COST = 0.66
 _OVERSAMPLING_GRID = (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 _PRECONDITION_SPARSITY = 4  # nonzeros per column of the sparse sign preconditioner
-_REPLACE_EVERY = 8  # exact r and A^T r every this many fused iterations, on ill-conditioned A
-_DRIFT_SHARE = 1.0  # ... where eps * cond(A) exceeds this share of the target
 
 __all__ = [
     "auto_oversampling",
@@ -112,14 +109,25 @@ def linf_error_bound(A, b, eps) -> float:
     return eps / math.sqrt(dense.shape[1]) * residual / float(s[rank - 1])
 
 
-def _resolve_m(m, eps, delta, n, d, default):
-    if m is not None and eps is not None:
-        raise ValueError("give either m or eps, not both")
+def _renamed_m(sketch_size, m):
+    """``m`` is the former name of ``sketch_size``: still accepted, with a FutureWarning."""
+    if m is None:
+        return sketch_size, "sketch_size"
+    warnings.warn("m is renamed sketch_size, as in SketchedRegression; the name m will be "
+                  "removed in the next release", FutureWarning, stacklevel=3)
+    if sketch_size is not None:
+        raise TypeError("give sketch_size or its former name m, not both")
+    return m, "m"
+
+
+def _resolve_size(size, name, eps, delta, n, d, default):
+    if size is not None and eps is not None:
+        raise ValueError(f"give either {name} or eps, not both")
     if eps is not None:
         return linf_sketch_size(n, d, eps, delta)
-    if m is None:
+    if size is None:
         return min(n, default)
-    return check_sketch_size(m, n, d)
+    return check_sketch_size(size, n, d, name)
 
 
 def _rcond(rcond, n, d):
@@ -139,12 +147,7 @@ def _warn_rank(rank, d, what):
                       "solution", RankDeficientWarning, stacklevel=3)
 
 
-def _residual_and_gram(matrix, x):
-    r = matrix.residual(x)
-    return r, matrix.rmatvec(r)
-
-
-def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None):
+def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None, stop_reason):
     """The result, with the residual of ``x`` recomputed unless the caller has it exactly."""
     if r is None:
         r = matrix.residual(x)
@@ -153,11 +156,12 @@ def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None):
     return LstsqResult(coef=x, residual_norm=residual_norm,
                        relative_residual=residual_norm / norm_b if norm_b > 0 else 0.0,
                        rank=rank, singular_values=s, sketch=op.name, sketch_size=op.m,
-                       converged=bool(converged), n_iter=int(n_iter), history=history)
+                       converged=bool(converged), n_iter=int(n_iter), history=history,
+                       stop_reason=stop_reason)
 
 
-def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, random_state=None,
-                     rcond=None, n_jobs=None) -> LstsqResult:
+def sketch_and_solve(A, b, *, sketch="srht", sketch_size=None, eps=None, delta=0.01,
+                     random_state=None, rcond=None, n_jobs=None, m=None) -> LstsqResult:
     """Approximate ``argmin ||A x - b||`` by ``x' = argmin ||S A x - S b||`` for a random ``S``.
 
     With a dense sketch (``"srht"``, ``"gaussian"``) of ``m = eps^-2 d log^3(n/delta)`` rows,
@@ -174,8 +178,9 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
         The right-hand side.
     sketch : str or SketchOperator, default="srht"
         ``"srht"``, ``"gaussian"``, ``"sparse_sign"``, ``"countsketch"`` or an operator.
-    m : int, optional
-        Sketch rows, ``d <= m <= n``. Default ``min(n, 4 d)`` unless ``eps`` is given.
+    sketch_size : int, optional
+        Rows ``m`` of the sketch, ``d <= m <= n``. Default ``min(n, 4 d)`` unless ``eps`` is
+        given (or the size of a given operator).
     eps : float, optional
         Target accuracy: ``m`` is then :func:`linf_sketch_size` ``(n, d, eps, delta)``. If that
         is not below ``n`` (the paper's constant-free row count is conservative), the full
@@ -190,6 +195,8 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
     n_jobs : int, optional
         Threads for ``scipy.fft`` when the sketch is ``SRHT(transform="dct")`` (``None``: one
         thread for transforms of fewer than ``2e7`` flops).
+    m : int, optional
+        Former name of ``sketch_size`` (deprecated, removed in the next release).
 
     Returns
     -------
@@ -207,7 +214,7 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
     >>> from sparsenum.sketch import sketch_and_solve
     >>> rng = np.random.default_rng(0)
     >>> A = rng.standard_normal((4000, 10)); b = A @ np.ones(10) + 0.01 * rng.standard_normal(4000)
-    >>> res = sketch_and_solve(A, b, m=400, random_state=0)
+    >>> res = sketch_and_solve(A, b, sketch_size=400, random_state=0)
     >>> bool(np.abs(res.coef - 1).max() < 0.01), res.sketch, res.sketch_size
     (True, 'srht', 400)
     """
@@ -215,9 +222,10 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
     n, d = A.shape
     delta = check_scalar(delta, "delta", low=0, high=1, include_low=False, include_high=False)
     eps = check_scalar(eps, "eps", low=0, include_low=False, allow_none=True)
-    if hasattr(sketch, "m") and m is None and eps is None:
-        m = sketch.m
-    m = _resolve_m(m, eps, delta, n, d, 4 * d)
+    size, name = _renamed_m(sketch_size, m)
+    if hasattr(sketch, "m") and size is None and eps is None:
+        size = sketch.m
+    m = _resolve_size(size, name, eps, delta, n, d, 4 * d)
     if m >= n and eps is not None:
         warnings.warn(f"the l_inf row count eps^-2 d log^3(n/delta) = {m} is not below n = {n}: "
                       "no sketch can help, solving the full problem exactly instead (with "
@@ -235,7 +243,7 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
     _warn_rank(rank, d, "sketch_and_solve")
     x = Vt[:rank].T @ ((U[:, :rank].T @ Sb) / s[:rank])
     result = _finish(as_matrix(A, b, kind), x, converged=True, n_iter=0, history=history,
-                     rank=rank, s=s, op=op)
+                     rank=rank, s=s, op=op, stop_reason="direct")
     history.record(0, objective=result.residual_norm, criterion=result.relative_residual)
     return result
 
@@ -269,9 +277,9 @@ def _preconditioner_sketch(sketch, m, random_state, n_jobs):
     return make_sketch(sketch, m, random_state=random_state, n_jobs=n_jobs)
 
 
-def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=None, tol=1e-14,
-                            max_iter=100, random_state=None, rcond=None,
-                            n_jobs=None) -> LstsqResult:
+def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sketch_size=None,
+                            tol=1e-14, max_iter=100, random_state=None, rcond=None,
+                            n_jobs=None, verbose=0, callback=None, m=None) -> LstsqResult:
     """Solve ``min ||A x - b||`` to full accuracy, preconditioned by a sketch (Blendenpik/LSRN).
 
     The sketch ``S A = Q U diag(s) V^T`` (a QR, then an SVD of the small ``R``) gives the
@@ -295,20 +303,22 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
         per column) is the cheapest to apply (see the benchmarks), ``"srht"`` is the classical
         Blendenpik choice.
     oversampling : float, optional
-        ``m = ceil(oversampling * d)`` (capped at ``n``) when ``m`` is not given. Default
-        :func:`auto_oversampling` ``(n, d)``: 32 for very tall ``A``, less as ``d / n`` grows.
-    m : int, optional
-        Sketch rows, ``d <= m <= n``.
+        ``sketch_size = ceil(oversampling * d)`` (capped at ``n``) when ``sketch_size`` is not
+        given. Default :func:`auto_oversampling` ``(n, d)``: 32 for very tall ``A``, less as
+        ``d / n`` grows.
+    sketch_size : int, optional
+        Rows ``m`` of the sketch, ``d <= m <= n``.
     tol : float, default=1e-14
-        Stop when ``||(A N)^T r|| <= tol ||r||`` (normwise backward error of the preconditioned
-        problem, whose norm is about 1) or ``||r|| <= tol ||b||`` (consistent systems). Rounding
-        in ``N^T A^T r`` puts a floor of order ``eps_machine cond(A)`` under the first test
-        (the accuracy of a backward-stable direct solver such as LAPACK's): the iteration stops
-        at ``max(tol, 0.05 eps_machine cond(S A))``, as soon as an exactly recomputed
-        criterion is within ``2 eps_machine cond(S A)`` (no step can reduce it further), or
-        after 5 steps without progress, returning its best iterate; it reports
-        ``converged=True`` if that iterate's criterion is within
-        ``max(tol, 2 eps_machine cond(S A))``.
+        Stop when ``||(A N)^T r|| <= tol ||r||`` (the normal-equation residual of the
+        preconditioned problem, whose matrix has norm about 1) or ``||r|| <= tol ||b||``
+        (consistent systems). Computed in floating point, the first quantity has a rounding
+        floor ``eps_machine (cond(S A) + sqrt(d) (2 ||b|| + ||r||) / ||r||)``: from ``N``, which
+        scales by up to ``1 / sigma_min``, and from the rounding of ``r = b - A x`` itself,
+        which dominates when ``||r|| << ||b||``. A backward-stable direct solver such as
+        LAPACK's lands at about that floor. Convergence is decided on an exactly recomputed
+        criterion: it is accepted within ``max(tol, 2 floor)`` (no step can reduce it further,
+        ``stop_reason="rounding_floor"`` when above ``tol``); after 5 steps without a new best
+        value the iteration returns its best iterate.
     max_iter : int, default=100
         Maximum CG steps.
     random_state, rcond
@@ -318,12 +328,21 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
         ``None``: one thread when a pass costs fewer than ``2e7`` flops (``4 n d``), numba's
         current thread count above; ``-1``: all cores. Results do not depend on it: the passes
         sum fixed row chunks in a fixed order.
+    verbose : int or bool, default=0
+        ``1``: a line when done; ``2``: a line per step.
+    callback : callable, optional
+        ``callback(iteration, state)`` after every recorded step, ``state`` a read-only
+        mapping of ``residual_norm``, ``normal_equation_residual`` and the current ``coef``;
+        returning True stops the iteration (``stop_reason="callback"``).
+    m : int, optional
+        Former name of ``sketch_size`` (deprecated, removed in the next release).
 
     Returns
     -------
     LstsqResult
         ``history`` holds, per step, the residual norm (objective) and
-        ``normal_equation_residual`` (criterion).
+        ``normal_equation_residual`` (criterion); its last row describes the returned ``coef``,
+        computed exactly. ``stop_reason`` says why the iteration ended.
 
     Warns
     -----
@@ -348,14 +367,13 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
     oversampling = check_scalar(oversampling, "oversampling", low=1)
     tol = check_scalar(tol, "tol", low=0, include_low=False, high=1)
     max_iter = check_int(max_iter, "max_iter", low=0)
-    if hasattr(sketch, "m") and m is None:
-        m = sketch.m
-    m = _resolve_m(m, None, None, n, d, math.ceil(oversampling * d))
+    size, name = _renamed_m(sketch_size, m)
+    if hasattr(sketch, "m") and size is None:
+        size = sketch.m
+    m = _resolve_size(size, name, None, None, n, d, math.ceil(oversampling * d))
     op = _preconditioner_sketch(sketch, m, random_state, n_jobs)
     rcond = _rcond(rcond, n, d)
-    history = ConvergenceHistory(max_iter + 1, criterion_name="normal_equation_residual",
-                                 objective_name="residual_norm")
-
+    progress = Progress("sketch_and_precondition", verbose, callback)
     SA, Sb = sketch_both(op, A, b, kind)
     Q, R = scipy.linalg.qr(SA, mode="economic")
     Ur, s, Vt = scipy.linalg.svd(R)
@@ -363,80 +381,13 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
     _warn_rank(rank, d, "sketch_and_precondition")
     N = Vt[:rank].T / s[:rank]  # d x rank: A N is well conditioned
     x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))  # the sketch-and-solve solution, as warm start
-
+    cond = s[0] / s[rank - 1] if rank else 1.0
     matrix = as_matrix(A, b, kind, n_jobs)
-    # For a dense row-major A in memory one pass over A yields both A p and A^T A p (half the
-    # memory traffic of two products), and A^T r is carried by recurrence; see the loop.
-    fused = getattr(matrix, "can_fuse", False)
-    history.restart_clock()
-    r, At_r = matrix.residual_and_gram(x0) if fused else _residual_and_gram(matrix, x0)
-    y = np.zeros(rank)
-    g = N.T @ At_r
-    p = g.copy()
-    gamma = float(g @ g)
-    norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-    norm_b = matrix.norm_b()
-
-    def criterion(norm_g, norm_r):
-        return norm_g / norm_r if norm_r > 0 else 0.0
-
-    # The computed N^T A^T r carries rounding errors of order eps * cond(A) * ||r|| (N scales by
-    # 1 / sigma_min), so the criterion cannot go below that floor: stop there, as a
-    # backward-stable direct solver would, instead of iterating on rounding noise.
-    unit = np.finfo(float).eps * (s[0] / s[rank - 1]) if rank else 0.0
-    target = max(tol, _FLOOR * unit)
-    crit = criterion(math.sqrt(gamma), norm_r)
-    history.record(0, objective=norm_r, criterion=crit)
-    converged = norm_r <= tol * norm_b or crit <= target
-    # The recurrence for A^T r drifts by about eps * cond(A) * ||r|| per step. Where that can
-    # matter against the target, r and A^T r are replaced by exact values every few steps; in any
-    # case they are recomputed exactly (one fused pass) before convergence is accepted, so the
-    # drift never decides the stopping test.
-    replace_every = _REPLACE_EVERY if unit > _DRIFT_SHARE * target else max_iter + 1
-    n_iter, best, y_best, stalled, r_is_exact = 0, crit, y.copy(), 0, True
-    while not converged and n_iter < max_iter and stalled < _STALL:
-        if fused:
-            q, At_q = matrix.matvec_and_gram(N @ p)
-        else:
-            q = matrix.matvec(N @ p)
-        qq = matrix.dot(q, q)
-        if qq <= 0.0:
-            break
-        alpha = gamma / qq
-        y += alpha * p
-        r = matrix.axpy(-alpha, q, r)
-        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-        n_iter += 1
-        r_is_exact = False
-        if fused:
-            At_r -= alpha * At_q
-            g = N.T @ At_r
-            guess = criterion(math.sqrt(float(g @ g)), norm_r)
-            if n_iter % replace_every == 0 or guess <= target or guess >= best:
-                r, At_r = matrix.residual_and_gram(x0 + N @ y)
-                g = N.T @ At_r
-                norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-                r_is_exact = True
-        else:
-            g = N.T @ matrix.rmatvec(r)
-        gamma_next = float(g @ g)
-        crit = criterion(math.sqrt(gamma_next), norm_r)
-        history.record(n_iter, objective=norm_r, criterion=crit)
-        # at the rounding floor of N^T A^T r (only an exact value can tell) more steps cannot help
-        converged = (norm_r <= tol * norm_b or crit <= target
-                     or (r_is_exact and crit <= max(tol, _ACCEPT * unit)))
-        if crit < best:
-            best, stalled = crit, 0
-            y_best[:] = y
-        else:  # rounding noise dominates: keep the best iterate
-            stalled += 1
-        p = g + (gamma_next / gamma) * p
-        gamma = gamma_next
-    if not converged:
-        r_is_exact = r_is_exact and stalled == 0
-        y = y_best
-        # stalled on rounding noise at the accuracy of a backward-stable solver: that is success
-        converged = stalled >= _STALL and best <= max(tol, _ACCEPT * unit)
-    x = x0 + N @ y
-    return _finish(matrix, x, converged=converged, n_iter=n_iter, history=history, rank=rank,
-                   s=s, op=op, r=r if r_is_exact else None)
+    out = cgls(matrix, N, x0, tol=tol, max_iter=max_iter, cond=cond, progress=progress)
+    result = _finish(matrix, out.coef, converged=out.converged, n_iter=out.n_iter,
+                     history=out.history, rank=rank, s=s, op=op, r=out.residual,
+                     stop_reason=out.stop_reason)
+    progress.finish(f"{out.stop_reason.replace('_', ' ')} after {out.n_iter} steps, "
+                    f"normal_equation_residual={out.history.criterion[-1]:.3e}, "
+                    f"relative_residual={result.relative_residual:.6g}")
+    return result
