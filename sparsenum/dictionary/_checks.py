@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_array, check_int, check_scalar
+from sparsenum.utils import check_array, check_int, check_scalar, check_sparse
 
 
 def check_signals(X, name: str = "X") -> np.ndarray:
@@ -13,13 +16,38 @@ def check_signals(X, name: str = "X") -> np.ndarray:
     return check_array(X, name, ndim=2)
 
 
+# Entries within [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] have squares and products far from
+# float64's overflow and underflow; data outside are rescaled by a power of two (exactly).
+SAFE_EXPONENT = 200
+
+
+def power_of_two_scale(A: np.ndarray) -> float:
+    """1 if ``max |A|`` lies in the safe band, else the power of two ``2**e > max |A|``.
+
+    Dividing by it is exact (it only shifts exponents) and brings the entries below 1, so
+    the squares and products of the kernels neither overflow nor underflow.
+    """
+    peak = float(np.max(np.abs(A))) if A.size else 0.0
+    if peak == 0.0 or 2.0 ** -SAFE_EXPONENT <= peak <= 2.0 ** SAFE_EXPONENT:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(peak)[1])
+
+
+def row_norms(A: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows, computed without overflow or underflow of the squares."""
+    peak = np.max(np.abs(A), axis=1) if A.shape[1] else np.zeros(A.shape[0])
+    safe = np.where(peak > 0, peak, 1.0)[:, None]
+    scaled = A / safe
+    return peak * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+
+
 def check_dictionary(D, n_features: int, name: str = "D") -> tuple[np.ndarray, np.ndarray]:
-    """A finite ``(n_atoms, n_features)`` dictionary and its atom norms."""
+    """A finite ``(n_components, n_features)`` dictionary and its atom norms."""
     D = check_array(D, name, ndim=2)
     if D.shape[1] != n_features:
-        raise ValueError(f"{name} must have one column per signal feature, shape (n_atoms, "
+        raise ValueError(f"{name} must have one column per signal feature, shape (n_components, "
                          f"{n_features}); got shape {D.shape}")
-    norms = np.sqrt(np.einsum("ij,ij->i", D, D))
+    norms = row_norms(D)
     if not np.any(norms > 0):
         raise ValueError(f"{name} must have at least one nonzero atom (row); all "
                          f"{D.shape[0]} atoms are zero")
@@ -28,20 +56,48 @@ def check_dictionary(D, n_features: int, name: str = "D") -> tuple[np.ndarray, n
 
 def check_n_nonzero(n_nonzero, n_atoms: int, n_features: int, *, allow_none: bool = True,
                     name: str = "n_nonzero") -> int | None:
-    """1 <= n_nonzero <= min(n_atoms, n_features): more atoms than that are linearly dependent."""
+    """1 <= n_nonzero <= min(n_components, n_features): more atoms than that are dependent."""
     if n_nonzero is None and allow_none:
         return None
     limit = min(n_atoms, n_features)
     value = check_int(n_nonzero, name, low=1)
     if value > limit:
-        which = "n_atoms" if n_atoms <= n_features else "the signal dimension n_features"
-        raise ValueError(f"{name} must be <= min(n_atoms, n_features) = {limit} ({which}); "
-                         f"got {value}")
+        which = "n_components" if n_atoms <= n_features else "the signal dimension n_features"
+        raise ValueError(f"{name} must be <= min(n_components, n_features) = {limit} ({which});"
+                         f" got {value}")
     return value
+
+
+def _memory_bytes() -> int | None:
+    """Physical memory of the machine, if the platform says."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(n_bytes: float, name: str, value, what: str) -> None:
+    """Refuse a size whose arrays would not fit in the machine's memory, saying how much."""
+    available = _memory_bytes()
+    if available is not None and n_bytes > available:
+        raise ValueError(f"{name}={value} would need {n_bytes / 2**30:,.1f} GiB for {what}, "
+                         f"more than this machine's {available / 2**30:,.1f} GiB of memory")
 
 
 def check_tol(tol, name: str = "tol") -> float | None:
     return check_scalar(tol, name, low=0.0, allow_none=True)
+
+
+def check_codes(codes, n_atoms: int, name: str = "X"):
+    """Codes for ``inverse_transform``: sparse or dense, ``(n_samples, n_components)``, finite."""
+    if sp.issparse(codes):
+        codes = check_sparse(codes, name, format="csr")
+    else:
+        codes = check_array(codes, name, ndim=2)
+    if codes.shape[1] != n_atoms:
+        raise ValueError(f"{name} must hold codes of shape (n_samples, n_components={n_atoms}); "
+                         f"got shape {codes.shape}")
+    return codes
 
 
 def padded_to_csr(idx: np.ndarray, val: np.ndarray, cnt: np.ndarray, n_atoms: int) -> sp.csr_matrix:

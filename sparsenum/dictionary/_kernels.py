@@ -49,7 +49,9 @@ def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
             if a > best:
                 best = a
                 lam = k
-        if active[lam] or best * best < _EPS:
+        # a correlation within sqrt(eps) of the signal's norm is zero (scikit-learn's test,
+        # made relative so that coding does not depend on the scale of x)
+        if active[lam] or best * best <= _EPS * x_sqnorm:
             stop = STOP_DEPENDENT
             break
         # progressive Cholesky: append row w = L^{-1} G[I, lam] to the factor of G[I, I]

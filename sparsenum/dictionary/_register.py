@@ -31,7 +31,7 @@ def check_instances():
 
     return [
         CalibratedDictionaryCompressor(0.3, max_iter=2, random_state=0),
-        KSVD(n_atoms=6, n_nonzero=2, max_iter=3, random_state=0),
+        KSVD(n_components=6, n_nonzero=2, max_iter=3, random_state=0),
         OnlineOrthogonalDictionary(batch_size=16, max_iter=2, random_state=0),
     ]
 
@@ -72,7 +72,7 @@ def demo(out_dir) -> list[DemoRow]:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = KSVD(n_atoms=64, n_nonzero=4, max_iter=10, random_state=0).fit(P)
+        model = KSVD(n_components=64, n_nonzero=4, max_iter=10, random_state=0).fit(P)
     elapsed = time.perf_counter() - start
     ref_codes = orthogonal_mp_gram(model.dictionary_ @ model.dictionary_.T,
                                    model.dictionary_ @ P.T, n_nonzero_coefs=4).T
@@ -110,3 +110,17 @@ def warm_up():
     from ._cases import warm_up
 
     warm_up()
+
+
+def solver_cases():
+    """One small problem per public solver function returning a result with a history."""
+    from ._cases import solver_cases
+
+    return solver_cases()
+
+
+def easy_fits():
+    """Every estimator with its defaults on an easy problem (none may warn)."""
+    from ._cases import easy_fits
+
+    return easy_fits()

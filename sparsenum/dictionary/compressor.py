@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
 from sparsenum.base import IterativeEstimatorMixin
 
 from .cospadi import compress_layer
+from .ksvd import unsettled_message
 
 __all__ = ["CalibratedDictionaryCompressor"]
 
@@ -30,11 +34,16 @@ class CalibratedDictionaryCompressor(IterativeEstimatorMixin, BaseEstimator):
         Dictionary atoms per nonzero of a code column, ``k / s`` (CoSpaDi).
     max_iter : int, default=60
         K-SVD iterations (CoSpaDi).
+    tol : float, default=1e-4
+        The K-SVD run converges when the relative squared error of the whitened weight changes
+        by less than ``tol`` over an iteration without atom replacement (see :func:`ksvd`).
     method : {"cospadi", "svd"}, default="cospadi"
         Sparse dictionary (CoSpaDi) or the whitened truncated SVD baseline at the same budget.
     random_state : None, int, RandomState or Generator
     n_jobs : int, optional
-        Numba threads for sparse coding.
+        Numba threads for sparse coding (``None``: one thread for small layers).
+    verbose : int or bool, default=0
+        Progress of the K-SVD run: ``1`` a line when done, ``2`` a line per iteration.
 
     Attributes
     ----------
@@ -70,22 +79,25 @@ class CalibratedDictionaryCompressor(IterativeEstimatorMixin, BaseEstimator):
     (0.404, (2, 40))
     """
 
-    def __init__(self, compression_ratio=0.3, *, atoms_per_nonzero=2.0, max_iter=60,
-                 method="cospadi", random_state=None, n_jobs=None):
+    def __init__(self, compression_ratio=0.3, *, atoms_per_nonzero=2.0, max_iter=60, tol=1e-4,
+                 method="cospadi", random_state=None, n_jobs=None, verbose=0):
         self.compression_ratio = compression_ratio
         self.atoms_per_nonzero = atoms_per_nonzero
         self.max_iter = max_iter
+        self.tol = tol
         self.method = method
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def fit(self, W, X_calibration=None):
         """Compress ``W`` (d_in, d_out) for inputs like ``X_calibration`` (n_tokens, d_in)."""
         W = validate_data(self, W, dtype=np.float64)  # sets n_features_in_ = d_out
         result = compress_layer(W, X_calibration, compression_ratio=self.compression_ratio,
                                 atoms_per_nonzero=self.atoms_per_nonzero, method=self.method,
-                                max_iter=self.max_iter, random_state=self.random_state,
-                                n_jobs=self.n_jobs)
+                                max_iter=self.max_iter, tol=self.tol,
+                                random_state=self.random_state, n_jobs=self.n_jobs,
+                                verbose=self.verbose)
         layer = result.layer
         self.compressed_ = layer
         self.dictionary_ = layer.left
@@ -93,4 +105,10 @@ class CalibratedDictionaryCompressor(IterativeEstimatorMixin, BaseEstimator):
         self.compression_ratio_ = result.compression_ratio
         self.activation_error_ = result.activation_error
         self.gram_shift_ = result.gram_shift
-        return self._record_convergence(result, what=f"{type(self).__name__} (K-SVD)")
+        if result.converged:
+            return self._record_convergence(result)
+        self.n_iter_, self.converged_, self.history_ = result.n_iter, False, result.history
+        warnings.warn(unsettled_message(f"{type(self).__name__} (K-SVD)", result.history,
+                                        self.max_iter, self.tol, False),
+                      ConvergenceWarning, stacklevel=2)
+        return self

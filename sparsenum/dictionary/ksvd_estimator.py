@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sparsenum.base import IterativeEstimatorMixin
+from sparsenum.utils import check_int
 
-from .ksvd import ksvd
+from ._checks import check_codes
+from .ksvd import ksvd, renamed_n_atoms, unsettled_message
 from .omp import batch_omp
 
 __all__ = ["KSVD"]
@@ -21,36 +22,43 @@ __all__ = ["KSVD"]
 class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
     """K-SVD dictionary learning with Batch-OMP sparse coding (samples as rows).
 
-    Learns ``n_atoms`` unit-norm atoms ``D`` such that every training sample is approximated by
-    at most ``n_nonzero`` of them: min ``||X - C D||_F^2``. See :func:`ksvd` for the algorithm.
+    Learns ``n_components`` unit-norm atoms ``D`` such that every training sample is
+    approximated by at most ``n_nonzero`` of them: min ``||X - C D||_F^2``. See :func:`ksvd`
+    for the algorithm.
 
     Parameters
     ----------
-    n_atoms : int, optional
+    n_components : int, optional
         Number of atoms; default ``n_features``.
     n_nonzero : int, optional
         Nonzeros per code; default ``max(1, int(0.1 * n_features))`` as in scikit-learn's OMP.
-        A value above ``min(n_atoms, n_features)`` is capped there with a ``UserWarning``
+        A value above ``min(n_components, n_features)`` is capped there with a ``UserWarning``
         (the function :func:`ksvd` raises instead).
     max_iter : int, default=10
         Maximum number of coding + update iterations.
     approximate : bool, default=True
         Approximate K-SVD (one alternating step per atom) or exact K-SVD (SVD per atom).
     tol : float, default=1e-4
-        Stop when the objective's relative decrease over an iteration is below ``tol``.
+        Converged when the relative squared error ``||X - C D||_F^2 / ||X||_F^2`` changes by
+        less than ``tol`` over an iteration in which no atom was replaced (or the fit is exact).
     monotone : bool, default=False
         Keep a sample's previous code when re-coding would represent it worse, making the
         objective non-increasing (up to atom replacement); see :func:`ksvd`.
     random_state : None, int, RandomState or Generator
         Seeds the initial dictionary (random training samples).
     n_jobs : int, optional
-        Numba threads for sparse coding.
+        Numba threads for sparse coding (``None``: one thread for small batches). The result
+        does not depend on it.
+    verbose : int or bool, default=0
+        ``1``: a line when the fit ends; ``2``: a line per iteration.
+    n_atoms : int, optional
+        Former name of ``n_components`` (deprecated, removed in the next release).
 
     Attributes
     ----------
-    dictionary_ : ndarray of shape (n_atoms, n_features)
+    dictionary_ : ndarray of shape (n_components, n_features)
         Learned atoms, one per row. ``components_`` is the same array.
-    components_ : ndarray of shape (n_atoms, n_features)
+    components_ : ndarray of shape (n_components, n_features)
         Alias of ``dictionary_`` (scikit-learn's name).
     n_nonzero_ : int
         The sparsity used.
@@ -59,7 +67,7 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
     n_iter_, converged_, history_
         Iterations, whether ``tol`` was met, and the
         :class:`~sparsenum.base.ConvergenceHistory` (objective ``squared_residual`` per
-        iteration, criterion ``relative_decrease``, columns ``coding_time``, ``update_time``).
+        iteration, criterion ``error_decrease``, column ``replaced``; see :func:`ksvd`).
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -68,7 +76,7 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from sparsenum.dictionary import KSVD
     >>> X = np.random.default_rng(0).standard_normal((100, 6))
-    >>> model = KSVD(n_atoms=12, n_nonzero=2, max_iter=50, random_state=0).fit(X)
+    >>> model = KSVD(n_components=12, n_nonzero=2, max_iter=50, random_state=0).fit(X)
     >>> codes = model.transform(X)
     >>> codes.shape, int(codes.getnnz(axis=1).max())
     ((100, 12), 2)
@@ -76,9 +84,10 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
     (100, 6)
     """
 
-    def __init__(self, n_atoms=None, n_nonzero=None, *, max_iter=10, approximate=True, tol=1e-4,
-                 monotone=False, random_state=None, n_jobs=None):
-        self.n_atoms = n_atoms
+    def __init__(self, n_components=None, n_nonzero=None, *, max_iter=10, approximate=True,
+                 tol=1e-4, monotone=False, random_state=None, n_jobs=None, verbose=0,
+                 n_atoms=None):
+        self.n_components = n_components
         self.n_nonzero = n_nonzero
         self.max_iter = max_iter
         self.approximate = approximate
@@ -86,45 +95,50 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         self.monotone = monotone
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.n_atoms = n_atoms
 
     def fit(self, X, y=None):
         """Learn the dictionary from ``X`` of shape (n_samples, n_features); returns self."""
         X = validate_data(self, X, dtype=np.float64)
         n_features = X.shape[1]
-        n_atoms = n_features if self.n_atoms is None else self.n_atoms
+        n_components = renamed_n_atoms(self.n_components, self.n_atoms)
+        n_components = n_features if n_components is None else n_components
+        n_components = check_int(n_components, "n_components", low=1)
         n_nonzero = self.n_nonzero
-        limit = min(n_atoms, n_features) if isinstance(n_atoms, numbers.Integral) else n_features
+        limit = min(n_components, n_features)
         if n_nonzero is None:
             n_nonzero = max(1, min(int(0.1 * n_features), limit))
-        elif isinstance(n_nonzero, numbers.Integral) and n_nonzero > limit >= 1:
-            warnings.warn(f"n_nonzero={n_nonzero} exceeds min(n_atoms, n_features)={limit}: "
-                          f"using {limit} (more atoms would be linearly dependent)", UserWarning,
-                          stacklevel=2)
+        elif check_int(n_nonzero, "n_nonzero", low=1) > limit:
+            warnings.warn(f"n_nonzero={n_nonzero} exceeds min(n_components, n_features)="
+                          f"{limit}: using {limit} (more atoms would be linearly dependent)",
+                          UserWarning, stacklevel=2)
             n_nonzero = limit
-        result = ksvd(X, n_atoms, n_nonzero, max_iter=self.max_iter, tol=self.tol,
+        result = ksvd(X, n_components, n_nonzero, max_iter=self.max_iter, tol=self.tol,
                       approximate=self.approximate, monotone=self.monotone,
-                      random_state=self.random_state,
-                      n_jobs=self.n_jobs)
+                      random_state=self.random_state, n_jobs=self.n_jobs,
+                      verbose=self.verbose)
         self.dictionary_ = result.dictionary
         self.components_ = self.dictionary_
         self.n_nonzero_ = int(n_nonzero)
         self.error_ = float(result.objective)
-        return self._record_convergence(result)
+        if result.converged:
+            return self._record_convergence(result)
+        self.n_iter_, self.converged_, self.history_ = result.n_iter, False, result.history
+        warnings.warn(unsettled_message("KSVD", result.history, self.max_iter, self.tol,
+                                        self.monotone), ConvergenceWarning, stacklevel=2)
+        return self
 
     def transform(self, X):
-        """Sparse codes of ``X`` by Batch-OMP: a CSR matrix of shape (n_samples, n_atoms)."""
+        """Sparse codes of ``X`` by Batch-OMP: a CSR matrix of shape (n_samples, n_components)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return batch_omp(X, self.dictionary_, n_nonzero=self.n_nonzero_, n_jobs=self.n_jobs)
 
     def inverse_transform(self, X):
-        """Signals ``codes @ dictionary_`` from codes (sparse or dense, n_samples x n_atoms)."""
+        """Signals ``codes @ dictionary_`` from codes (n_samples, n_components), sparse or not."""
         check_is_fitted(self)
-        codes = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-        if codes.ndim != 2 or codes.shape[1] != self.dictionary_.shape[0]:
-            n_atoms = self.dictionary_.shape[0]
-            raise ValueError(f"codes must have shape (n_samples, n_atoms={n_atoms}); "
-                             f"got {codes.shape}")
+        codes = check_codes(X, self.dictionary_.shape[0])
         return np.asarray(codes @ self.dictionary_)
 
     def __sklearn_tags__(self):

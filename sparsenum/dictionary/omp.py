@@ -11,7 +11,14 @@ import scipy.sparse as sp
 from sparsenum.utils import check_n_jobs, numba_threads
 
 from . import _kernels
-from ._checks import check_dictionary, check_n_nonzero, check_signals, check_tol, padded_to_csr
+from ._checks import (
+    check_dictionary,
+    check_n_nonzero,
+    check_signals,
+    check_tol,
+    padded_to_csr,
+    power_of_two_scale,
+)
 from ._threads import default_threads
 
 __all__ = ["batch_omp"]
@@ -68,13 +75,13 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
     ----------
     X : array-like of shape (n_samples, n_features)
         Signals, one per row (scikit-learn's orientation).
-    D : array-like of shape (n_atoms, n_features)
+    D : array-like of shape (n_components, n_features)
         Dictionary, one atom per row (like ``components_`` of scikit-learn's dictionary
         learners). Atoms need not have unit norm: selection uses the normalised atoms
         (``|<d_k, r>| / ||d_k||``) and the returned coefficients are for ``D`` as given.
         Zero atoms are never selected (their coefficients are 0).
     n_nonzero : int, optional
-        Maximum number of nonzeros per code, ``1 <= n_nonzero <= min(n_atoms, n_features)``
+        Maximum number of nonzeros per code, ``1 <= n_nonzero <= min(n_components, n_features)``
         (more atoms than the signal dimension are linearly dependent). Default: the
         tolerance alone decides if ``tol`` is given, otherwise
         ``max(1, int(0.1 * n_features))`` as in scikit-learn.
@@ -84,12 +91,12 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
         given: coding stops at whichever comes first.
     n_jobs : int, optional
         Numba threads (``None``: one thread when the batch costs fewer than ``2e7`` flops,
-        counted as ``n_samples * n_atoms * n_nonzero * (n_nonzero + 2)``, numba's thread count
+        counted as ``n_samples * n_components * n_nonzero * (n_nonzero + 2)``, numba's thread count
         above; ``-1``: all cores). The codes do not depend on it.
 
     Returns
     -------
-    codes : scipy.sparse.csr_matrix of shape (n_samples, n_atoms)
+    codes : scipy.sparse.csr_matrix of shape (n_samples, n_components)
         Sparse codes, samples as rows, so ``X ~= codes @ D``; column indices sorted.
 
     Raises
@@ -139,6 +146,12 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
             max(1, min(int(0.1 * n_features), n_atoms))
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     unit = D * scale[:, None]
+    # coding is scale-equivariant: extreme X is coded as X / 2**e (exact), so that squared
+    # norms neither overflow nor underflow, and the codes are scaled back
+    x_scale = power_of_two_scale(X)
+    if x_scale != 1.0:
+        X = X / x_scale
+        tol = None if tol is None else tol / x_scale / x_scale
     G = unit @ unit.T
     DX = X @ unit.T
     x_sqnorms = np.einsum("ij,ij->i", X, X)
@@ -150,5 +163,8 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
                       "correlation; their requested sparsity or tolerance was not reached.",
                       RuntimeWarning, stacklevel=2)
     # coefficients for the unit atoms -> coefficients for D as given
-    rows_scale = scale[codes.idx]
-    return padded_to_csr(codes.idx, codes.val * rows_scale, codes.cnt, n_atoms)
+    values = (codes.val * x_scale) * scale[codes.idx]
+    if not np.isfinite(values).all():
+        raise ValueError("the codes overflow float64: X is too large for the norms of D's "
+                         "atoms (a code is about ||x|| / ||d||); rescale X or D")
+    return padded_to_csr(codes.idx, values, codes.cnt, n_atoms)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sparsenum.base import ConvergenceHistory, IterativeEstimatorMixin
 from sparsenum.utils import check_int, check_random_state, check_scalar
+
+from ._checks import check_codes
+from ._progress import Progress, check_verbose
 
 __all__ = ["OnlineOrthogonalDictionary"]
 
@@ -45,11 +50,16 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         Samples per Frank-Wolfe step in :meth:`fit`.
     max_iter : int, default=10
         Passes over the data in :meth:`fit`.
-    tol : float, default=1e-6
-        :meth:`fit` stops when the Frank-Wolfe gap :math:`\langle G_t, S_t - D_{t-1}\rangle`,
-        relative to :math:`\langle G_t, S_t\rangle`, falls below ``tol``.
+    tol : float, default=1e-3
+        :meth:`fit` stops after a pass whose last Frank-Wolfe gap
+        :math:`\langle G_t, S_t - D_{t-1}\rangle`, relative to
+        :math:`\langle G_t, S_t\rangle`, is below ``tol``. The gap falls slowly (like the
+        step :math:`\gamma_t`); at 1e-3 the atoms have typically converged to within a cosine
+        of 0.998.
     random_state : None, int, RandomState or Generator
         Initial dictionary (random orthonormal) and the shuffling in :meth:`fit`.
+    verbose : int or bool, default=0
+        ``1``: a line when :meth:`fit` ends; ``2``: a line per pass.
 
     Attributes
     ----------
@@ -60,9 +70,15 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         ``dictionary_.T``, atoms as rows (scikit-learn's orientation).
     n_steps_ : int
         Frank-Wolfe steps taken so far (one per mini-batch).
-    n_iter_, converged_, history_
-        History with objective ``l4_objective`` (batch mean of :math:`\|D^Ty\|_4^4`) and
-        criterion ``relative_fw_gap`` per step.
+    n_iter_ : int
+        Passes over the data in the last :meth:`fit` (as scikit-learn's
+        ``MiniBatchDictionaryLearning``); :meth:`partial_fit` counts one per call.
+    converged_ : bool
+        Whether the last :meth:`fit` met ``tol``.
+    history_ : ConvergenceHistory
+        One row per Frank-Wolfe step (``iteration`` is the step number, ``n_steps_`` in the
+        last row), with objective ``l4_objective`` (batch mean of :math:`\|D^Ty\|_4^4`) and
+        criterion ``relative_fw_gap``.
 
     References
     ----------
@@ -84,13 +100,14 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
     True
     """
 
-    def __init__(self, n_components=None, *, batch_size=64, max_iter=10, tol=1e-6,
-                 random_state=None):
+    def __init__(self, n_components=None, *, batch_size=64, max_iter=10, tol=1e-3,
+                 random_state=None, verbose=0):
         self.n_components = n_components
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.verbose = verbose
 
     def _check_params(self, n_features):
         n = n_features if self.n_components is None else self.n_components
@@ -98,6 +115,7 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         check_int(self.batch_size, "batch_size", low=1)
         check_int(self.max_iter, "max_iter", low=1)
         check_scalar(self.tol, "tol", low=0.0)
+        check_verbose(self.verbose)
         return n
 
     def _initialize(self, n_features, rng):
@@ -108,7 +126,9 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         self._gradient = np.zeros_like(Q)
         self.n_steps_ = 0
         self.history_ = ConvergenceHistory(64, criterion_name="relative_fw_gap",
-                                           objective_name="l4_objective")
+                                           objective_name="l4_objective",
+                                           labels={"relative_fw_gap": "relative Frank-Wolfe gap",
+                                                   "l4_objective": "mean ||D^T y||_4^4"})
 
     def _step(self, Y):
         """One online Frank-Wolfe step on the mini-batch Y; returns the relative gap."""
@@ -134,25 +154,44 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         X = validate_data(self, X, dtype=np.float64, reset=first)
         if first:
             self._initialize(X.shape[1], check_random_state(self.random_state))
+            self.n_iter_ = 0
         self._step(X)
+        self.n_iter_ += 1
         return self
 
     def fit(self, X, y=None):
-        """Run ``max_iter`` shuffled passes of mini-batch steps over ``X``; returns self."""
+        """Run up to ``max_iter`` shuffled passes of mini-batch steps over ``X``; returns self."""
         X = validate_data(self, X, dtype=np.float64)
         rng = check_random_state(self.random_state)
         self._initialize(X.shape[1], rng)
+        progress = Progress(type(self).__name__, self.verbose, None)
         batch = min(self.batch_size, X.shape[0])
         converged = False
-        for _ in range(self.max_iter):
+        passes = 0
+        for passes in range(1, self.max_iter + 1):
             order = rng.permutation(X.shape[0])
             for start in range(0, X.shape[0], batch):
                 gap = self._step(X[order[start:start + batch]])
+            if progress.verbose >= 2:
+                progress.finish(f"pass {passes}, {self.n_steps_} steps, relative_fw_gap={gap:.3e}")
             if gap < self.tol:
                 converged = True
                 break
-        return self._record_convergence({"converged": converged, "n_iter": self.n_steps_,
-                                         "history": self.history_})
+        progress.finish(f"{'converged' if converged else 'stopped'} after {passes} passes "
+                        f"({self.n_steps_} steps), relative_fw_gap={gap:.3e}")
+        if converged:
+            return self._record_convergence({"converged": True, "n_iter": passes,
+                                             "history": self.history_})
+        self.n_iter_, self.converged_ = passes, False
+        if not converged:
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.warn(f"{type(self).__name__} did not meet tol={self.tol:g} in max_iter="
+                          f"{self.max_iter} passes over the data ({self.n_steps_} mini-batch "
+                          f"steps of {batch} samples): the relative Frank-Wolfe gap of the last "
+                          f"step is {gap:.3e}; increase max_iter or loosen tol",
+                          ConvergenceWarning, stacklevel=2)
+        return self
 
     def transform(self, X):
         """Coefficients ``X @ dictionary_`` (for an orthogonal D, the exact representation)."""
@@ -161,10 +200,7 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         return X @ self.dictionary_
 
     def inverse_transform(self, X):
-        """Signals ``codes @ dictionary_.T``."""
+        """Signals ``codes @ dictionary_.T`` from codes of shape (n_samples, n_components)."""
         check_is_fitted(self)
-        codes = np.asarray(X, dtype=np.float64)
-        if codes.ndim != 2 or codes.shape[1] != self.dictionary_.shape[1]:
-            raise ValueError(f"codes must have shape (n_samples, {self.dictionary_.shape[1]}); "
-                             f"got {codes.shape}")
-        return codes @ self.dictionary_.T
+        codes = check_codes(X, self.dictionary_.shape[1])
+        return np.asarray(codes @ self.dictionary_.T)

@@ -82,3 +82,17 @@ def warm_up():
     from ._cases import warm_up
 
     warm_up()
+
+
+def solver_cases():
+    """One small problem per public solver function (and the fused and sparse paths)."""
+    from ._cases import solver_cases
+
+    return solver_cases()
+
+
+def easy_fits():
+    """The estimator with its defaults on an easy problem (must not warn)."""
+    from ._cases import easy_fits
+
+    return easy_fits()
