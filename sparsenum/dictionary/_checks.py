@@ -128,3 +128,20 @@ def csr_to_padded(codes: sp.csr_matrix, width: int) -> tuple[np.ndarray, np.ndar
     idx[mask] = codes.indices
     val[mask] = codes.data
     return idx, val, cnt
+
+
+def validate_named(estimator, *data, names=("X",), **kwargs):
+    """scikit-learn's ``validate_data``, with errors that name the user's argument.
+
+    scikit-learn's messages ("Expected 2D array, got 1D array instead", "Complex data not
+    supported") do not always say which argument is wrong; such a message is prefixed with the
+    argument names, its text (which scikit-learn's checks match) unchanged.
+    """
+    from sklearn.utils.validation import validate_data
+
+    try:
+        return validate_data(estimator, *data, **kwargs)
+    except (ValueError, TypeError) as exc:
+        if any(name in str(exc) for name in names):
+            raise
+        raise type(exc)(f"{' and '.join(names)}: {exc}") from exc

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import validate_data
 
 from sparsenum.base import IterativeEstimatorMixin
 
+from ._checks import validate_named
 from .cospadi import compress_layer
 from .ksvd import unsettled_message
 
@@ -92,7 +92,7 @@ class CalibratedDictionaryCompressor(IterativeEstimatorMixin, BaseEstimator):
 
     def fit(self, W, X_calibration=None):
         """Compress ``W`` (d_in, d_out) for inputs like ``X_calibration`` (n_tokens, d_in)."""
-        W = validate_data(self, W, dtype=np.float64)  # sets n_features_in_ = d_out
+        W = validate_named(self, W, names=("W",), dtype=np.float64)  # sets n_features_in_ = d_out
         result = compress_layer(W, X_calibration, compression_ratio=self.compression_ratio,
                                 atoms_per_nonzero=self.atoms_per_nonzero, method=self.method,
                                 max_iter=self.max_iter, tol=self.tol,

@@ -10,10 +10,18 @@ import numpy as np
 import scipy.linalg as sla
 
 from sparsenum.base import ConvergenceHistory, SolverResult
-from sparsenum.utils import check_array, check_int, check_one_of, check_scalar
+from sparsenum.utils import (
+    check_array,
+    check_int,
+    check_n_jobs,
+    check_one_of,
+    check_random_state,
+    check_scalar,
+)
 from sparsenum.utils.validation import describe_value
 
-from ._checks import power_of_two_scale
+from ._checks import check_tol, power_of_two_scale
+from ._progress import Progress
 from .ksvd import ksvd
 from .layers import LowRankLayer, SparseDictionaryLayer
 
@@ -242,6 +250,12 @@ def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_no
                              f"input dimension); got shape {X_calibration.shape}")
     method = check_one_of(method, "method", ("cospadi", "svd"))
     max_iter = check_int(max_iter, "max_iter", low=1)
+    # every argument is checked, also those the chosen method does not use
+    check_tol(tol)
+    check_n_jobs(n_jobs)
+    Progress("compress_layer", verbose, callback)
+    if not isinstance(random_state, (type(None), np.random.RandomState, np.random.Generator)):
+        check_random_state(random_state)  # names random_state; draws nothing
     if method == "svd":
         r = low_rank_budget(W.shape, compression_ratio)
     else:

@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from sparsenum.base import IterativeEstimatorMixin
 from sparsenum.utils import check_int
 
-from ._checks import check_codes
+from ._checks import check_codes, validate_named
 from .ksvd import ksvd, renamed_n_atoms, unsettled_message
 from .omp import batch_omp
 
@@ -100,7 +100,7 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn the dictionary from ``X`` of shape (n_samples, n_features); returns self."""
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_named(self, X, dtype=np.float64)
         n_features = X.shape[1]
         n_components = renamed_n_atoms(self.n_components, self.n_atoms)
         n_components = n_features if n_components is None else n_components
@@ -132,7 +132,7 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Sparse codes of ``X`` by Batch-OMP: a CSR matrix of shape (n_samples, n_components)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_named(self, X, dtype=np.float64, reset=False)
         return batch_omp(X, self.dictionary_, n_nonzero=self.n_nonzero_, n_jobs=self.n_jobs)
 
     def inverse_transform(self, X):

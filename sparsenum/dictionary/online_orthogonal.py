@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from sparsenum.base import ConvergenceHistory, IterativeEstimatorMixin
 from sparsenum.utils import check_int, check_random_state, check_scalar
 
-from ._checks import check_codes
+from ._checks import check_codes, validate_named
 from ._progress import Progress, check_verbose
 
 __all__ = ["OnlineOrthogonalDictionary"]
+
+# Data within [2**-_SAFE_EXPONENT, 2**_SAFE_EXPONENT] have fourth powers far from float64's limits.
+_SAFE_EXPONENT = 60
 
 
 def _polar(M: np.ndarray) -> np.ndarray:
@@ -118,8 +122,15 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         check_verbose(self.verbose)
         return n
 
-    def _initialize(self, n_features, rng):
+    def _initialize(self, X, rng):
+        n_features = X.shape[1]
         n = self._check_params(n_features)
+        # the dictionary does not depend on the scale of the data, but fourth powers of it
+        # overflow (or vanish) far sooner than the data: extreme streams are divided by a
+        # power of two, fixed by the first data seen (exactly)
+        peak = float(np.max(np.abs(X)))
+        self._exponent = 0 if peak == 0 or 2.0**-_SAFE_EXPONENT <= peak <= 2.0**_SAFE_EXPONENT \
+            else math.frexp(peak)[1]
         Q, _ = np.linalg.qr(rng.standard_normal((n_features, n)))
         self.dictionary_ = Q
         self.components_ = Q.T
@@ -135,6 +146,8 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         D = self.dictionary_
         t = self.n_steps_ + 1
         rho, gamma = t ** -0.5, t ** -0.75
+        if self._exponent:
+            Y = np.ldexp(Y, -self._exponent)
         Z = Y @ D
         grad = 4.0 * (Y.T @ Z**3) / Y.shape[0]
         self._gradient = (1.0 - rho) * self._gradient + rho * grad
@@ -145,15 +158,17 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
         self.dictionary_ = (1.0 - gamma) * D + gamma * S
         self.components_ = self.dictionary_.T
         self.n_steps_ = t
-        self.history_.record(t, float(np.mean(np.sum(Z**4, axis=1))), relative_gap)
+        with np.errstate(over="ignore"):  # the objective in the caller's units
+            objective = float(np.ldexp(np.mean(np.sum(Z**4, axis=1)), 4 * self._exponent))
+        self.history_.record(t, objective, relative_gap)
         return relative_gap
 
     def partial_fit(self, X, y=None):
         """One Frank-Wolfe step on the mini-batch ``X`` (n_samples, n_features); returns self."""
         first = not hasattr(self, "dictionary_")
-        X = validate_data(self, X, dtype=np.float64, reset=first)
+        X = validate_named(self, X, dtype=np.float64, reset=first)
         if first:
-            self._initialize(X.shape[1], check_random_state(self.random_state))
+            self._initialize(X, check_random_state(self.random_state))
             self.n_iter_ = 0
         self._step(X)
         self.n_iter_ += 1
@@ -161,9 +176,9 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
 
     def fit(self, X, y=None):
         """Run up to ``max_iter`` shuffled passes of mini-batch steps over ``X``; returns self."""
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_named(self, X, dtype=np.float64)
         rng = check_random_state(self.random_state)
-        self._initialize(X.shape[1], rng)
+        self._initialize(X, rng)
         progress = Progress(type(self).__name__, self.verbose, None)
         batch = min(self.batch_size, X.shape[0])
         converged = False
@@ -196,7 +211,7 @@ class OnlineOrthogonalDictionary(IterativeEstimatorMixin, TransformerMixin, Base
     def transform(self, X):
         """Coefficients ``X @ dictionary_`` (for an orthogonal D, the exact representation)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_named(self, X, dtype=np.float64, reset=False)
         return X @ self.dictionary_
 
     def inverse_transform(self, X):

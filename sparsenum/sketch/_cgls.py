@@ -90,8 +90,14 @@ class _Rows:
                     "residual_norm": "residual norm ||A x - b||"})
 
 
-def cgls(matrix, N, x0, *, tol, max_iter, cond, progress) -> Outcome:
-    """Preconditioned CGLS from ``x0``; see ``sketch_and_precondition`` for the stopping rule."""
+def cgls(matrix, N, x0, *, tol, max_iter, cond, progress, exponents=(0, 0)) -> Outcome:
+    """Preconditioned CGLS from ``x0``; see ``sketch_and_precondition`` for the stopping rule.
+
+    ``matrix`` may hold the caller's problem divided by ``2**ea`` (A) and ``2**eb`` (b),
+    ``exponents = (ea, eb)``: the history and the progress report the caller's residual norms
+    and coefficients. The returned ``coef`` and ``residual`` are those of ``matrix``.
+    """
+    ea, eb = exponents
     d = N.shape[0]
     norm_b = matrix.norm_b()
     # For a dense row-major A in memory one pass over A yields both A p and A^T A p (half the
@@ -120,10 +126,11 @@ def cgls(matrix, N, x0, *, tol, max_iter, cond, progress) -> Outcome:
         return max(tol, RULE.accept * sum(rounding_bounds(cond, d, norm_b, norm_r)))
 
     def report(iteration, norm_r, crit):
+        norm_r = float(np.ldexp(norm_r, eb)) if eb else norm_r
         rows.add(iteration, norm_r, crit)
         return progress.active and progress.update(
             iteration, {"residual_norm": norm_r, "normal_equation_residual": crit},
-            details=lambda: {"coef": x0 + N @ y})
+            details=lambda: {"coef": np.ldexp(x0 + N @ y, eb - ea)})
 
     def classify(crit, norm_r, stalled=False):
         """The convergence reason an exactly computed criterion gives, or None."""
@@ -191,7 +198,8 @@ def cgls(matrix, N, x0, *, tol, max_iter, cond, progress) -> Outcome:
         g = N.T @ At_r
         norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
         crit = _criterion(math.sqrt(float(g @ g)), norm_r)
-        rows.rows[-1] = (n_iter, time.perf_counter() - rows.start, norm_r, crit)
+        reported = float(np.ldexp(norm_r, eb)) if eb else norm_r
+        rows.rows[-1] = (n_iter, time.perf_counter() - rows.start, reported, crit)
     gave_up = stop == "no_progress"
     if stop in ("no_progress", "max_iter"):
         stop = classify(crit, norm_r, gave_up) or stop

@@ -7,11 +7,20 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from sparsenum.base import IterativeEstimatorMixin
-from sparsenum.utils import check_int, check_one_of, check_scalar
+from sparsenum.utils import (
+    check_bool,
+    check_int,
+    check_n_jobs,
+    check_one_of,
+    check_random_state,
+    check_scalar,
+)
 
+from ._inputs import validate_named
+from ._progress import check_verbose
 from ._result import LstsqResult
 from .lstsq import sketch_and_precondition, sketch_and_solve
 
@@ -132,13 +141,24 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the coefficients; returns self."""
+        # every parameter is checked here, also those the chosen path does not use
         check_one_of(self.method, "method", ("precondition", "solve"))
+        if self.sketch is not None and not isinstance(self.sketch, str):
+            raise TypeError(f"sketch must be None or a sketch name; got {self.sketch!r}")
         check_int(self.sketch_size, "sketch_size", low=1, allow_none=True)
         check_scalar(self.eps, "eps", low=0, include_low=False, allow_none=True)
         if self.eps is not None and self.method != "solve":
             raise ValueError("eps applies to method='solve' only")
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc", "coo"), y_numeric=True,
-                             dtype=np.float64)
+        check_bool(self.fit_intercept, "fit_intercept")
+        check_scalar(self.tol, "tol", low=0, include_low=False, high=1)
+        check_int(self.max_iter, "max_iter", low=0)
+        check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
+        if not isinstance(self.random_state, (type(None), np.random.RandomState,
+                                              np.random.Generator)):
+            check_random_state(self.random_state)  # names random_state; draws nothing
+        X, y = validate_named(self, X, y, names=("X", "y"), accept_sparse=("csr", "csc", "coo"),
+                              y_numeric=True, dtype=np.float64)
         weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if np.any(weights < 0):
             raise ValueError("sample_weight must be nonnegative")
@@ -200,6 +220,6 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     def predict(self, X):
         """Predicted targets ``X @ coef_ + intercept_``."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
+        X = validate_named(self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
                           reset=False)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_

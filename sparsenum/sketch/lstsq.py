@@ -25,6 +25,7 @@ from ._inputs import check_problem, check_sketch_size
 from ._matrix import as_matrix, sketch_both
 from ._progress import Progress
 from ._result import LstsqResult, RankDeficientWarning
+from ._scaling import rescale, unscale_coef, unscale_norm
 from .operators import SparseSign, make_sketch
 
 # The sketch size that minimises predicted time: a QR of the m x d sketch costs about
@@ -62,7 +63,18 @@ def linf_sketch_size(n, d, eps, delta=0.01) -> int:
     d = check_int(d, "d", low=1)
     eps = check_scalar(eps, "eps", low=0, include_low=False)
     delta = check_scalar(delta, "delta", low=0, high=1, include_low=False, include_high=False)
-    return math.ceil(d * math.log(n / delta) ** 3 / eps**2)
+    rows = _linf_rows(n, d, eps, delta)
+    if not math.isfinite(rows):
+        raise ValueError(f"eps={eps!r} asks for more than 1e308 sketch rows "
+                         f"(eps^-2 d log^3(n/delta) overflows); use a larger eps")
+    return math.ceil(rows)
+
+
+def _linf_rows(n: int, d: int, eps: float, delta: float) -> float:
+    """``d log(n/delta)^3 / eps^2`` as a float (inf when it overflows), for any size of n."""
+    log_n = math.log(n) - math.log(delta)
+    with np.errstate(over="ignore"):
+        return float(np.float64(d) * np.float64(log_n) ** 3 / np.float64(eps) / np.float64(eps))
 
 
 def _dense_solution(A):
@@ -124,7 +136,8 @@ def _resolve_size(size, name, eps, delta, n, d, default):
     if size is not None and eps is not None:
         raise ValueError(f"give either {name} or eps, not both")
     if eps is not None:
-        return linf_sketch_size(n, d, eps, delta)
+        rows = _linf_rows(n, d, eps, delta)
+        return n if rows >= n else math.ceil(rows)  # m >= n: the caller solves exactly
     if size is None:
         return min(n, default)
     return check_sketch_size(size, n, d, name)
@@ -147,17 +160,36 @@ def _warn_rank(rank, d, what):
                       "solution", RankDeficientWarning, stacklevel=3)
 
 
-def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None, stop_reason):
-    """The result, with the residual of ``x`` recomputed unless the caller has it exactly."""
+def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None, stop_reason,
+            ea=0, eb=0):
+    """The result, with the residual of ``x`` recomputed unless the caller has it exactly.
+
+    ``matrix`` holds the problem divided by ``2**ea`` (A) and ``2**eb`` (b); the result is
+    for the caller's problem.
+    """
     if r is None:
         r = matrix.residual(x)
-    residual_norm = math.sqrt(max(matrix.dot(r, r), 0.0))
+    scaled_norm = math.sqrt(max(matrix.dot(r, r), 0.0))
     norm_b = matrix.norm_b()
-    return LstsqResult(coef=x, residual_norm=residual_norm,
-                       relative_residual=residual_norm / norm_b if norm_b > 0 else 0.0,
+    relative = scaled_norm / norm_b if norm_b > 0 else 0.0
+    residual_norm = unscale_norm(scaled_norm, eb)
+    x = unscale_coef(x, ea, eb)
+    if ea:
+        with np.errstate(over="ignore"):
+            s = np.ldexp(s, ea)  # the singular values of the caller's S A
+    return LstsqResult(coef=x, residual_norm=residual_norm, relative_residual=relative,
                        rank=rank, singular_values=s, sketch=op.name, sketch_size=op.m,
                        converged=bool(converged), n_iter=int(n_iter), history=history,
                        stop_reason=stop_reason)
+
+
+def _sketch_scaled(op, A, b, kind):
+    """``(S A, S b)`` and the problem they sketch, rescaled by powers of two if extreme."""
+    SA, Sb = sketch_both(op, A, b, kind)
+    A, b, ea, eb = rescale(SA, Sb, A, b, kind)
+    if ea or eb:
+        SA, Sb = sketch_both(op, A, b, kind)
+    return SA, Sb, A, b, ea, eb
 
 
 def sketch_and_solve(A, b, *, sketch="srht", sketch_size=None, eps=None, delta=0.01,
@@ -227,7 +259,9 @@ def sketch_and_solve(A, b, *, sketch="srht", sketch_size=None, eps=None, delta=0
         size = sketch.m
     m = _resolve_size(size, name, eps, delta, n, d, 4 * d)
     if m >= n and eps is not None:
-        warnings.warn(f"the l_inf row count eps^-2 d log^3(n/delta) = {m} is not below n = {n}: "
+        rows = _linf_rows(n, d, eps, delta)
+        warnings.warn(f"the l_inf row count eps^-2 d log^3(n/delta) = {rows:.4g} is not below "
+                      f"n = {n}: "
                       "no sketch can help, solving the full problem exactly instead (with "
                       "sketch_and_precondition), which meets the bound trivially",
                       UserWarning, stacklevel=2)
@@ -237,13 +271,13 @@ def sketch_and_solve(A, b, *, sketch="srht", sketch_size=None, eps=None, delta=0
     rcond = _rcond(rcond, n, d)
     history = ConvergenceHistory(1, criterion_name="relative_residual",
                                  objective_name="residual_norm")
-    SA, Sb = sketch_both(op, A, b, kind)
+    SA, Sb, A, b, ea, eb = _sketch_scaled(op, A, b, kind)
     U, s, Vt = scipy.linalg.svd(SA, full_matrices=False, lapack_driver="gesdd")
     rank = _numerical_rank(s, rcond)
     _warn_rank(rank, d, "sketch_and_solve")
     x = Vt[:rank].T @ ((U[:, :rank].T @ Sb) / s[:rank])
     result = _finish(as_matrix(A, b, kind), x, converged=True, n_iter=0, history=history,
-                     rank=rank, s=s, op=op, stop_reason="direct")
+                     rank=rank, s=s, op=op, stop_reason="direct", ea=ea, eb=eb)
     history.record(0, objective=result.residual_norm, criterion=result.relative_residual)
     return result
 
@@ -374,7 +408,7 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sk
     op = _preconditioner_sketch(sketch, m, random_state, n_jobs)
     rcond = _rcond(rcond, n, d)
     progress = Progress("sketch_and_precondition", verbose, callback)
-    SA, Sb = sketch_both(op, A, b, kind)
+    SA, Sb, A, b, ea, eb = _sketch_scaled(op, A, b, kind)
     Q, R = scipy.linalg.qr(SA, mode="economic")
     Ur, s, Vt = scipy.linalg.svd(R)
     rank = _numerical_rank(s, rcond)
@@ -383,10 +417,11 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sk
     x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))  # the sketch-and-solve solution, as warm start
     cond = s[0] / s[rank - 1] if rank else 1.0
     matrix = as_matrix(A, b, kind, n_jobs)
-    out = cgls(matrix, N, x0, tol=tol, max_iter=max_iter, cond=cond, progress=progress)
+    out = cgls(matrix, N, x0, tol=tol, max_iter=max_iter, cond=cond, progress=progress,
+               exponents=(ea, eb))
     result = _finish(matrix, out.coef, converged=out.converged, n_iter=out.n_iter,
                      history=out.history, rank=rank, s=s, op=op, r=out.residual,
-                     stop_reason=out.stop_reason)
+                     stop_reason=out.stop_reason, ea=ea, eb=eb)
     progress.finish(f"{out.stop_reason.replace('_', ' ')} after {out.n_iter} steps, "
                     f"normal_equation_residual={out.history.criterion[-1]:.3e}, "
                     f"relative_residual={result.relative_residual:.6g}")
