@@ -127,31 +127,45 @@ def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
     return n_active, max(err, 0.0), stop
 
 
+@jit
+def _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop, start,
+               stop_):
+    """Batch-OMP for the signals ``start .. stop_ - 1``; work arrays allocated once."""
+    n_atoms = G.shape[0]
+    alpha = np.empty(n_atoms)
+    L = np.zeros((n_nonzero, n_nonzero))
+    gamma = np.empty(n_nonzero)
+    rhs = np.empty(n_nonzero)
+    work = np.empty(n_nonzero)
+    active = np.zeros(n_atoms, dtype=np.bool_)
+    for i in range(start, stop_):
+        n, e, s = _omp_one(G, DX[i], x_sqnorms[i], n_nonzero, tol, use_tol, idx[i], val[i],
+                           alpha, L, gamma, rhs, work, active)
+        cnt[i] = n
+        err[i] = e
+        stop[i] = s
+
+
+@jit
+def batch_omp_serial(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop):
+    """Batch-OMP over all rows of ``DX`` (correlations, one signal per row) on one thread.
+
+    A separate serial kernel: small default calls run on one thread, and compiling it costs a
+    fraction of the parallel kernel (which is compiled only when threads are used).
+    """
+    _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop, 0,
+               DX.shape[0])
+
+
 @jit_parallel
 def batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop,
                      n_chunks):
-    """Batch-OMP over all rows of ``DX`` (correlations, one signal per row), in parallel chunks.
-
-    Work arrays are allocated once per chunk rather than per signal.
-    """
+    """Batch-OMP over all rows of ``DX`` in ``n_chunks`` parallel chunks (same codes)."""
     n_signals = DX.shape[0]
-    n_atoms = G.shape[0]
     n_chunks = max(min(n_signals, n_chunks), 1)
     for c in numba.prange(n_chunks):
-        start = c * n_signals // n_chunks
-        stop_ = (c + 1) * n_signals // n_chunks
-        alpha = np.empty(n_atoms)
-        L = np.zeros((n_nonzero, n_nonzero))
-        gamma = np.empty(n_nonzero)
-        rhs = np.empty(n_nonzero)
-        work = np.empty(n_nonzero)
-        active = np.zeros(n_atoms, dtype=np.bool_)
-        for i in range(start, stop_):
-            n, e, s = _omp_one(G, DX[i], x_sqnorms[i], n_nonzero, tol, use_tol, idx[i], val[i],
-                               alpha, L, gamma, rhs, work, active)
-            cnt[i] = n
-            err[i] = e
-            stop[i] = s
+        _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop,
+                   c * n_signals // n_chunks, (c + 1) * n_signals // n_chunks)
 
 
 @jit
@@ -188,12 +202,14 @@ def keep_better_codes(G, DX, x_sqnorms, idx, val, cnt, err, old_idx, old_val, ol
 def atom_users(idx, cnt, n_atoms):
     """CSC view of the padded codes: for atom k, ``rows[ptr[k]:ptr[k+1]]`` use it at ``slots``."""
     n_signals = idx.shape[0]
-    counts = np.zeros(n_atoms + 1, dtype=np.int64)
+    ptr = np.zeros(n_atoms + 1, dtype=np.int64)
     for i in range(n_signals):
         for j in range(cnt[i]):
-            counts[idx[i, j] + 1] += 1
-    ptr = np.cumsum(counts)
-    fill = ptr[:-1].copy()
+            ptr[idx[i, j] + 1] += 1
+    fill = np.empty(n_atoms, dtype=np.int64)
+    for a in range(n_atoms):  # running sums by hand: np.cumsum costs long compilation
+        fill[a] = ptr[a]
+        ptr[a + 1] += ptr[a]
     rows = np.empty(ptr[-1], dtype=np.int64)
     slots = np.empty(ptr[-1], dtype=np.int64)
     for i in range(n_signals):
@@ -275,12 +291,18 @@ def ksvd_update_atoms_approximate(X, D, idx, val, cnt, ptr, rows, slots, n_power
             continue
         for _ in range(n_power):
             _residual_times_code(X, D, idx, val, cnt, rows, slots, lo, hi, atom, d, weights)
-            nrm = np.sqrt(np.sum(d * d))
+            # explicit loops: array expressions here would multiply the compilation time
+            total = 0.0
+            for f in range(n_features):
+                total += d[f] * d[f]
+            nrm = np.sqrt(total)
             if nrm <= 0.0:
                 break
-            d /= nrm
+            for f in range(n_features):
+                d[f] /= nrm
             _new_codes(X, D, idx, val, cnt, rows, slots, lo, hi, atom, d)
-            D[atom, :] = d
+            for f in range(n_features):
+                D[atom, f] = d[f]
 
 
 @jit

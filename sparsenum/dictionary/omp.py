@@ -55,9 +55,13 @@ def omp_padded(G: np.ndarray, DX: np.ndarray, x_sqnorms: np.ndarray, n_nonzero: 
     use_tol = tol is not None
     # the default n_jobs=None codes small batches on one thread (the codes do not depend on it)
     threads = default_threads(n_jobs, omp_work(n_signals, G.shape[0], n_nonzero))
-    with numba_threads(threads) as n_threads:
-        _kernels.batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
-                                  idx, val, cnt, err, stop, 8 * n_threads)
+    if threads == 1:
+        _kernels.batch_omp_serial(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
+                                  idx, val, cnt, err, stop)
+    else:
+        with numba_threads(threads) as n_threads:
+            _kernels.batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
+                                      idx, val, cnt, err, stop, 8 * n_threads)
     return PaddedCodes(idx, val, cnt, err, stop)
 
 
