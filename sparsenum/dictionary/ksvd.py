@@ -224,11 +224,20 @@ def ksvd(X, n_components=None, n_nonzero=None, *, max_iter=10, tol=1e-4, approxi
     >>> bool(np.all(np.diff(result.history.objective) <= 1e-9))
     True
     """
+    n_components, name = renamed_n_atoms(n_components, n_atoms)
+    return fit_ksvd(X, n_components, n_nonzero, max_iter=max_iter, tol=tol,
+                    approximate=approximate, monotone=monotone, dict_init=dict_init,
+                    random_state=random_state, n_jobs=n_jobs, verbose=verbose,
+                    callback=callback, components_name=name)
+
+
+def fit_ksvd(X, n_components, n_nonzero, *, max_iter, tol, approximate, monotone, dict_init,
+             random_state, n_jobs, verbose, callback, components_name) -> KSVDResult:
+    """:func:`ksvd`, with the user's name for the number of atoms in error messages."""
     X = check_signals(X)
     n_samples, n_features = X.shape
-    n_components = renamed_n_atoms(n_components, n_atoms)
     n_components = n_features if n_components is None else n_components
-    n_components = check_int(n_components, "n_components", low=1)
+    n_components = check_int(n_components, components_name, low=1)
     if n_nonzero is None:
         n_nonzero = max(1, min(int(0.1 * n_features), n_components))
     n_nonzero = check_n_nonzero(n_nonzero, n_components, n_features, allow_none=False)
@@ -238,8 +247,9 @@ def ksvd(X, n_components=None, n_nonzero=None, *, max_iter=10, tol=1e-4, approxi
     monotone = check_bool(monotone, "monotone")
     n_jobs = check_n_jobs(n_jobs)
     progress = Progress("ksvd", verbose, callback)
-    check_memory(8 * n_components * (n_components + n_features + 2 * n_samples), "n_components",
-                 n_components, "the dictionary, its Gram matrix and the correlations")
+    check_memory(8 * n_components * (n_components + n_features + 2 * n_samples),
+                 components_name, n_components,
+                 "the dictionary, its Gram matrix and the correlations")
     rng = random_state if isinstance(random_state, np.random.Generator) \
         else check_random_state(random_state)
     x_scale = check_objective_scale(X)
@@ -256,14 +266,15 @@ def ksvd(X, n_components=None, n_nonzero=None, *, max_iter=10, tol=1e-4, approxi
 
 
 def renamed_n_atoms(n_components, n_atoms):
-    """``n_atoms`` is the former name of ``n_components``: accepted with a FutureWarning."""
+    """``(value, name)``: ``n_atoms`` is the former name of ``n_components``, accepted with a
+    FutureWarning (and then named in error messages)."""
     if n_atoms is None:
-        return n_components
+        return n_components, "n_components"
     warnings.warn("n_atoms is renamed n_components, as in scikit-learn; the name n_atoms will "
                   "be removed in the next release", FutureWarning, stacklevel=3)
     if n_components is not None:
         raise TypeError("give n_components or its former name n_atoms, not both")
-    return n_atoms
+    return n_atoms, "n_atoms"
 
 
 def unsettled_message(name, history, max_iter, tol, monotone) -> str:

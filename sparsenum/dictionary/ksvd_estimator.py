@@ -13,7 +13,7 @@ from sparsenum.base import IterativeEstimatorMixin
 from sparsenum.utils import check_int
 
 from ._checks import check_codes, validate_named
-from .ksvd import ksvd, renamed_n_atoms, unsettled_message
+from .ksvd import fit_ksvd, renamed_n_atoms, unsettled_message
 from .omp import batch_omp
 
 __all__ = ["KSVD"]
@@ -102,22 +102,22 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         """Learn the dictionary from ``X`` of shape (n_samples, n_features); returns self."""
         X = validate_named(self, X, dtype=np.float64)
         n_features = X.shape[1]
-        n_components = renamed_n_atoms(self.n_components, self.n_atoms)
+        n_components, name = renamed_n_atoms(self.n_components, self.n_atoms)
         n_components = n_features if n_components is None else n_components
-        n_components = check_int(n_components, "n_components", low=1)
+        n_components = check_int(n_components, name, low=1)
         n_nonzero = self.n_nonzero
         limit = min(n_components, n_features)
         if n_nonzero is None:
             n_nonzero = max(1, min(int(0.1 * n_features), limit))
         elif check_int(n_nonzero, "n_nonzero", low=1) > limit:
-            warnings.warn(f"n_nonzero={n_nonzero} exceeds min(n_components, n_features)="
+            warnings.warn(f"n_nonzero={n_nonzero} exceeds min({name}, n_features)="
                           f"{limit}: using {limit} (more atoms would be linearly dependent)",
                           UserWarning, stacklevel=2)
             n_nonzero = limit
-        result = ksvd(X, n_components, n_nonzero, max_iter=self.max_iter, tol=self.tol,
-                      approximate=self.approximate, monotone=self.monotone,
-                      random_state=self.random_state, n_jobs=self.n_jobs,
-                      verbose=self.verbose)
+        result = fit_ksvd(X, n_components, n_nonzero, max_iter=self.max_iter, tol=self.tol,
+                          approximate=self.approximate, monotone=self.monotone, dict_init=None,
+                          random_state=self.random_state, n_jobs=self.n_jobs,
+                          verbose=self.verbose, callback=None, components_name=name)
         self.dictionary_ = result.dictionary
         self.components_ = self.dictionary_
         self.n_nonzero_ = int(n_nonzero)
