@@ -48,7 +48,8 @@ class CalibratedDictionaryCompressor(IterativeEstimatorMixin, BaseEstimator):
     Attributes
     ----------
     dictionary_ : ndarray of shape (d_in, k)
-        Dictionary ``D`` (CoSpaDi) or left factor ``A`` (SVD, ``k`` = rank).
+        Dictionary ``D`` (CoSpaDi) or left factor ``A`` (SVD, ``k`` = rank), with unit-norm
+        columns (the scale is in ``codes_``).
     codes_ : scipy.sparse.csr_matrix or ndarray of shape (k, d_out)
         Column-sparse codes ``S`` (CoSpaDi) or the dense right factor ``B`` (SVD).
     compressed_ : SparseDictionaryLayer or LowRankLayer

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
 
 from sparsenum.base import ConvergenceHistory, SolverResult
 from sparsenum.utils import (
@@ -20,7 +21,7 @@ from sparsenum.utils import (
 )
 from sparsenum.utils.validation import describe_value
 
-from ._checks import check_tol, power_of_two_scale
+from ._checks import check_tol, power_of_two_scale, row_norms
 from ._progress import Progress
 from .ksvd import ksvd
 from .layers import LowRankLayer, SparseDictionaryLayer
@@ -174,6 +175,18 @@ def _activation_error(W, layer, X_calibration) -> float:
     return float(err / norm) if norm > 0 else float(err)
 
 
+def _balanced(left, right):
+    """The same product with unit-norm columns of ``left`` (the atoms) and the scale in ``right``.
+
+    ``R^{-1}`` maps unit atoms of the whitened space to atoms of norm about ``1 / ||X||``;
+    balancing keeps both factors representable whatever the scale of the activations.
+    """
+    norms = row_norms(left.T)
+    norms = np.where(norms > 0, norms, 1.0)
+    scaled = sp.diags(norms) @ right if sp.issparse(right) else norms[:, None] * right
+    return left / norms, sp.csr_matrix(scaled) if sp.issparse(right) else scaled
+
+
 def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_nonzero=2.0,
                    method="cospadi", max_iter=60, tol=1e-4, random_state=None, n_jobs=None,
                    verbose=0, callback=None) -> CompressionResult:
@@ -270,8 +283,9 @@ def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_no
     WR = R @ W
     if method == "svd":
         U, S, Vt = np.linalg.svd(WR, full_matrices=False)
-        left = sla.solve_triangular(R, U[:, :r] * S[:r], lower=False)
-        layer = LowRankLayer(left, Vt[:r])
+        left, right = _balanced(sla.solve_triangular(R, U[:, :r] * S[:r], lower=False),
+                                Vt[:r])
+        layer = LowRankLayer(left, right)
         history = ConvergenceHistory(1, criterion_name="error_decrease",
                                      objective_name="squared_residual")
         history.record(1, float(np.sum(S[r:] ** 2)), 0.0)
@@ -282,8 +296,9 @@ def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_no
         result = ksvd(WR.T, k, s, max_iter=max_iter, tol=tol, approximate=True,
                       random_state=random_state, n_jobs=n_jobs, verbose=verbose,
                       callback=callback)
-        dictionary = sla.solve_triangular(R, result.dictionary.T, lower=False)
-        layer = SparseDictionaryLayer(dictionary, result.codes.T.tocsr())
+        dictionary, codes = _balanced(sla.solve_triangular(R, result.dictionary.T, lower=False),
+                                      result.codes.T.tocsr())
+        layer = SparseDictionaryLayer(dictionary, codes)
         fit = {"converged": result.converged, "n_iter": result.n_iter, "history": result.history,
                "n_components": k, "n_nonzero": s, "rank": None}
     error = _activation_error(W, layer, X_calibration)
