@@ -83,6 +83,19 @@ def check_problem(A, b):
     return A, b, kind
 
 
+def check_memory(n_bytes: float, what: str) -> None:
+    """Refuse arrays that would not fit in the machine's memory, saying how much they need."""
+    import os
+
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return
+    if n_bytes > available:
+        raise ValueError(f"{what} would need {n_bytes / 2**30:,.1f} GiB, more than this "
+                         f"machine's {available / 2**30:,.1f} GiB of memory")
+
+
 def check_sketch_size(m, n: int, d: int, name: str = "m") -> int:
     """``d <= m <= n``: fewer rows than columns make ``S A`` rank deficient, more than ``n`` is
     no longer a compression."""

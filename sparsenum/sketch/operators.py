@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sparsenum.utils import check_int, check_n_jobs, check_one_of, random_seed
 
 from . import _kernels
-from ._inputs import check_matrix, is_dask_array
+from ._inputs import check_matrix, check_memory, is_dask_array
 from ._threads import default_threads
 
 __all__ = ["SRHT", "CountSketch", "GaussianSketch", "SketchOperator", "SparseSign", "make_sketch"]
@@ -73,22 +73,28 @@ class SketchOperator:
             from ._dask import sketch_dask  # dask is only imported for dask input
 
             A = check_matrix(A, "A", ndim=(1, 2))
-            self._check_n(A.shape[0])
+            self._check_n(A.shape[0], A.shape[1] if A.ndim == 2 else 1)
             return sketch_dask(self, A)
         return self._apply_valid(check_matrix(A, "A", ndim=(1, 2)))
 
     def _apply_valid(self, A):
         """:meth:`apply` for an in-memory ``A`` that :func:`check_matrix` has already passed."""
         n = A.shape[0]
-        self._check_n(n)
+        self._check_n(n, 1 if A.ndim == 1 else A.shape[1])
         vector = A.ndim == 1
         block = A[:, None] if vector else A
         out = self._apply_full(block, self._prepare(n))
         return out[:, 0] if vector else out
 
-    def _check_n(self, n: int) -> None:
+    def _check_n(self, n: int, k: int = 1) -> None:
         if self.m > n:
             raise ValueError(f"m must be <= the number of rows of A, {n}; got m={self.m}")
+        check_memory(8.0 * self.m * (k + self._work_columns(n)),
+                     f"a sketch of m={self.m} rows (sketch_size) for {k} columns")
+
+    def _work_columns(self, n: int) -> int:
+        """Columns of ``m``-row scratch space the operator allocates besides its output."""
+        return 0
 
     # -- implementation hooks ------------------------------------------------------------------
     def _prepare(self, n: int):
@@ -128,6 +134,9 @@ class GaussianSketch(SketchOperator):
 
     name = "gaussian"
     _BLOCK = 1024
+
+    def _work_columns(self, n: int) -> int:
+        return min(n, self._BLOCK)  # one block of columns of S at a time
 
     def _block_columns(self, c: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, c])

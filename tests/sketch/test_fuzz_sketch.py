@@ -228,3 +228,12 @@ def test_regressor_rejects_bad_data(which, bad):
         return
     assert np.all(np.isfinite(np.asarray(args["X"], dtype=float)))
     assert np.all(np.isfinite(np.asarray(args["y"], dtype=float)))
+
+
+def test_sketches_larger_than_memory_are_refused_with_the_amount():
+    tall = sp.csr_matrix((10**9, 3))
+    for call in (lambda: GaussianSketch(10**8).apply(tall),
+                 lambda: sketch_and_solve(tall, np.zeros(10**9), sketch="gaussian",
+                                          sketch_size=10**8)):
+        error = outcome(call, names=("m", "sketch_size"))[1]
+        assert "GiB" in str(error)
