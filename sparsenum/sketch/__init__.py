@@ -34,5 +34,5 @@ __all__ = [
 
 # estimators import scikit-learn: loaded when first used
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "SketchedRegression": ".estimator",
+    "SketchedRegression": ".estimators",
 })

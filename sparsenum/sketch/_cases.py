@@ -41,8 +41,7 @@ def _normal_equation_residual(A, b, result, random_state):
 def solver_cases():
     import scipy.sparse as sp
 
-    from sparsenum.utils.registry import SolverCase
-
+    from ..utils.registry import SolverCase
     from . import sketch_and_precondition, sketch_and_solve
 
     A, b = _problem(600, 12, 0)
@@ -75,8 +74,7 @@ def solver_cases():
 def easy_fits():
     from sklearn.datasets import make_regression
 
-    from sparsenum.utils.registry import EasyFit
-
+    from ..utils.registry import EasyFit
     from . import SketchedRegression
 
     X, y = make_regression(n_samples=400, n_features=20, noise=1.0, random_state=0)

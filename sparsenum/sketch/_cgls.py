@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from sparsenum.base import ConvergenceHistory
+from ..base import ConvergenceHistory
 
 _EPS = float(np.finfo(float).eps)
 
@@ -61,13 +61,15 @@ def _criterion(norm_g: float, norm_r: float) -> float:
     return norm_g / norm_r if norm_r > 0 else 0.0
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Outcome:
+    """What the iteration returns: the solution and its stop code, as scipy's ``lsqr`` does."""
+
     coef: np.ndarray
-    residual: np.ndarray | None  # exact b - A coef, when the iteration has it
+    residual: np.ndarray  # exact b - A coef
     n_iter: int
     converged: bool
-    stop_reason: str
+    stop_reason: str  # one of STOP_REASONS
     history: ConvergenceHistory
 
 
@@ -81,6 +83,9 @@ class _Rows:
     def add(self, iteration, objective, criterion):
         self.rows.append((iteration, time.perf_counter() - self.start, objective, criterion))
 
+    def replace_last(self, iteration, objective, criterion):
+        self.rows[-1] = (iteration, time.perf_counter() - self.start, objective, criterion)
+
     def history(self) -> ConvergenceHistory:
         it, elapsed, objective, criterion = (np.array(c) for c in zip(*self.rows))
         return ConvergenceHistory.from_arrays(
@@ -90,6 +95,20 @@ class _Rows:
                     "residual_norm": "residual norm ||A x - b||"})
 
 
+@dataclasses.dataclass
+class _State:
+    """The iterate ``x = x0 + N y`` and what CGLS carries along with it."""
+
+    y: np.ndarray
+    r: np.ndarray  # b - A x
+    At_r: np.ndarray  # A^T r
+    g: np.ndarray  # N^T A^T r, the preconditioned normal-equation residual
+    norm_r: float
+    p: np.ndarray  # search direction
+    gamma: float  # ||g||^2 of the previous step
+    exact: bool = True  # whether r and A^T r were computed from x, not by recurrence
+
+
 def cgls(matrix, N, x0, *, tol, max_iter, cond, progress, exponents=(0, 0)) -> Outcome:
     """Preconditioned CGLS from ``x0``; see ``sketch_and_precondition`` for the stopping rule.
 
@@ -97,112 +116,142 @@ def cgls(matrix, N, x0, *, tol, max_iter, cond, progress, exponents=(0, 0)) -> O
     ``exponents = (ea, eb)``: the history and the progress report the caller's residual norms
     and coefficients. The returned ``coef`` and ``residual`` are those of ``matrix``.
     """
-    ea, eb = exponents
-    d = N.shape[0]
-    norm_b = matrix.norm_b()
-    # For a dense row-major A in memory one pass over A yields both A p and A^T A p (half the
-    # memory traffic of two products), and A^T r is carried by recurrence.
-    fused = getattr(matrix, "can_fuse", False)
+    return _CGLS(matrix, N, x0, tol=tol, cond=cond, progress=progress,
+                 exponents=exponents).run(max_iter)
 
-    def exact(x):
-        r = matrix.residual(x)
-        return r, matrix.rmatvec(r)
 
-    rows = _Rows()
-    r, At_r = matrix.residual_and_gram(x0) if fused else exact(x0)
-    y = np.zeros(N.shape[1])
-    g = N.T @ At_r
-    p = g.copy()
-    gamma = float(g @ g)
-    norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
+class _CGLS:
+    def __init__(self, matrix, N, x0, *, tol, cond, progress, exponents):
+        self.matrix, self.N, self.x0 = matrix, N, x0
+        self.tol, self.cond, self.progress = tol, cond, progress
+        self.ea, self.eb = exponents
+        self.d = N.shape[0]
+        self.norm_b = matrix.norm_b()
+        # For a dense row-major A in memory one pass over A yields both A p and A^T A p (half
+        # the memory traffic of two products), and A^T r is carried by recurrence.
+        self.fused = getattr(matrix, "can_fuse", False)
+        # the recurrence for A^T r drifts by about eps cond(A) ||r|| per step: where that
+        # exceeds tol, r and A^T r are replaced by exact values every few steps
+        self.drifts = _EPS * cond > tol
+        self.rows = _Rows()
 
-    def target(norm_r):
+    # -- exact quantities and the stopping rule ----------------------------------------------
+    def norm(self, r) -> float:
+        return math.sqrt(max(self.matrix.dot(r, r), 0.0))
+
+    def exact_at(self, x):
+        """``(r, A^T r, N^T A^T r, ||r||)`` at ``x``, computed from ``x``."""
+        if self.fused:
+            r, At_r = self.matrix.residual_and_gram(x)
+        else:
+            r = self.matrix.residual(x)
+            At_r = self.matrix.rmatvec(r)
+        return r, At_r, self.N.T @ At_r, self.norm(r)
+
+    def target(self, norm_r):
         """An exactly computed criterion below this is converged."""
-        by_cond, by_residual = rounding_bounds(cond, d, norm_b, norm_r)
-        return max(tol, RULE.cond_share * by_cond + RULE.accept * by_residual)
+        by_cond, by_residual = rounding_bounds(self.cond, self.d, self.norm_b, norm_r)
+        return max(self.tol, RULE.cond_share * by_cond + RULE.accept * by_residual)
 
-    def fallback(norm_r):
+    def fallback(self, norm_r):
         """Once progress stalls, a criterion below this is converged too."""
-        return max(tol, RULE.accept * sum(rounding_bounds(cond, d, norm_b, norm_r)))
+        return max(self.tol, RULE.accept * sum(rounding_bounds(self.cond, self.d, self.norm_b,
+                                                               norm_r)))
 
-    def report(iteration, norm_r, crit):
-        norm_r = float(np.ldexp(norm_r, eb)) if eb else norm_r
-        rows.add(iteration, norm_r, crit)
-        return progress.active and progress.update(
-            iteration, {"residual_norm": norm_r, "normal_equation_residual": crit},
-            details=lambda: {"coef": np.ldexp(x0 + N @ y, eb - ea)})
-
-    def classify(crit, norm_r, stalled=False):
+    def classify(self, crit, norm_r, stalled=False):
         """The convergence reason an exactly computed criterion gives, or None."""
-        if norm_r <= tol * norm_b:
+        if norm_r <= self.tol * self.norm_b:
             return "consistent"
-        if crit <= (fallback if stalled else target)(norm_r):
-            return "tolerance" if crit <= tol else "rounding_floor"
+        if crit <= (self.fallback if stalled else self.target)(norm_r):
+            return "tolerance" if crit <= self.tol else "rounding_floor"
         return None
 
-    crit = _criterion(math.sqrt(gamma), norm_r)
-    stop = "callback" if report(0, norm_r, crit) else classify(crit, norm_r)
-    # the recurrence for A^T r drifts by about eps cond(A) ||r|| per step: where that exceeds
-    # tol, r and A^T r are replaced by exact values every few steps
-    drifts = _EPS * cond > tol
-    n_iter, stalled, r_is_exact = 0, 0, True
-    best = (crit, y.copy())
-    while stop is None and n_iter < max_iter:
-        if fused:
-            q, At_q = matrix.matvec_and_gram(N @ p)
+    def reported(self, norm_r):
+        """The residual norm of the caller's problem."""
+        return float(np.ldexp(norm_r, self.eb)) if self.eb else norm_r
+
+    def report(self, iteration, norm_r, crit, y) -> bool:
+        """Records a history row; True when the callback asks to stop."""
+        norm_r = self.reported(norm_r)
+        self.rows.add(iteration, norm_r, crit)
+        return self.progress.active and self.progress.update(
+            iteration, {"residual_norm": norm_r, "normal_equation_residual": crit},
+            details=lambda: {"coef": np.ldexp(self.x0 + self.N @ y, self.eb - self.ea)})
+
+    # -- the iteration -----------------------------------------------------------------------
+    def step(self, s: _State) -> bool:
+        """One CG step on the normal equations of ``A N``; False when it cannot move."""
+        matrix = self.matrix
+        if self.fused:
+            q, At_q = matrix.matvec_and_gram(self.N @ s.p)
         else:
-            q = matrix.matvec(N @ p)
+            q = matrix.matvec(self.N @ s.p)
         qq = matrix.dot(q, q)
         if qq <= 0.0:
-            stop = "no_progress"
-            break
-        alpha = gamma / qq
-        y += alpha * p
-        r = matrix.axpy(-alpha, q, r)
-        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-        n_iter += 1
-        if fused:
-            At_r -= alpha * At_q
+            return False
+        alpha = s.gamma / qq
+        s.y += alpha * s.p
+        s.r = matrix.axpy(-alpha, q, s.r)
+        s.norm_r = self.norm(s.r)
+        if self.fused:
+            s.At_r -= alpha * At_q
         else:
-            At_r = matrix.rmatvec(r)
-        g = N.T @ At_r
-        guess = _criterion(math.sqrt(float(g @ g)), norm_r)
-        # only an exactly recomputed criterion decides convergence
-        r_is_exact = (guess <= target(norm_r) or norm_r <= tol * norm_b
-                      or guess >= best[0]
-                      or (fused and drifts and n_iter % RULE.replace_every == 0))
-        if r_is_exact:
-            r, At_r = matrix.residual_and_gram(x0 + N @ y) if fused else exact(x0 + N @ y)
-            g = N.T @ At_r
-            norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-        gamma_next = float(g @ g)
-        crit = _criterion(math.sqrt(gamma_next), norm_r)
-        if report(n_iter, norm_r, crit):
-            stop = "callback"
-        elif r_is_exact:
-            stop = classify(crit, norm_r)
-        if crit < best[0]:
-            best, stalled = (crit, y.copy()), 0
-        else:  # rounding noise dominates: keep the best iterate
-            stalled += 1
-            if stop is None and stalled >= RULE.stall:
+            s.At_r = matrix.rmatvec(s.r)
+        s.g = self.N.T @ s.At_r
+        return True
+
+    def needs_exact(self, s: _State, best: float, n_iter: int) -> bool:
+        """Whether to recompute r exactly now: only an exact criterion decides convergence."""
+        guess = _criterion(math.sqrt(float(s.g @ s.g)), s.norm_r)
+        return (guess <= self.target(s.norm_r) or s.norm_r <= self.tol * self.norm_b
+                or guess >= best
+                or (self.fused and self.drifts and n_iter % RULE.replace_every == 0))
+
+    def run(self, max_iter) -> Outcome:
+        r, At_r, g, norm_r = self.exact_at(self.x0)
+        gamma = float(g @ g)
+        s = _State(y=np.zeros(self.N.shape[1]), r=r, At_r=At_r, g=g, norm_r=norm_r,
+                   p=g.copy(), gamma=gamma)
+        crit = _criterion(math.sqrt(gamma), norm_r)
+        stop = "callback" if self.report(0, norm_r, crit, s.y) else self.classify(crit, norm_r)
+        n_iter, stalled = 0, 0
+        best = (crit, s.y.copy())
+        while stop is None and n_iter < max_iter:
+            if not self.step(s):
                 stop = "no_progress"
-        p = g + (gamma_next / gamma) * p
-        gamma = gamma_next
-    stop = stop or "max_iter"
-    if stop in ("no_progress", "max_iter") and best[0] < crit:
-        y, r_is_exact = best[1], False  # return the best iterate
-    if not r_is_exact:  # (after a callback stop or the best iterate)
-        # the returned iterate's criterion, computed exactly: the last history row states it
-        r, At_r = matrix.residual_and_gram(x0 + N @ y) if fused else exact(x0 + N @ y)
-        g = N.T @ At_r
-        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-        crit = _criterion(math.sqrt(float(g @ g)), norm_r)
-        reported = float(np.ldexp(norm_r, eb)) if eb else norm_r
-        rows.rows[-1] = (n_iter, time.perf_counter() - rows.start, reported, crit)
-    gave_up = stop == "no_progress"
-    if stop in ("no_progress", "max_iter"):
-        stop = classify(crit, norm_r, gave_up) or stop
-    converged = classify(crit, norm_r, gave_up) is not None
-    return Outcome(coef=x0 + N @ y, residual=r, n_iter=n_iter, converged=converged,
-                   stop_reason=stop, history=rows.history())
+                break
+            n_iter += 1
+            s.exact = self.needs_exact(s, best[0], n_iter)
+            if s.exact:
+                s.r, s.At_r, s.g, s.norm_r = self.exact_at(self.x0 + self.N @ s.y)
+            gamma_next = float(s.g @ s.g)
+            crit = _criterion(math.sqrt(gamma_next), s.norm_r)
+            if self.report(n_iter, s.norm_r, crit, s.y):
+                stop = "callback"
+            elif s.exact:
+                stop = self.classify(crit, s.norm_r)
+            if crit < best[0]:
+                best, stalled = (crit, s.y.copy()), 0
+            else:  # rounding noise dominates: keep the best iterate
+                stalled += 1
+                if stop is None and stalled >= RULE.stall:
+                    stop = "no_progress"
+            s.p = s.g + (gamma_next / s.gamma) * s.p
+            s.gamma = gamma_next
+        return self.finish(s, stop or "max_iter", crit, best, n_iter)
+
+    def finish(self, s: _State, stop: str, crit: float, best, n_iter: int) -> Outcome:
+        """The returned iterate (the best one after a stall), its exact criterion, the code."""
+        if stop in ("no_progress", "max_iter") and best[0] < crit:
+            s.y, s.exact = best[1], False
+        if not s.exact:  # (after a callback stop or the best iterate)
+            # the returned iterate's criterion, computed exactly: the last history row states it
+            s.r, s.At_r, s.g, s.norm_r = self.exact_at(self.x0 + self.N @ s.y)
+            crit = _criterion(math.sqrt(float(s.g @ s.g)), s.norm_r)
+            self.rows.replace_last(n_iter, self.reported(s.norm_r), crit)
+        gave_up = stop == "no_progress"
+        if stop in ("no_progress", "max_iter"):
+            stop = self.classify(crit, s.norm_r, gave_up) or stop
+        converged = self.classify(crit, s.norm_r, gave_up) is not None
+        return Outcome(coef=self.x0 + self.N @ s.y, residual=s.r, n_iter=n_iter,
+                       converged=converged, stop_reason=stop, history=self.rows.history())

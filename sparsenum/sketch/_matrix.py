@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparsenum.utils import numba_threads
-
+from ..utils import numba_threads
 from ._threads import default_threads
 
 

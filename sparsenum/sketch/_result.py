@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from sparsenum.base import SolverResult
+from ..base import SolverResult
 
 __all__ = ["LstsqResult", "RankDeficientWarning"]
 

@@ -1,4 +1,9 @@
-"""Sketched least squares: sketch-and-solve with the l_inf guarantee, and sketch-and-precondition.
+"""Sketched least squares: sketch-and-solve and sketch-and-precondition.
+
+Both solvers draw one sketch ``S`` (:func:`_resolve_sketch` decides its kind and size), sketch
+the problem (rescaled by powers of two if its entries are extreme), and either solve the small
+problem ``min ||S A x - S b||`` or use it as a preconditioner (:func:`_preconditioner`) for CGLS
+on the full problem (``_cgls.py``).
 
 References
 ----------
@@ -12,21 +17,21 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse as sp
 
-from sparsenum.base import ConvergenceHistory
-from sparsenum.utils import check_int, check_scalar
-
+from ..base import ConvergenceHistory
+from ..utils import check_int, check_scalar
 from ._cgls import cgls
-from ._inputs import check_problem, check_sketch_size
 from ._matrix import as_matrix, sketch_both
 from ._progress import Progress
 from ._result import LstsqResult, RankDeficientWarning
 from ._scaling import rescale, unscale_coef, unscale_norm
-from .operators import SparseSign, make_sketch
+from ._validation import check_problem, check_rcond, check_sketch_size
+from .linf import linf_error_bound, linf_rows, linf_sketch_size
+from .operators import SketchOperator, SparseSign, make_sketch
 
 # The sketch size that minimises predicted time: a QR of the m x d sketch costs about
 # _QR_COST * m * d^2 / (n d) passes over A (single-thread LAPACK against a memory-bound pass,
@@ -34,7 +39,9 @@ from .operators import SparseSign, make_sketch
 # start takes about 64 / ln(m/d) passes.
 _QR_COST = 0.66
 _OVERSAMPLING_GRID = (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
-_PRECONDITION_SPARSITY = 4  # nonzeros per column of the sparse sign preconditioner
+# nonzeros per column of the sparse sign preconditioner: four embed as well as eight for
+# preconditioning (the same CG steps) at half the cost of forming S A
+_PRECONDITION_SPARSITY = 4
 
 __all__ = [
     "auto_oversampling",
@@ -45,108 +52,56 @@ __all__ = [
 ]
 
 
-def linf_sketch_size(n, d, eps, delta=0.01) -> int:
-    """Rows a dense sketch needs for the l_inf guarantee: ``ceil(eps**-2 d log(n/delta)**3)``.
-
-    This is the row count of Song, Ye, Yin & Zhang (2023), Theorem 1 / abstract, with the
-    constant hidden by their O-notation taken as 1. The log-cube factor comes from the proof;
-    in practice dense sketches meet the bound with far fewer rows (see the user guide), so this
-    size is conservative and often exceeds ``n`` for moderate ``n``.
-
-    Examples
-    --------
-    >>> from sparsenum.sketch import linf_sketch_size
-    >>> linf_sketch_size(20_000, 2, eps=1.0, delta=0.5)
-    2380
-    """
-    n = check_int(n, "n", low=1)
-    d = check_int(d, "d", low=1)
-    eps = check_scalar(eps, "eps", low=0, include_low=False)
-    delta = check_scalar(delta, "delta", low=0, high=1, include_low=False, include_high=False)
-    rows = _linf_rows(n, d, eps, delta)
-    if not math.isfinite(rows):
-        raise ValueError(f"eps={eps!r} asks for more than 1e308 sketch rows "
-                         f"(eps^-2 d log^3(n/delta) overflows); use a larger eps")
-    return math.ceil(rows)
-
-
-def _linf_rows(n: int, d: int, eps: float, delta: float) -> float:
-    """``d log(n/delta)^3 / eps^2`` as a float (inf when it overflows), for any size of n."""
-    log_n = math.log(n) - math.log(delta)
-    with np.errstate(over="ignore"):
-        return float(np.float64(d) * np.float64(log_n) ** 3 / np.float64(eps) / np.float64(eps))
-
-
-def _dense_solution(A):
-    A = A.toarray() if sp.issparse(A) else np.asarray(A.compute() if hasattr(A, "compute") else A)
-    return A
-
-
-def linf_error_bound(A, b, eps) -> float:
-    """The per-coordinate bound ``eps / sqrt(d) * ||A x* - b||_2 * ||A^+||_2`` of the paper.
-
-    ``x*`` is the exact least-squares solution and ``||A^+|| = 1 / sigma_min(A)`` (smallest
-    nonzero singular value). Both are computed exactly with LAPACK (an SVD of ``A``, densified
-    if sparse or Dask): this function is for analysis and tests, not for large problems.
-
-    Parameters
-    ----------
-    A : array-like or sparse matrix of shape (n, d)
-    b : array-like of shape (n,)
-    eps : float
-        Accuracy parameter, > 0.
-
-    Returns
-    -------
-    bound : float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sparsenum.sketch import linf_error_bound
-    >>> A = np.vstack([np.eye(2), np.zeros((2, 2))]); b = np.array([1.0, 2.0, 3.0, 4.0])
-    >>> round(linf_error_bound(A, b, eps=0.5), 6)  # 0.5 / sqrt(2) * 5 * 1
-    1.767767
-    """
-    A, b, _ = check_problem(A, b)
-    eps = check_scalar(eps, "eps", low=0, include_low=False)
-    dense = _dense_solution(A)
-    b = np.asarray(b.compute() if hasattr(b, "compute") else b, dtype=float)
-    U, s, Vt = scipy.linalg.svd(dense, full_matrices=False)
-    rank = int(np.sum(s > s[0] * max(dense.shape) * np.finfo(float).eps)) if s[0] > 0 else 0
-    if rank == 0:
-        return 0.0
-    x = Vt[:rank].T @ ((U[:, :rank].T @ b) / s[:rank])
-    residual = float(np.linalg.norm(dense @ x - b))
-    return eps / math.sqrt(dense.shape[1]) * residual / float(s[rank - 1])
-
-
 def _renamed_m(sketch_size, m):
     """``m`` is the former name of ``sketch_size``: still accepted, with a FutureWarning."""
     if m is None:
         return sketch_size, "sketch_size"
     warnings.warn("m is renamed sketch_size, as in SketchedRegression; the name m will be "
-                  "removed in the next release", FutureWarning, stacklevel=3)
+                  "removed in the next release", FutureWarning, stacklevel=4)
     if sketch_size is not None:
         raise TypeError("give sketch_size or its former name m, not both")
     return m, "m"
 
 
-def _resolve_size(size, name, eps, delta, n, d, default):
-    if size is not None and eps is not None:
-        raise ValueError(f"give either {name} or eps, not both")
+def _resolve_sketch(sketch, n, d, *, sketch_size, m, default_size, oversampling=None,
+                    eps=None, delta=None, random_state=None, n_jobs=None, preconditioner=False):
+    """The sketch operator of a solve, its size set by exactly one source.
+
+    The size comes from ``sketch_size`` (or its former name ``m``), ``oversampling``
+    (``ceil(oversampling d)``, capped at ``n``), ``eps`` (the l_inf row count) or a given
+    operator's own ``m``; two sources at once are an error naming both (one of them would be
+    ignored). Without any, ``min(n, default_size)``. Returns None when ``eps`` asks for at
+    least ``n`` rows: no sketch can help and the caller solves exactly.
+    """
+    size, size_name = _renamed_m(sketch_size, m)
+    operator = isinstance(sketch, SketchOperator)
+    if operator and size is not None and check_int(size, size_name, low=1) == sketch.m:
+        size = None  # the same size twice: no conflict
+    sources = {"sketch": sketch if operator else None, size_name: size,
+               "oversampling": oversampling, "eps": eps}
+    given = [(name, value) for name, value in sources.items() if value is not None]
+    if len(given) > 1:
+        (first, a), (second, b) = given[:2]
+        raise ValueError(f"give either {first} or {second}, not both: {first}={a!r} and "
+                         f"{second}={b!r} each set the sketch size")
+    if operator:
+        check_sketch_size(sketch.m, n, d, "the sketch operator's m")
+        return sketch
     if eps is not None:
-        rows = _linf_rows(n, d, eps, delta)
-        return n if rows >= n else math.ceil(rows)  # m >= n: the caller solves exactly
-    if size is None:
-        return min(n, default)
-    return check_sketch_size(size, n, d, name)
-
-
-def _rcond(rcond, n, d):
-    if rcond is None:
-        return np.finfo(float).eps * max(n, d)
-    return check_scalar(rcond, "rcond", low=0, high=1)
+        rows = linf_rows(n, d, eps, delta)
+        if rows >= n:
+            return None
+        size = math.ceil(rows)
+    elif size is not None:
+        size = check_sketch_size(size, n, d, size_name)
+    elif oversampling is not None:
+        size = min(n, math.ceil(oversampling * d))
+    else:
+        size = min(n, default_size)
+    if preconditioner and isinstance(sketch, str) and sketch == "sparse_sign":
+        return SparseSign(size, nnz_per_column=_PRECONDITION_SPARSITY,
+                          random_state=random_state, n_jobs=n_jobs)
+    return make_sketch(sketch, size, random_state=random_state, n_jobs=n_jobs)
 
 
 def _numerical_rank(s, rcond):
@@ -211,8 +166,9 @@ def sketch_and_solve(A, b, *, sketch="srht", sketch_size=None, eps=None, delta=0
     sketch : str or SketchOperator, default="srht"
         ``"srht"``, ``"gaussian"``, ``"sparse_sign"``, ``"countsketch"`` or an operator.
     sketch_size : int, optional
-        Rows ``m`` of the sketch, ``d <= m <= n``. Default ``min(n, 4 d)`` unless ``eps`` is
-        given (or the size of a given operator).
+        Rows ``m`` of the sketch, ``d <= m <= n``. Default ``min(n, 4 d)``, or the size set by
+        ``eps`` or by a given operator; giving two of ``sketch_size``, ``eps`` and an operator
+        of another size is an error.
     eps : float, optional
         Target accuracy: ``m`` is then :func:`linf_sketch_size` ``(n, d, eps, delta)``. If that
         is not below ``n`` (the paper's constant-free row count is conservative), the full
@@ -254,21 +210,17 @@ def sketch_and_solve(A, b, *, sketch="srht", sketch_size=None, eps=None, delta=0
     n, d = A.shape
     delta = check_scalar(delta, "delta", low=0, high=1, include_low=False, include_high=False)
     eps = check_scalar(eps, "eps", low=0, include_low=False, allow_none=True)
-    size, name = _renamed_m(sketch_size, m)
-    if hasattr(sketch, "m") and size is None and eps is None:
-        size = sketch.m
-    m = _resolve_size(size, name, eps, delta, n, d, 4 * d)
-    if m >= n and eps is not None:
-        rows = _linf_rows(n, d, eps, delta)
-        warnings.warn(f"the l_inf row count eps^-2 d log^3(n/delta) = {rows:.4g} is not below "
-                      f"n = {n}: "
-                      "no sketch can help, solving the full problem exactly instead (with "
+    op = _resolve_sketch(sketch, n, d, sketch_size=sketch_size, m=m, default_size=4 * d,
+                         eps=eps, delta=delta, random_state=random_state, n_jobs=n_jobs)
+    if op is None:
+        warnings.warn(f"the l_inf row count eps^-2 d log^3(n/delta) = "
+                      f"{linf_rows(n, d, eps, delta):.4g} is not below n = {n}: no sketch can "
+                      "help, solving the full problem exactly instead (with "
                       "sketch_and_precondition), which meets the bound trivially",
                       UserWarning, stacklevel=2)
-        return sketch_and_precondition(A, b, sketch=sketch if isinstance(sketch, str) else "srht",
-                                       random_state=random_state, rcond=rcond, n_jobs=n_jobs)
-    op = make_sketch(sketch, m, random_state=random_state, n_jobs=n_jobs)
-    rcond = _rcond(rcond, n, d)
+        return sketch_and_precondition(A, b, sketch=sketch, random_state=random_state,
+                                       rcond=rcond, n_jobs=n_jobs)
+    rcond = check_rcond(rcond, n, d)
     history = ConvergenceHistory(1, criterion_name="relative_residual",
                                  objective_name="residual_norm")
     SA, Sb, A, b, ea, eb = _sketch_scaled(op, A, b, kind)
@@ -302,13 +254,25 @@ def auto_oversampling(n, d) -> float:
                key=lambda over: _QR_COST * over * d * d / n + 64.0 / math.log(over))
 
 
-def _preconditioner_sketch(sketch, m, random_state, n_jobs):
-    if isinstance(sketch, str) and sketch == "sparse_sign":
-        # four nonzeros per column embed as well as eight for preconditioning (same CG steps,
-        # measured) at half the cost of forming S A
-        return SparseSign(m, nnz_per_column=_PRECONDITION_SPARSITY, random_state=random_state,
-                          n_jobs=n_jobs)
-    return make_sketch(sketch, m, random_state=random_state, n_jobs=n_jobs)
+class _Preconditioner(NamedTuple):
+    """``S A = Q U diag(s) V^T`` turned into the preconditioner ``N = V diag(1/s)``."""
+
+    N: np.ndarray  # d x rank: A N is well conditioned
+    x0: np.ndarray  # the sketch-and-solve solution, the warm start
+    rank: int
+    singular_values: np.ndarray  # of S A
+    cond: float  # s_max / s_min over the numerical rank
+
+
+def _preconditioner(SA, Sb, rcond) -> _Preconditioner:
+    """A QR of the sketch, then an SVD of its small ``R`` (stable for any conditioning)."""
+    Q, R = scipy.linalg.qr(SA, mode="economic")
+    Ur, s, Vt = scipy.linalg.svd(R)
+    rank = _numerical_rank(s, rcond)
+    N = Vt[:rank].T / s[:rank]
+    x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))
+    cond = s[0] / s[rank - 1] if rank else 1.0
+    return _Preconditioner(N=N, x0=x0, rank=rank, singular_values=s, cond=cond)
 
 
 def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sketch_size=None,
@@ -337,11 +301,11 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sk
         per column) is the cheapest to apply (see the benchmarks), ``"srht"`` is the classical
         Blendenpik choice.
     oversampling : float, optional
-        ``sketch_size = ceil(oversampling * d)`` (capped at ``n``) when ``sketch_size`` is not
-        given. Default :func:`auto_oversampling` ``(n, d)``: 32 for very tall ``A``, less as
-        ``d / n`` grows.
+        ``sketch_size = ceil(oversampling * d)`` (capped at ``n``). Default
+        :func:`auto_oversampling` ``(n, d)``: 32 for very tall ``A``, less as ``d / n`` grows.
     sketch_size : int, optional
-        Rows ``m`` of the sketch, ``d <= m <= n``.
+        Rows ``m`` of the sketch, ``d <= m <= n``. Giving two of ``oversampling``,
+        ``sketch_size`` and an operator of another size is an error (one would be ignored).
     tol : float, default=1e-14
         Stop when ``||(A N)^T r|| <= tol ||r||`` (the normal-equation residual of the
         preconditioned problem, whose matrix has norm about 1) or ``||r|| <= tol ||b||``
@@ -396,32 +360,24 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sk
     """
     A, b, kind = check_problem(A, b)
     n, d = A.shape
-    if oversampling is None:
-        oversampling = auto_oversampling(n, d)
-    oversampling = check_scalar(oversampling, "oversampling", low=1)
+    oversampling = check_scalar(oversampling, "oversampling", low=1, allow_none=True)
     tol = check_scalar(tol, "tol", low=0, include_low=False, high=1)
     max_iter = check_int(max_iter, "max_iter", low=0)
-    size, name = _renamed_m(sketch_size, m)
-    if hasattr(sketch, "m") and size is None:
-        size = sketch.m
-    m = _resolve_size(size, name, None, None, n, d, math.ceil(oversampling * d))
-    op = _preconditioner_sketch(sketch, m, random_state, n_jobs)
-    rcond = _rcond(rcond, n, d)
+    default_size = None if oversampling is not None else math.ceil(auto_oversampling(n, d) * d)
+    op = _resolve_sketch(sketch, n, d, sketch_size=sketch_size, m=m, default_size=default_size,
+                         oversampling=oversampling, random_state=random_state, n_jobs=n_jobs,
+                         preconditioner=True)
+    rcond = check_rcond(rcond, n, d)
     progress = Progress("sketch_and_precondition", verbose, callback)
     SA, Sb, A, b, ea, eb = _sketch_scaled(op, A, b, kind)
-    Q, R = scipy.linalg.qr(SA, mode="economic")
-    Ur, s, Vt = scipy.linalg.svd(R)
-    rank = _numerical_rank(s, rcond)
-    _warn_rank(rank, d, "sketch_and_precondition")
-    N = Vt[:rank].T / s[:rank]  # d x rank: A N is well conditioned
-    x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))  # the sketch-and-solve solution, as warm start
-    cond = s[0] / s[rank - 1] if rank else 1.0
+    pre = _preconditioner(SA, Sb, rcond)
+    _warn_rank(pre.rank, d, "sketch_and_precondition")
     matrix = as_matrix(A, b, kind, n_jobs)
-    out = cgls(matrix, N, x0, tol=tol, max_iter=max_iter, cond=cond, progress=progress,
-               exponents=(ea, eb))
+    out = cgls(matrix, pre.N, pre.x0, tol=tol, max_iter=max_iter, cond=pre.cond,
+               progress=progress, exponents=(ea, eb))
     result = _finish(matrix, out.coef, converged=out.converged, n_iter=out.n_iter,
-                     history=out.history, rank=rank, s=s, op=op, r=out.residual,
-                     stop_reason=out.stop_reason, ea=ea, eb=eb)
+                     history=out.history, rank=pre.rank, s=pre.singular_values, op=op,
+                     r=out.residual, stop_reason=out.stop_reason, ea=ea, eb=eb)
     progress.finish(f"{out.stop_reason.replace('_', ' ')} after {out.n_iter} steps, "
                     f"normal_equation_residual={out.history.criterion[-1]:.3e}, "
                     f"relative_residual={result.relative_residual:.6g}")

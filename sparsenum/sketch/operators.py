@@ -17,11 +17,10 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_int, check_n_jobs, check_one_of, random_seed
-
+from ..utils import check_int, check_n_jobs, check_one_of, random_seed
 from . import _kernels
-from ._inputs import check_matrix, check_memory, is_dask_array
 from ._threads import default_threads
+from ._validation import check_matrix, check_memory, is_dask_array
 
 __all__ = ["SRHT", "CountSketch", "GaussianSketch", "SketchOperator", "SparseSign", "make_sketch"]
 

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from sparsenum.sketch import (
+    SRHT,
     RankDeficientWarning,
     auto_oversampling,
     linf_error_bound,
@@ -280,3 +281,57 @@ def test_precondition_is_identical_for_any_thread_count():
     one = sketch_and_precondition(A, b, random_state=3, n_jobs=1)
     two = sketch_and_precondition(A, b, random_state=3, n_jobs=2)
     assert np.array_equal(one.coef, two.coef) and one.n_iter == two.n_iter
+
+
+@pytest.mark.parametrize(
+    ("solver", "kwargs", "names"),
+    [
+        (sketch_and_precondition, {"oversampling": 8.0, "sketch_size": 40},
+         ("sketch_size", "oversampling")),
+        (sketch_and_precondition, {"sketch": "srht", "oversampling": 8.0, "sketch_size": 32},
+         ("sketch_size", "oversampling")),
+        (sketch_and_precondition, {"sketch": SRHT(40, random_state=0), "oversampling": 8.0},
+         ("sketch", "oversampling")),
+        (sketch_and_precondition, {"sketch": SRHT(40, random_state=0), "sketch_size": 50},
+         ("sketch", "sketch_size")),
+        (sketch_and_solve, {"sketch": SRHT(40, random_state=0), "sketch_size": 50},
+         ("sketch", "sketch_size")),
+        (sketch_and_solve, {"sketch": SRHT(40, random_state=0), "eps": 0.5},
+         ("sketch", "eps")),
+    ],
+)
+def test_two_sources_of_the_sketch_size_are_an_error_naming_both(solver, kwargs, names):
+    # one of them would be silently ignored
+    first, second = names
+    with pytest.raises(ValueError, match=f"give either {first} or {second}, not both"):
+        solver(A_OK, B_OK, **kwargs)
+
+
+def test_an_operator_with_its_own_size_repeated_is_accepted():
+    op = SRHT(40, random_state=0)
+    a = sketch_and_precondition(A_OK, B_OK, sketch=op, sketch_size=40)
+    b = sketch_and_precondition(A_OK, B_OK, sketch=op)
+    assert a.sketch_size == b.sketch_size == 40
+    np.testing.assert_array_equal(a.coef, b.coef)
+
+
+def test_an_operator_of_a_wrong_size_is_named():
+    with pytest.raises(ValueError, match="the sketch operator's m must be >= the number of"):
+        sketch_and_precondition(A_OK, B_OK, sketch=SRHT(3, random_state=0))
+
+
+def test_eps_path_keeps_the_users_sketch_kind():
+    # eps asks for more rows than n: the exact solve uses the sketch the user named
+    A, b = _problem(500, 5, 10.0)
+    with pytest.warns(UserWarning, match="not below n = 500"):
+        res = sketch_and_solve(A, b, sketch="gaussian", eps=0.5, random_state=0)
+    assert res.sketch == "gaussian" and res.stop_reason != "direct"
+
+
+@pytest.mark.parametrize("max_iter", [0, 2, 100])
+def test_stop_code_and_converged_agree(max_iter):
+    A, b = _problem(800, 12, 1e6)
+    res = sketch_and_precondition(A, b, random_state=0, max_iter=max_iter)
+    assert res.stop_reason in ("tolerance", "rounding_floor", "consistent", "no_progress",
+                               "max_iter", "callback")
+    assert res.converged == (res.stop_reason in ("tolerance", "rounding_floor", "consistent"))

@@ -9,8 +9,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from sparsenum.base import IterativeEstimatorMixin
-from sparsenum.utils import (
+from ..base import IterativeEstimatorMixin
+from ..utils import (
     check_bool,
     check_int,
     check_n_jobs,
@@ -18,10 +18,9 @@ from sparsenum.utils import (
     check_random_state,
     check_scalar,
 )
-
-from ._inputs import validate_named
 from ._progress import check_verbose
 from ._result import LstsqResult
+from ._validation import validate_named
 from .lstsq import sketch_and_precondition, sketch_and_solve
 
 
@@ -29,7 +28,7 @@ def _solve_wide(design, target) -> LstsqResult:
     """Direct minimum-norm solution of an underdetermined problem (nothing to sketch)."""
     import scipy.linalg
 
-    from sparsenum.base import ConvergenceHistory
+    from ..base import ConvergenceHistory
 
     dense = design.toarray() if sp.issparse(design) else design
     coef, _, rank, s = scipy.linalg.lstsq(dense, target)

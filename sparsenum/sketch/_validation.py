@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_array, check_int, check_sparse
-from sparsenum.utils.validation import describe_value
+from ..utils import check_array, check_int, check_scalar, check_sparse
+from ..utils.validation import describe_value
 
 SPARSE_FORMATS = ("csr", "csc", "coo")
 
@@ -107,6 +107,14 @@ def check_sketch_size(m, n: int, d: int, name: str = "m") -> int:
         raise ValueError(f"{name} must be <= the number of rows n = {n} (a sketch with more "
                          f"rows than A is no compression); got {name}={m}")
     return m
+
+
+def check_rcond(rcond, n: int, d: int) -> float:
+    """Relative cut-off of small singular values; default ``eps_machine * max(n, d)`` as
+    ``numpy.linalg.lstsq``."""
+    if rcond is None:
+        return np.finfo(float).eps * max(n, d)
+    return check_scalar(rcond, "rcond", low=0, high=1)
 
 
 def validate_named(estimator, *data, names=("X",), **kwargs):
