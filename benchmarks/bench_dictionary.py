@@ -42,7 +42,7 @@ from sparsenum.dictionary import (
     compress_layer,
     ksvd,
 )
-from sparsenum.dictionary._register import layer_like_problem
+from sparsenum.dictionary._cases import layer_like_problem
 from sparsenum.utils import numba_threads
 
 try:  # optional peers, not dependencies of sparsenum (pip install spams-bin ksvd)

@@ -43,8 +43,7 @@ def _error_decrease(history, objective, total):
 
 
 def solver_cases():
-    from sparsenum.utils.registry import SolverCase
-
+    from ..utils.registry import SolverCase
     from . import compress_layer, ksvd
     from .cospadi import whiten
 
@@ -81,8 +80,7 @@ def solver_cases():
 
 
 def easy_fits():
-    from sparsenum.utils.registry import EasyFit
-
+    from ..utils.registry import EasyFit
     from . import KSVD, CalibratedDictionaryCompressor, OnlineOrthogonalDictionary
 
     X, _ = planted_signals(600, 16, 16, 1, seed=0)  # defaults: 16 atoms, 1 nonzero
@@ -98,3 +96,12 @@ def easy_fits():
         EasyFit(name="CalibratedDictionaryCompressor planted layer",
                 estimator=CalibratedDictionaryCompressor(random_state=0), X=W, y=Xc),
     ]
+
+
+def layer_like_problem(d_in, d_out, n_tokens, rng):
+    """A weight with a power-law spectrum and correlated (anisotropic) activations."""
+    U, _ = np.linalg.qr(rng.standard_normal((d_in, d_in)))
+    V, _ = np.linalg.qr(rng.standard_normal((d_out, d_in)))
+    W = (U * np.arange(1, d_in + 1) ** -0.5) @ V.T
+    mixing = rng.standard_normal((d_in, d_in)) * np.arange(1, d_in + 1) ** -0.7
+    return W, rng.standard_normal((n_tokens, d_in)) @ mixing.T

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sparsenum.utils import jit, jit_parallel
+from ..utils import jit, jit_parallel
 
 # Stop codes of one OMP run (per signal), reported back to Python.
 STOP_SPARSITY = 0  # reached n_nonzero atoms

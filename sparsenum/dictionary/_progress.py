@@ -11,8 +11,8 @@ import types
 
 import numpy as np
 
-from sparsenum.utils import check_int
-from sparsenum.utils.validation import describe_value
+from ..utils import check_int
+from ..utils.validation import describe_value
 
 
 def check_verbose(verbose) -> int:

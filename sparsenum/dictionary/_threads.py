@@ -10,7 +10,7 @@ an explicit ``n_jobs`` is always obeyed. Results never depend on the thread coun
 
 from __future__ import annotations
 
-from sparsenum.utils import effective_n_jobs
+from ..utils import effective_n_jobs
 
 # Floating-point operations below which the default n_jobs=None runs on one thread: about
 # 10 ms of serial work, enough to amortise a thread wake-up on a loaded 2-core machine (the

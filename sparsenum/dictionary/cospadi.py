@@ -10,8 +10,8 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from sparsenum.base import ConvergenceHistory, SolverResult
-from sparsenum.utils import (
+from ..base import ConvergenceHistory, SolverResult
+from ..utils import (
     check_array,
     check_int,
     check_n_jobs,
@@ -19,10 +19,10 @@ from sparsenum.utils import (
     check_random_state,
     check_scalar,
 )
-from sparsenum.utils.validation import describe_value
-
-from ._checks import check_tol, power_of_two_scale, row_norms
+from ..utils.validation import describe_value
 from ._progress import Progress
+from ._scaling import power_of_two_scale, row_norms
+from ._validation import check_tol
 from .ksvd import ksvd
 from .layers import LowRankLayer, SparseDictionaryLayer
 

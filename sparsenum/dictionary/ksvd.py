@@ -8,21 +8,13 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.base import ConvergenceHistory, SolverResult
-from sparsenum.utils import check_bool, check_int, check_n_jobs, check_random_state
-
+from ..base import ConvergenceHistory, SolverResult
+from ..utils import check_bool, check_int, check_n_jobs, check_random_state
 from . import _kernels
-from ._checks import (
-    check_memory,
-    check_n_nonzero,
-    check_signals,
-    check_tol,
-    padded_to_csr,
-    power_of_two_scale,
-    row_norms,
-)
 from ._progress import Progress
-from .omp import omp_padded
+from ._scaling import power_of_two_scale, row_norms
+from ._validation import check_memory, check_n_nonzero, check_signals, check_tol
+from .omp import omp_padded, padded_to_csr
 
 __all__ = ["KSVDResult", "ksvd"]
 

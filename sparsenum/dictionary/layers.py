@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_array, check_sparse
+from ..utils import check_array, check_sparse
 
 __all__ = ["LowRankLayer", "SparseDictionaryLayer"]
 

@@ -8,18 +8,11 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_n_jobs, numba_threads
-
+from ..utils import check_n_jobs, numba_threads
 from . import _kernels
-from ._checks import (
-    check_dictionary,
-    check_n_nonzero,
-    check_signals,
-    check_tol,
-    padded_to_csr,
-    power_of_two_scale,
-)
+from ._scaling import power_of_two_scale
 from ._threads import default_threads
+from ._validation import check_dictionary, check_n_nonzero, check_signals, check_tol
 
 __all__ = ["batch_omp"]
 
@@ -33,6 +26,21 @@ class PaddedCodes:
     cnt: np.ndarray
     err: np.ndarray
     stop: np.ndarray
+
+
+def padded_to_csr(idx: np.ndarray, val: np.ndarray, cnt: np.ndarray, n_atoms: int) -> sp.csr_matrix:
+    """Padded per-row codes (``idx[i, :cnt[i]]`` sorted) as a CSR matrix (samples x atoms)."""
+    n_samples = idx.shape[0]
+    indptr = np.zeros(n_samples + 1, dtype=np.int64)
+    np.cumsum(cnt, out=indptr[1:])
+    if idx.shape[1]:
+        mask = np.arange(idx.shape[1])[None, :] < cnt[:, None]
+        indices, data = idx[mask], val[mask]
+    else:
+        indices, data = np.zeros(0, np.int64), np.zeros(0)
+    codes = sp.csr_matrix((data, indices, indptr), shape=(n_samples, n_atoms))
+    codes.has_sorted_indices = True
+    return codes
 
 
 def omp_work(n_signals: int, n_atoms: int, n_nonzero: int) -> float:
