@@ -1,4 +1,4 @@
-"""The result type of the sketched least-squares solvers, and the rank-deficiency warning."""
+"""The result type of the sketched least-squares solvers."""
 
 from __future__ import annotations
 
@@ -8,16 +8,7 @@ import numpy as np
 
 from ..base import SolverResult
 
-__all__ = ["LstsqResult", "RankDeficientWarning"]
-
-
-class RankDeficientWarning(UserWarning):
-    """``A`` (as seen through its sketch) has numerical rank below its number of columns.
-
-    The solvers then return the minimum-norm least-squares solution restricted to the numerical
-    row space of ``S A`` (which equals that of ``A`` when ``S`` embeds the column space of
-    ``A``), as ``numpy.linalg.lstsq`` does.
-    """
+__all__ = ["LstsqResult"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)

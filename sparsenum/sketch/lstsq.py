@@ -27,10 +27,10 @@ from ..utils import check_int, check_scalar
 from ._cgls import cgls
 from ._matrix import as_matrix, sketch_both
 from ._progress import Progress
-from ._result import LstsqResult, RankDeficientWarning
+from ._result import LstsqResult
 from ._scaling import rescale, unscale_coef, unscale_norm
 from ._validation import check_problem, check_rcond, check_sketch_size
-from .linf import linf_error_bound, linf_rows, linf_sketch_size
+from .linf import linf_rows
 from .operators import SketchOperator, SparseSign, make_sketch
 
 # The sketch size that minimises predicted time: a QR of the m x d sketch costs about
@@ -44,12 +44,20 @@ _OVERSAMPLING_GRID = (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 _PRECONDITION_SPARSITY = 4
 
 __all__ = [
+    "RankDeficientWarning",
     "auto_oversampling",
-    "linf_error_bound",
-    "linf_sketch_size",
     "sketch_and_precondition",
     "sketch_and_solve",
 ]
+
+
+class RankDeficientWarning(UserWarning):
+    """``A`` (as seen through its sketch) has numerical rank below its number of columns.
+
+    The solvers then return the minimum-norm least-squares solution restricted to the numerical
+    row space of ``S A`` (which equals that of ``A`` when ``S`` embeds the column space of
+    ``A``), as ``numpy.linalg.lstsq`` does.
+    """
 
 
 def _renamed_m(sketch_size, m):
