@@ -20,6 +20,62 @@ STOP_DEPENDENT = 2  # next atom repeated, linearly dependent or with ~zero corre
 _EPS = float(np.finfo(np.float64).eps)
 
 
+@jit(inline="always")  # inlined at numba IR level: the split adds no call per atom
+def _cholesky_append(G, idx_out, lam, n_active, L, work):
+    """Progressive Cholesky: append row ``w = L^{-1} G[I, lam]`` to the factor of ``G[I, I]``.
+
+    False (nothing appended) when atom ``lam`` is linearly dependent on the active ones.
+    """
+    if n_active == 0:
+        L[0, 0] = np.sqrt(G[lam, lam])
+        return True
+    for j in range(n_active):
+        s = G[idx_out[j], lam]
+        for m in range(j):
+            s -= L[j, m] * work[m]
+        work[j] = s / L[j, j]
+    v = 0.0
+    for j in range(n_active):
+        v += work[j] * work[j]
+    lkk = G[lam, lam] - v
+    if lkk <= _EPS:
+        return False
+    for j in range(n_active):
+        L[n_active, j] = work[j]
+    L[n_active, n_active] = np.sqrt(lkk)
+    return True
+
+
+@jit(inline="always")  # inlined at numba IR level: the split adds no call per atom
+def _cholesky_solve(L, alpha0, idx_out, n_active, rhs, gamma):
+    """``gamma`` solving ``L L^T gamma = alpha0[I]`` (forward then backward substitution)."""
+    for j in range(n_active):
+        s = alpha0[idx_out[j]]
+        for m in range(j):
+            s -= L[j, m] * rhs[m]
+        rhs[j] = s / L[j, j]
+    for j in range(n_active - 1, -1, -1):
+        s = rhs[j]
+        for m in range(j + 1, n_active):
+            s -= L[m, j] * gamma[m]
+        gamma[j] = s / L[j, j]
+
+
+@jit(inline="always")  # inlined at numba IR level: the split adds no call per atom
+def _sort_support(idx_out, val_out, n_active):
+    """Sort the support increasingly (insertion sort on at most n_nonzero entries)."""
+    for j in range(1, n_active):
+        key_i = idx_out[j]
+        key_v = val_out[j]
+        m = j - 1
+        while m >= 0 and idx_out[m] > key_i:
+            idx_out[m + 1] = idx_out[m]
+            val_out[m + 1] = val_out[m]
+            m -= 1
+        idx_out[m + 1] = key_i
+        val_out[m + 1] = key_v
+
+
 @jit
 def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
              alpha, L, gamma, rhs, work, active):
@@ -54,39 +110,13 @@ def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
         if active[lam] or best * best <= _EPS * x_sqnorm:
             stop = STOP_DEPENDENT
             break
-        # progressive Cholesky: append row w = L^{-1} G[I, lam] to the factor of G[I, I]
-        if n_active > 0:
-            for j in range(n_active):
-                s = G[idx_out[j], lam]
-                for m in range(j):
-                    s -= L[j, m] * work[m]
-                work[j] = s / L[j, j]
-            v = 0.0
-            for j in range(n_active):
-                v += work[j] * work[j]
-            lkk = G[lam, lam] - v
-            if lkk <= _EPS:
-                stop = STOP_DEPENDENT
-                break
-            for j in range(n_active):
-                L[n_active, j] = work[j]
-            L[n_active, n_active] = np.sqrt(lkk)
-        else:
-            L[0, 0] = np.sqrt(G[lam, lam])
+        if not _cholesky_append(G, idx_out, lam, n_active, L, work):
+            stop = STOP_DEPENDENT
+            break
         idx_out[n_active] = lam
         active[lam] = True
         n_active += 1
-        # gamma solves L L^T gamma = alpha0[I] (forward then backward substitution)
-        for j in range(n_active):
-            s = alpha0[idx_out[j]]
-            for m in range(j):
-                s -= L[j, m] * rhs[m]
-            rhs[j] = s / L[j, j]
-        for j in range(n_active - 1, -1, -1):
-            s = rhs[j]
-            for m in range(j + 1, n_active):
-                s -= L[m, j] * gamma[m]
-            gamma[j] = s / L[j, j]
+        _cholesky_solve(L, alpha0, idx_out, n_active, rhs, gamma)
         # alpha = alpha0 - G[:, I] gamma, with G symmetric so rows G[I[j], :] are contiguous
         for k in range(n_atoms):
             alpha[k] = alpha0[k]
@@ -113,17 +143,7 @@ def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
         for j in range(n_active):
             s += gamma[j] * alpha0[idx_out[j]]
         err = x_sqnorm - s
-    # sort the support increasingly (insertion sort on at most n_nonzero entries)
-    for j in range(1, n_active):
-        key_i = idx_out[j]
-        key_v = val_out[j]
-        m = j - 1
-        while m >= 0 and idx_out[m] > key_i:
-            idx_out[m + 1] = idx_out[m]
-            val_out[m + 1] = val_out[m]
-            m -= 1
-        idx_out[m + 1] = key_i
-        val_out[m + 1] = key_v
+    _sort_support(idx_out, val_out, n_active)
     return n_active, max(err, 0.0), stop
 
 
