@@ -211,7 +211,7 @@ class CalibratedDictionaryCompressor(IterativeEstimatorMixin, BaseEstimator):
     >>> from sparsenum.dictionary import CalibratedDictionaryCompressor
     >>> rng = np.random.default_rng(0)
     >>> W, X = rng.standard_normal((32, 40)), rng.standard_normal((300, 32))
-    >>> model = CalibratedDictionaryCompressor(0.4, max_iter=5, random_state=0).fit(W, X)
+    >>> model = CalibratedDictionaryCompressor(0.4, random_state=0).fit(W, X)
     >>> model.compressed_
     SparseDictionaryLayer(shape=(32, 40), atoms=14, nnz=280)
     >>> round(model.compression_ratio_, 3), model.compressed_.matmul(X[:2]).shape
