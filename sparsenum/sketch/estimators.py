@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..base import IterativeEstimatorMixin
@@ -19,28 +20,8 @@ from ..utils import (
     check_scalar,
 )
 from ._progress import check_verbose
-from ._result import LstsqResult
 from ._validation import validate_named
-from .lstsq import sketch_and_precondition, sketch_and_solve
-
-
-def _solve_wide(design, target) -> LstsqResult:
-    """Direct minimum-norm solution of an underdetermined problem (nothing to sketch)."""
-    import scipy.linalg
-
-    from ..base import ConvergenceHistory
-
-    dense = design.toarray() if sp.issparse(design) else design
-    coef, _, rank, s = scipy.linalg.lstsq(dense, target)
-    residual = float(np.linalg.norm(dense @ coef - target))
-    norm = float(np.linalg.norm(target))
-    history = ConvergenceHistory(1, criterion_name="relative_residual",
-                                 objective_name="residual_norm")
-    history.record(0, residual, residual / norm if norm > 0 else 0.0)
-    return LstsqResult(coef=coef, residual_norm=residual,
-                       relative_residual=residual / norm if norm > 0 else 0.0, rank=int(rank),
-                       singular_values=s, sketch="none", sketch_size=dense.shape[0],
-                       stop_reason="direct", converged=True, n_iter=0, history=history)
+from .lstsq import sketch_and_precondition, sketch_and_solve, solve_wide
 
 __all__ = ["SketchedRegression"]
 
@@ -169,7 +150,7 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         if self.sketch is not None:
             common["sketch"] = self.sketch
         if design.shape[0] < design.shape[1]:
-            result = _solve_wide(design, target)
+            result = solve_wide(design, target)
         elif self.method == "precondition":
             result = sketch_and_precondition(design, target, tol=self.tol,
                                              max_iter=self.max_iter, verbose=self.verbose,
@@ -189,21 +170,21 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         if result.converged:
             return self._record_convergence(result)
         self.n_iter_, self.converged_, self.history_ = result.n_iter, False, result.history
-        steps = result.n_iter - 1
+        warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)
+        return self
+
+    def _unconverged_message(self, result) -> str:
+        """Why the preconditioned iteration stopped short, with its true numbers."""
         if result.stop_reason == "max_iter":
             why = f"reached max_iter={self.max_iter} steps"
             advice = "increase max_iter"
         else:
-            why = f"stopped after {steps} steps without progress"
+            why = f"stopped after {result.n_iter - 1} steps without progress"
             advice = ("the coefficients are its best iterate; X may be too ill-conditioned for "
                       "double precision")
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.warn(f"SketchedRegression: the preconditioned iteration {why} at "
-                      f"normal_equation_residual={result.history.criterion[-1]:.3e}, above "
-                      f"tol={self.tol:g} and above the rounding level of this problem; {advice}",
-                      ConvergenceWarning, stacklevel=2)
-        return self
+        return (f"SketchedRegression: the preconditioned iteration {why} at "
+                f"normal_equation_residual={result.history.criterion[-1]:.3e}, above "
+                f"tol={self.tol:g} and above the rounding level of this problem; {advice}")
 
     def _design(self, X, root):
         if sp.issparse(X):

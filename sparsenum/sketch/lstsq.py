@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 
 from ..base import ConvergenceHistory
 from ..utils import check_int, check_scalar
@@ -390,3 +391,22 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sk
                     f"normal_equation_residual={out.history.criterion[-1]:.3e}, "
                     f"relative_residual={result.relative_residual:.6g}")
     return result
+
+
+def solve_wide(design, target) -> LstsqResult:
+    """Direct minimum-norm solution of an underdetermined problem (nothing to sketch).
+
+    For :class:`SketchedRegression` on data with fewer samples than columns, with LAPACK as
+    :class:`~sklearn.linear_model.LinearRegression`.
+    """
+    dense = design.toarray() if sp.issparse(design) else design
+    coef, _, rank, s = scipy.linalg.lstsq(dense, target)
+    residual = float(np.linalg.norm(dense @ coef - target))
+    norm = float(np.linalg.norm(target))
+    history = ConvergenceHistory(1, criterion_name="relative_residual",
+                                 objective_name="residual_norm")
+    history.record(0, residual, residual / norm if norm > 0 else 0.0)
+    return LstsqResult(coef=coef, residual_norm=residual,
+                       relative_residual=residual / norm if norm > 0 else 0.0, rank=int(rank),
+                       singular_values=s, sketch="none", sketch_size=dense.shape[0],
+                       stop_reason="direct", converged=True, n_iter=0, history=history)
