@@ -335,3 +335,10 @@ def test_stop_code_and_converged_agree(max_iter):
     assert res.stop_reason in ("tolerance", "rounding_floor", "consistent", "no_progress",
                                "max_iter", "callback")
     assert res.converged == (res.stop_reason in ("tolerance", "rounding_floor", "consistent"))
+
+
+@pytest.mark.parametrize("solver", [sketch_and_solve, sketch_and_precondition])
+def test_former_name_warning_points_at_the_callers_line(solver):
+    with pytest.warns(FutureWarning) as record:
+        solver(A_OK, B_OK, m=40, random_state=0)
+    assert record[0].filename == __file__
