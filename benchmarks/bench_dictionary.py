@@ -14,11 +14,17 @@ correlated activations for the compression part.
 * compression: CoSpaDi vs whitened truncated SVD (SVD-LLM style) at ratios 0.2-0.5, relative
   activation error on held-out activations.
 
-Run: ``python -m benchmarks.bench_dictionary [--quick]``.
+* small inputs (``--small`` alone): every public function and estimator method with ``n_jobs``
+  on 1 to 1,000 signals, the default ``n_jobs=None`` against ``n_jobs=1`` with numba's default
+  thread count: small calls in a user's loop must run at serial speed.
+
+Run: ``python -m benchmarks.bench_dictionary [--quick | --small]``.
 """
 
 from __future__ import annotations
 
+import statistics
+import time
 import warnings
 
 import numpy as np
@@ -28,9 +34,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.image import extract_patches_2d
 from sklearn.linear_model import orthogonal_mp_gram
 
-from benchmarks._harness import BenchmarkReport, blas_threads, parse_args, time_call
-from sparsenum.dictionary import batch_omp, compress_layer, ksvd
-from sparsenum.dictionary._register import layer_like_problem
+from benchmarks._harness import BenchmarkReport, Timing, blas_threads, parse_args, time_call
+from sparsenum.dictionary import (
+    KSVD,
+    CalibratedDictionaryCompressor,
+    batch_omp,
+    compress_layer,
+    ksvd,
+)
+from sparsenum.dictionary._cases import layer_like_problem
 from sparsenum.utils import numba_threads
 
 try:  # optional peers, not dependencies of sparsenum (pip install spams-bin ksvd)
@@ -70,7 +82,7 @@ def bench_omp(report, args):
         D = dct_dictionary(n_atoms)
         G = D @ D.T
         for s in sparsities:
-            # --quick: the issue's target problem (10000 signals, 256 atoms, s=8) at full size,
+            # --quick: the headline problem (10000 signals, 256 atoms, s=8) at full size,
             # the other settings on 2000 signals (sklearn needs seconds per setting)
             target = n_atoms == 256 and s == 8
             X = X_all if target or not args.quick else X_all[:2000]
@@ -111,11 +123,12 @@ def bench_learning(report, args):
             result = timing.result
             history = result.history
             per_iter = timing.median / result.n_iter
-            codes = batch_omp(X, result.dictionary, n_nonzero=s)
+            # one coding stage is a batch OMP of X on the current dictionary: time it apart
+            coding = time_call(batch_omp, X, result.dictionary, n_nonzero=s, repeats=3)
+            codes = coding.result
             report.add(problem, name, per_iter, n_iter=result.n_iter, ours=approximate,
                        rel_error=relative_error(X, codes, result.dictionary),
-                       coding_s=float(np.mean(history["coding_time"])),
-                       update_s=float(np.mean(history["update_time"])))
+                       coding_s=coding.median, update_s=per_iter - coding.median)
             report.add_curve(f"ksvd {n_atoms} atoms", name, history.elapsed,
                              np.sqrt(history.objective) / np.linalg.norm(X),
                              ylabel="relative error")
@@ -172,8 +185,85 @@ def bench_compression(report, args):
                          ylabel="held-out activation error")
 
 
+def interleaved(calls: dict, repeats: int) -> dict:
+    """Median times of several calls on one input, measured in alternation (load drifts hit all
+    of them alike); the first call of each is a warm-up and kept apart."""
+    first = {}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        call()
+        first[name] = time.perf_counter() - start
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            result = call()
+            times[name].append(time.perf_counter() - start)
+    return {name: Timing(first[name], statistics.median(t), t, result)
+            for name, t in times.items()}
+
+
+def small_cases():
+    """(problem, call(n_jobs)) for every public function and estimator method with n_jobs."""
+    rng = np.random.default_rng(0)
+    for n_atoms, n_features, s in ((20, 8, 3), (256, 64, 8)):
+        D = rng.standard_normal((n_atoms, n_features))
+        D /= np.linalg.norm(D, axis=1, keepdims=True)
+        for n in (1, 10, 100, 1000):
+            X = rng.standard_normal((n, n_features))
+            yield (f"batch_omp {n} signals, {n_atoms} atoms of {n_features}, s={s}",
+                   lambda j, X=X, D=D, s=s: batch_omp(X, D, n_nonzero=s, n_jobs=j))
+    for n in (10, 100, 1000):
+        X = patches(n, seed=2)
+        yield (f"ksvd {n}x64, 32 atoms, s=4, 5 it",
+               lambda j, X=X: ksvd(X, 32, 4, max_iter=5, tol=0.0, random_state=0, n_jobs=j))
+        yield (f"KSVD.fit {n}x64, 32 atoms, s=4, 5 it",
+               lambda j, X=X: _quiet_fit(KSVD(32, 4, max_iter=5, tol=0.0, random_state=0,
+                                              n_jobs=j), X))
+        model = _quiet_fit(KSVD(32, 4, max_iter=5, tol=0.0, random_state=0), X)
+        yield (f"KSVD.transform {n}x64, 32 atoms, s=4",
+               lambda j, X=X, model=model: model.set_params(n_jobs=j).transform(X))
+    for d_in, d_out in ((16, 24), (64, 96)):
+        W, Xc = layer_like_problem(d_in, d_out, 4 * d_in, rng)
+        yield (f"compress_layer {d_in}x{d_out}, ratio 0.3, 10 it",
+               lambda j, W=W, Xc=Xc: compress_layer(W, Xc, max_iter=10, random_state=0,
+                                                    n_jobs=j))
+        yield (f"CalibratedDictionaryCompressor.fit {d_in}x{d_out}, 10 it",
+               lambda j, W=W, Xc=Xc: _quiet_fit(CalibratedDictionaryCompressor(
+                   max_iter=10, random_state=0, n_jobs=j), W, Xc))
+
+
+def _quiet_fit(model, *data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(*data)
+
+
+def run_small(report, repeats):
+    """Default n_jobs=None against n_jobs=1 on 1 to 1,000 signals (target: within 1.2x)."""
+    for problem, call in small_cases():
+        t = interleaved({"default": lambda call=call: call(None),
+                         "n_jobs=1": lambda call=call: call(1)}, repeats)
+        # each pair ran back to back: the median of their ratios resists the machine's drift
+        ratio = statistics.median(a / b for a, b in zip(t["default"].times, t["n_jobs=1"].times))
+        report.add(f"small: {problem}", "default n_jobs=None", t["default"], ours=True,
+                   default_over_serial=ratio)
+        report.add(f"small: {problem}", "n_jobs=1", t["n_jobs=1"])
+
+
+SMALL_NOTES = ("Small inputs: the default n_jobs=None against n_jobs=1, {} pairs of warm "
+               "calls back to back, numba at its default thread count (all cores), BLAS "
+               "threads {}; times are medians, default_over_serial the median of the per-pair "
+               "ratios (target: <= 1.2).")
+
+
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv)
+    def extra(parser):
+        parser.add_argument("--small", action="store_true",
+                            help="only the small-input table (default n_jobs against "
+                                 "n_jobs=1); writes results/dictionary_small.json")
+
+    args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
     notes = ("Times of dictionary learners are per iteration (sklearn: per epoch for the "
              "mini-batch learner); rel_error codes every learned dictionary by Batch-OMP at the "
              "same sparsity. Activation errors are on held-out activations.")
@@ -183,6 +273,14 @@ def main(argv=None):
     if args.threads is None:
         args.threads = 1
     notes += f" BLAS and numba threads: {args.threads}."
+    if args.small:
+        report = BenchmarkReport("dictionary_small", args,
+                                 notes=SMALL_NOTES.format(max(args.repeats, 40), args.threads))
+        with blas_threads(args.threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            run_small(report, max(args.repeats, 40))
+        report.finish()
+        return
     report = BenchmarkReport("dictionary", args, notes=notes)
     with blas_threads(args.threads), numba_threads(args.threads), warnings.catch_warnings():
         # the overcomplete DCT dictionary has linearly dependent atoms: every OMP warns alike
@@ -190,6 +288,9 @@ def main(argv=None):
         bench_omp(report, args)
         bench_learning(report, args)
         bench_compression(report, args)
+    with blas_threads(args.threads), warnings.catch_warnings():  # numba: default threads
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run_small(report, max(args.repeats, 40))
     report.finish()
 
 

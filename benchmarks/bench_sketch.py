@@ -8,22 +8,29 @@ solve rows the achieved l_inf accuracy eps_hat = ||x - x*||_inf sqrt(d) / (||r*|
 (Song et al.'s bound holds for eps >= eps_hat) next to the paper's eps for that m,
 sqrt(d log^3(n / 0.01) / m). A second part times each sketch against n (~ n log n for SRHT).
 
-    python -m benchmarks.bench_sketch [--quick | --target]
+A third part (``--small`` alone) times every public function on inputs of 1 to 1,000 rows with
+the default ``n_jobs=None`` against ``n_jobs=1``, with numba's default thread count: small calls
+in a user's loop must run at serial speed.
+
+    python -m benchmarks.bench_sketch [--quick | --target | --small]
 """
 
 from __future__ import annotations
 
 import math
+import statistics
+import time
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from benchmarks._harness import BenchmarkReport, blas_threads, parse_args, time_call
+from benchmarks._harness import BenchmarkReport, Timing, blas_threads, parse_args, time_call
 from sparsenum.sketch import (
     SRHT,
     CountSketch,
     GaussianSketch,
+    SketchedRegression,
     SparseSign,
     sketch_and_precondition,
     sketch_and_solve,
@@ -111,7 +118,7 @@ def run_lstsq(report, n, d, kind, quick, repeats, label=""):
 
     for sketch in ("srht", "countsketch"):
         add_solve(f"sketch_and_solve {sketch} m=4d",
-                  lambda s=sketch: sketch_and_solve(A, b, sketch=s, m=m, random_state=0))
+                  lambda s=sketch: sketch_and_solve(A, b, sketch=s, sketch_size=m, random_state=0))
 
     def cwt_solve():
         SAb = scipy.linalg.clarkson_woodruff_transform(np.column_stack([A, b]), m, seed=0)
@@ -153,11 +160,77 @@ def run_scaling(report, quick, repeats):
                              ylabel="time to compute S A [s]")
 
 
+SMALL_SHAPES = [(1, 1), (10, 3), (100, 10), (500, 10), (1000, 10), (1000, 50), (1000, 200)]
+
+
+def interleaved(calls: dict, repeats: int) -> dict:
+    """Median times of several calls on one input, measured in alternation (load drifts hit all
+    of them alike); the first call of each is a warm-up and kept apart."""
+    first = {}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        call()
+        first[name] = time.perf_counter() - start
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            result = call()
+            times[name].append(time.perf_counter() - start)
+    return {name: Timing(first[name], statistics.median(t), t, result)
+            for name, t in times.items()}
+
+
+def small_cases():
+    """(problem, call(n_jobs)) for every public function and estimator method with n_jobs."""
+    for n, d in SMALL_SHAPES:
+        A, b = make_problem(n, d, "incoherent")
+        shape = f"n={n} d={d}"
+        yield (f"sketch_and_precondition {shape}",
+               lambda j, A=A, b=b: sketch_and_precondition(A, b, random_state=0, n_jobs=j))
+        yield (f"sketch_and_solve srht {shape}",
+               lambda j, A=A, b=b: sketch_and_solve(A, b, random_state=0, n_jobs=j))
+        if d >= 2:
+            m = min(n, 4 * d)
+            yield (f"sketch_and_solve dct {shape}",
+                   lambda j, A=A, b=b, m=m: sketch_and_solve(
+                       A, b, sketch=SRHT(m, transform="dct", random_state=0, n_jobs=j)))
+            yield (f"SketchedRegression.fit {shape}",
+                   lambda j, A=A, b=b: SketchedRegression(random_state=0, n_jobs=j).fit(
+                       A[:, 1:], b))
+
+
+def run_small(report, repeats):
+    """Default n_jobs=None against n_jobs=1 on 1 to 1,000 rows (target: within 1.2x)."""
+    for problem, call in small_cases():
+        try:
+            call(None)
+        except TypeError as exc:  # an older version without n_jobs on this call
+            print(f"  {problem}: skipped ({exc})")
+            continue
+        t = interleaved({"default": lambda call=call: call(None),
+                         "n_jobs=1": lambda call=call: call(1)}, repeats)
+        # each pair ran back to back: the median of their ratios resists the machine's drift
+        ratio = statistics.median(a / b for a, b in zip(t["default"].times, t["n_jobs=1"].times))
+        report.add(f"small: {problem}", "default n_jobs=None", t["default"], ours=True,
+                   default_over_serial=ratio)
+        report.add(f"small: {problem}", "n_jobs=1", t["n_jobs=1"])
+
+
+SMALL_NOTES = ("Small inputs: the default n_jobs=None against n_jobs=1, {} pairs of warm "
+               "calls back to back, numba at its default thread count (all cores), BLAS "
+               "threads {}; times are medians, default_over_serial the median of the per-pair "
+               "ratios (target: <= 1.2).")
+
+
 def main(argv=None):
     def extra(parser):
         parser.add_argument("--target", action="store_true",
-                            help="only the issue's target size (n=5e5, d=200); writes "
+                            help="only the tall target size (n=5e5, d=200); writes "
                                  "results/sketch_target.json")
+        parser.add_argument("--small", action="store_true",
+                            help="only the small-input table (default n_jobs against "
+                                 "n_jobs=1); writes results/sketch_small.json")
 
     args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
     if args.threads is None:
@@ -165,6 +238,13 @@ def main(argv=None):
         # LAPACK (dgeqrf) is then 10-50x slower than single-threaded from oversubscription, which
         # would flatter us. Every solver runs on one BLAS and one numba thread unless --threads.
         args.threads = 1
+    if args.small:
+        notes = SMALL_NOTES.format(max(args.repeats, 40), args.threads)
+        report = BenchmarkReport("sketch_small", args, notes=notes)
+        with blas_threads(args.threads):
+            run_small(report, max(args.repeats, 40))
+        report.finish()
+        return
     report = BenchmarkReport(
         "sketch_target" if args.target else "sketch", args,
         notes="``excess`` = relative residual minus numpy.linalg.lstsq's (negative: ours is "
@@ -176,7 +256,7 @@ def main(argv=None):
         args.repeats = min(args.repeats, 1)
         args.quick = True  # lean peer list at this size
     elif args.quick:
-        # the issue's target size (n=5e5, d=200) takes ~4 minutes here: run it with --target
+        # the tall target size (n=5e5, d=200) takes ~4 minutes here: run it with --target
         sizes = [(100_000, 50, "incoherent"), (100_000, 50, "coherent")]
         args.repeats = min(args.repeats, 1)
     else:
@@ -188,6 +268,9 @@ def main(argv=None):
             run_lstsq(report, n, d, kind, args.quick, args.repeats)
         if not args.target:
             run_scaling(report, args.quick, args.repeats)
+    if not args.target:
+        with blas_threads(args.threads):  # numba at its default thread count
+            run_small(report, max(args.repeats, 40))
     all_threads = effective_n_jobs(-1)
     if args.target and args.threads == 1 and all_threads > 1:
         # the same problem with every core for LAPACK (threaded BLAS) and for our fused passes

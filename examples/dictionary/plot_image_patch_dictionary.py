@@ -35,7 +35,7 @@ train -= train.mean(axis=1, keepdims=True)
 start = time.perf_counter()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
-    model = KSVD(n_atoms=128, n_nonzero=4, max_iter=10, random_state=0).fit(train)
+    model = KSVD(n_components=128, n_nonzero=4, max_iter=10, random_state=0).fit(train)
 print(f"K-SVD: {model.n_iter_} iterations in {time.perf_counter() - start:.2f} s")
 
 fig, axes = plt.subplots(8, 16, figsize=(8, 4.2))

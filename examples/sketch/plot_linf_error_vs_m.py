@@ -40,7 +40,7 @@ for sketch, color in (("srht", "C0"), ("gaussian", "C1"), ("sparse_sign", "C2"),
             for seed in range(trials):
                 if sketch == "gaussian" and m > 512:
                     continue  # O(m n d): the dense reference gets slow
-                res = sketch_and_solve(A, b, sketch=sketch, m=m, random_state=seed)
+                res = sketch_and_solve(A, b, sketch=sketch, sketch_size=m, random_state=seed)
                 errors.append(np.abs(res.coef - x_star).max() / unit)
         worst.append(max(errors) if errors else np.nan)
         median.append(np.median(errors) if errors else np.nan)

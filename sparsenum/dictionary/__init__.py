@@ -26,7 +26,7 @@ __all__ = [
 
 # estimators import scikit-learn: loaded when first used
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "CalibratedDictionaryCompressor": ".compressor",
-    "KSVD": ".ksvd_estimator",
-    "OnlineOrthogonalDictionary": ".online_orthogonal",
+    "CalibratedDictionaryCompressor": ".estimators",
+    "KSVD": ".estimators",
+    "OnlineOrthogonalDictionary": ".estimators",
 })

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sparsenum.utils import jit, jit_parallel
+from ..utils import jit, jit_parallel
 
 # Stop codes of one OMP run (per signal), reported back to Python.
 STOP_SPARSITY = 0  # reached n_nonzero atoms
@@ -18,6 +18,62 @@ STOP_TOLERANCE = 1  # squared residual norm <= tol
 STOP_DEPENDENT = 2  # next atom repeated, linearly dependent or with ~zero correlation
 
 _EPS = float(np.finfo(np.float64).eps)
+
+
+@jit(inline="always")  # inlined at numba IR level: the split adds no call per atom
+def _cholesky_append(G, idx_out, lam, n_active, L, work):
+    """Progressive Cholesky: append row ``w = L^{-1} G[I, lam]`` to the factor of ``G[I, I]``.
+
+    False (nothing appended) when atom ``lam`` is linearly dependent on the active ones.
+    """
+    if n_active == 0:
+        L[0, 0] = np.sqrt(G[lam, lam])
+        return True
+    for j in range(n_active):
+        s = G[idx_out[j], lam]
+        for m in range(j):
+            s -= L[j, m] * work[m]
+        work[j] = s / L[j, j]
+    v = 0.0
+    for j in range(n_active):
+        v += work[j] * work[j]
+    lkk = G[lam, lam] - v
+    if lkk <= _EPS:
+        return False
+    for j in range(n_active):
+        L[n_active, j] = work[j]
+    L[n_active, n_active] = np.sqrt(lkk)
+    return True
+
+
+@jit(inline="always")  # inlined at numba IR level: the split adds no call per atom
+def _cholesky_solve(L, alpha0, idx_out, n_active, rhs, gamma):
+    """``gamma`` solving ``L L^T gamma = alpha0[I]`` (forward then backward substitution)."""
+    for j in range(n_active):
+        s = alpha0[idx_out[j]]
+        for m in range(j):
+            s -= L[j, m] * rhs[m]
+        rhs[j] = s / L[j, j]
+    for j in range(n_active - 1, -1, -1):
+        s = rhs[j]
+        for m in range(j + 1, n_active):
+            s -= L[m, j] * gamma[m]
+        gamma[j] = s / L[j, j]
+
+
+@jit(inline="always")  # inlined at numba IR level: the split adds no call per atom
+def _sort_support(idx_out, val_out, n_active):
+    """Sort the support increasingly (insertion sort on at most n_nonzero entries)."""
+    for j in range(1, n_active):
+        key_i = idx_out[j]
+        key_v = val_out[j]
+        m = j - 1
+        while m >= 0 and idx_out[m] > key_i:
+            idx_out[m + 1] = idx_out[m]
+            val_out[m + 1] = val_out[m]
+            m -= 1
+        idx_out[m + 1] = key_i
+        val_out[m + 1] = key_v
 
 
 @jit
@@ -49,42 +105,18 @@ def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
             if a > best:
                 best = a
                 lam = k
-        if active[lam] or best * best < _EPS:
+        # a correlation within sqrt(eps) of the signal's norm is zero (scikit-learn's test,
+        # made relative so that coding does not depend on the scale of x)
+        if active[lam] or best * best <= _EPS * x_sqnorm:
             stop = STOP_DEPENDENT
             break
-        # progressive Cholesky: append row w = L^{-1} G[I, lam] to the factor of G[I, I]
-        if n_active > 0:
-            for j in range(n_active):
-                s = G[idx_out[j], lam]
-                for m in range(j):
-                    s -= L[j, m] * work[m]
-                work[j] = s / L[j, j]
-            v = 0.0
-            for j in range(n_active):
-                v += work[j] * work[j]
-            lkk = G[lam, lam] - v
-            if lkk <= _EPS:
-                stop = STOP_DEPENDENT
-                break
-            for j in range(n_active):
-                L[n_active, j] = work[j]
-            L[n_active, n_active] = np.sqrt(lkk)
-        else:
-            L[0, 0] = np.sqrt(G[lam, lam])
+        if not _cholesky_append(G, idx_out, lam, n_active, L, work):
+            stop = STOP_DEPENDENT
+            break
         idx_out[n_active] = lam
         active[lam] = True
         n_active += 1
-        # gamma solves L L^T gamma = alpha0[I] (forward then backward substitution)
-        for j in range(n_active):
-            s = alpha0[idx_out[j]]
-            for m in range(j):
-                s -= L[j, m] * rhs[m]
-            rhs[j] = s / L[j, j]
-        for j in range(n_active - 1, -1, -1):
-            s = rhs[j]
-            for m in range(j + 1, n_active):
-                s -= L[m, j] * gamma[m]
-            gamma[j] = s / L[j, j]
+        _cholesky_solve(L, alpha0, idx_out, n_active, rhs, gamma)
         # alpha = alpha0 - G[:, I] gamma, with G symmetric so rows G[I[j], :] are contiguous
         for k in range(n_atoms):
             alpha[k] = alpha0[k]
@@ -111,45 +143,49 @@ def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
         for j in range(n_active):
             s += gamma[j] * alpha0[idx_out[j]]
         err = x_sqnorm - s
-    # sort the support increasingly (insertion sort on at most n_nonzero entries)
-    for j in range(1, n_active):
-        key_i = idx_out[j]
-        key_v = val_out[j]
-        m = j - 1
-        while m >= 0 and idx_out[m] > key_i:
-            idx_out[m + 1] = idx_out[m]
-            val_out[m + 1] = val_out[m]
-            m -= 1
-        idx_out[m + 1] = key_i
-        val_out[m + 1] = key_v
+    _sort_support(idx_out, val_out, n_active)
     return n_active, max(err, 0.0), stop
+
+
+@jit
+def _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop, start,
+               stop_):
+    """Batch-OMP for the signals ``start .. stop_ - 1``; work arrays allocated once."""
+    n_atoms = G.shape[0]
+    alpha = np.empty(n_atoms)
+    L = np.zeros((n_nonzero, n_nonzero))
+    gamma = np.empty(n_nonzero)
+    rhs = np.empty(n_nonzero)
+    work = np.empty(n_nonzero)
+    active = np.zeros(n_atoms, dtype=np.bool_)
+    for i in range(start, stop_):
+        n, e, s = _omp_one(G, DX[i], x_sqnorms[i], n_nonzero, tol, use_tol, idx[i], val[i],
+                           alpha, L, gamma, rhs, work, active)
+        cnt[i] = n
+        err[i] = e
+        stop[i] = s
+
+
+@jit
+def batch_omp_serial(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop):
+    """Batch-OMP over all rows of ``DX`` (correlations, one signal per row) on one thread.
+
+    A separate serial kernel: small default calls run on one thread, and compiling it costs a
+    fraction of the parallel kernel (which is compiled only when threads are used).
+    """
+    _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop, 0,
+               DX.shape[0])
 
 
 @jit_parallel
 def batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop,
                      n_chunks):
-    """Batch-OMP over all rows of ``DX`` (correlations, one signal per row), in parallel chunks.
-
-    Work arrays are allocated once per chunk rather than per signal.
-    """
+    """Batch-OMP over all rows of ``DX`` in ``n_chunks`` parallel chunks (same codes)."""
     n_signals = DX.shape[0]
-    n_atoms = G.shape[0]
     n_chunks = max(min(n_signals, n_chunks), 1)
     for c in numba.prange(n_chunks):
-        start = c * n_signals // n_chunks
-        stop_ = (c + 1) * n_signals // n_chunks
-        alpha = np.empty(n_atoms)
-        L = np.zeros((n_nonzero, n_nonzero))
-        gamma = np.empty(n_nonzero)
-        rhs = np.empty(n_nonzero)
-        work = np.empty(n_nonzero)
-        active = np.zeros(n_atoms, dtype=np.bool_)
-        for i in range(start, stop_):
-            n, e, s = _omp_one(G, DX[i], x_sqnorms[i], n_nonzero, tol, use_tol, idx[i], val[i],
-                               alpha, L, gamma, rhs, work, active)
-            cnt[i] = n
-            err[i] = e
-            stop[i] = s
+        _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop,
+                   c * n_signals // n_chunks, (c + 1) * n_signals // n_chunks)
 
 
 @jit
@@ -186,12 +222,14 @@ def keep_better_codes(G, DX, x_sqnorms, idx, val, cnt, err, old_idx, old_val, ol
 def atom_users(idx, cnt, n_atoms):
     """CSC view of the padded codes: for atom k, ``rows[ptr[k]:ptr[k+1]]`` use it at ``slots``."""
     n_signals = idx.shape[0]
-    counts = np.zeros(n_atoms + 1, dtype=np.int64)
+    ptr = np.zeros(n_atoms + 1, dtype=np.int64)
     for i in range(n_signals):
         for j in range(cnt[i]):
-            counts[idx[i, j] + 1] += 1
-    ptr = np.cumsum(counts)
-    fill = ptr[:-1].copy()
+            ptr[idx[i, j] + 1] += 1
+    fill = np.empty(n_atoms, dtype=np.int64)
+    for a in range(n_atoms):  # running sums by hand: np.cumsum costs long compilation
+        fill[a] = ptr[a]
+        ptr[a + 1] += ptr[a]
     rows = np.empty(ptr[-1], dtype=np.int64)
     slots = np.empty(ptr[-1], dtype=np.int64)
     for i in range(n_signals):
@@ -273,12 +311,18 @@ def ksvd_update_atoms_approximate(X, D, idx, val, cnt, ptr, rows, slots, n_power
             continue
         for _ in range(n_power):
             _residual_times_code(X, D, idx, val, cnt, rows, slots, lo, hi, atom, d, weights)
-            nrm = np.sqrt(np.sum(d * d))
+            # explicit loops: array expressions here would multiply the compilation time
+            total = 0.0
+            for f in range(n_features):
+                total += d[f] * d[f]
+            nrm = np.sqrt(total)
             if nrm <= 0.0:
                 break
-            d /= nrm
+            for f in range(n_features):
+                d[f] /= nrm
             _new_codes(X, D, idx, val, cnt, rows, slots, lo, hi, atom, d)
-            D[atom, :] = d
+            for f in range(n_features):
+                D[atom, f] = d[f]
 
 
 @jit

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
 
-from sparsenum.base import ConvergenceHistory, SolverResult
-from sparsenum.utils import check_array, check_int, check_one_of, check_scalar
-
+from ..base import ConvergenceHistory, SolverResult
+from ..utils import (
+    check_array,
+    check_int,
+    check_n_jobs,
+    check_one_of,
+    check_random_state,
+    check_scalar,
+)
+from ..utils.validation import describe_value
+from ._progress import Progress
+from ._scaling import power_of_two_scale, row_norms
+from ._validation import check_tol
 from .ksvd import ksvd
 from .layers import LowRankLayer, SparseDictionaryLayer
 
@@ -37,19 +49,27 @@ class CompressionResult(SolverResult):
         error ``||W - W~||_F / ||W||_F`` without them).
     gram_shift : float
         Ridge added to the calibration Gram matrix (0 if it was positive definite).
-    n_atoms, n_nonzero, rank : int or None
-        Dictionary size and nonzeros per column (CoSpaDi), or rank (SVD).
+    n_components, n_nonzero, rank : int or None
+        Dictionary size (atoms) and nonzeros per column (CoSpaDi), or rank (SVD).
     converged, n_iter, history
-        From the K-SVD run (CoSpaDi); a single exact step for the SVD.
+        From the K-SVD run on the whitened weight (CoSpaDi); a single exact step for the SVD.
     """
 
     layer: object
     compression_ratio: float
     activation_error: float
     gram_shift: float
-    n_atoms: int | None
+    n_components: int | None
     n_nonzero: int | None
     rank: int | None
+
+    @property
+    def n_atoms(self) -> int | None:
+        """Former name of ``n_components`` (deprecated, removed in the next release)."""
+        warnings.warn("CompressionResult.n_atoms is renamed n_components, as in scikit-learn; "
+                      "the name n_atoms will be removed in the next release", FutureWarning,
+                      stacklevel=2)
+        return self.n_components
 
 
 def sparse_dictionary_budget(shape, compression_ratio, atoms_per_nonzero=2.0):
@@ -77,7 +97,7 @@ def sparse_dictionary_budget(shape, compression_ratio, atoms_per_nonzero=2.0):
     >>> sparse_dictionary_budget((64, 64), 0.3)
     (28, 15)
     """
-    d_in, d_out = (int(v) for v in shape)
+    d_in, d_out = check_shape_pair(shape)
     ratio = check_scalar(compression_ratio, "compression_ratio", low=0.0, high=1.0,
                          include_low=False, include_high=False)
     per = check_scalar(atoms_per_nonzero, "atoms_per_nonzero", low=1.0)
@@ -94,9 +114,18 @@ def sparse_dictionary_budget(shape, compression_ratio, atoms_per_nonzero=2.0):
     return k, s
 
 
+def check_shape_pair(shape, name: str = "shape") -> tuple[int, int]:
+    """A weight shape: a pair of positive integers (floats are not silently truncated)."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 2:
+        raise TypeError(f"{name} must be a pair of integers (d_in, d_out); got "
+                        f"{describe_value(shape)}")
+    return (check_int(shape[0], f"{name}[0] (d_in)", low=1),
+            check_int(shape[1], f"{name}[1] (d_out)", low=1))
+
+
 def low_rank_budget(shape, compression_ratio) -> int:
     """Largest rank ``r`` with ``r (d_in + d_out) <= (1 - ratio) d_in d_out``."""
-    d_in, d_out = (int(v) for v in shape)
+    d_in, d_out = check_shape_pair(shape)
     ratio = check_scalar(compression_ratio, "compression_ratio", low=0.0, high=1.0,
                          include_low=False, include_high=False)
     r = math.floor((1.0 - ratio) * d_in * d_out / (d_in + d_out))
@@ -117,6 +146,11 @@ def whiten(X_calibration, d_in: int) -> tuple[np.ndarray, float]:
     if X_calibration is None:
         return np.eye(d_in), 0.0
     G = X_calibration.T @ X_calibration
+    if not np.isfinite(G).all():
+        raise ValueError("X_calibration is too large: its Gram matrix X^T X overflows float64 "
+                         f"(max |X_calibration| = {float(np.max(np.abs(X_calibration))):.3g}); "
+                         "divide it by a constant (the compression does not depend on its "
+                         "scale)")
     scale = max(float(np.trace(G)) / d_in, np.finfo(float).tiny)
     shift = 0.0
     for _ in range(12):
@@ -141,9 +175,21 @@ def _activation_error(W, layer, X_calibration) -> float:
     return float(err / norm) if norm > 0 else float(err)
 
 
+def _balanced(left, right):
+    """The same product with unit-norm columns of ``left`` (the atoms) and the scale in ``right``.
+
+    ``R^{-1}`` maps unit atoms of the whitened space to atoms of norm about ``1 / ||X||``;
+    balancing keeps both factors representable whatever the scale of the activations.
+    """
+    norms = row_norms(left.T)
+    norms = np.where(norms > 0, norms, 1.0)
+    scaled = sp.diags(norms) @ right if sp.issparse(right) else norms[:, None] * right
+    return left / norms, sp.csr_matrix(scaled) if sp.issparse(right) else scaled
+
+
 def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_nonzero=2.0,
-                   method="cospadi", max_iter=60, random_state=None,
-                   n_jobs=None) -> CompressionResult:
+                   method="cospadi", max_iter=60, tol=1e-4, random_state=None, n_jobs=None,
+                   verbose=0, callback=None) -> CompressionResult:
     r"""Compress a weight matrix so that calibration activations pass through it faithfully.
 
     For a layer ``y = x W`` with ``W`` of shape (d_in, d_out) and calibration inputs ``X``
@@ -157,6 +203,9 @@ def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_no
     ``method="svd"``: the data-aware low-rank baseline (SVD-LLM style) at the same budget,
     the truncated SVD of :math:`RW` mapped back by :math:`R^{-1}` (the best rank-``r``
     :math:`\widetilde W` for this objective).
+
+    The result does not depend on the scale of ``W`` or ``X``: extreme data are processed
+    divided by a power of two (exactly) and the layer scaled back.
 
     Parameters
     ----------
@@ -175,9 +224,15 @@ def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_no
     method : {"cospadi", "svd"}, default="cospadi"
     max_iter : int, default=60
         K-SVD iterations (CoSpaDi).
+    tol : float, default=1e-4
+        The K-SVD run converges when the relative squared error of the whitened weight changes
+        by less than ``tol`` over an iteration without atom replacement (see :func:`ksvd`).
     random_state : None, int, RandomState or Generator
     n_jobs : int, optional
-        Numba threads for sparse coding.
+        Numba threads for sparse coding (``None``: one thread for small layers). The result
+        does not depend on it.
+    verbose, callback
+        Progress of the K-SVD run, as in :func:`ksvd` (CoSpaDi).
 
     Returns
     -------
@@ -208,28 +263,47 @@ def compress_layer(W, X_calibration=None, *, compression_ratio=0.3, atoms_per_no
                              f"input dimension); got shape {X_calibration.shape}")
     method = check_one_of(method, "method", ("cospadi", "svd"))
     max_iter = check_int(max_iter, "max_iter", low=1)
+    # every argument is checked, also those the chosen method does not use
+    check_tol(tol)
+    check_n_jobs(n_jobs)
+    Progress("compress_layer", verbose, callback)
+    if not isinstance(random_state, (type(None), np.random.RandomState, np.random.Generator)):
+        check_random_state(random_state)  # names random_state; draws nothing
+    if method == "svd":
+        r = low_rank_budget(W.shape, compression_ratio)
+    else:
+        k, s = sparse_dictionary_budget(W.shape, compression_ratio, atoms_per_nonzero)
+    # the problem is scale-invariant: extreme W or X are divided by powers of two (exactly)
+    w_scale = power_of_two_scale(W)
+    W = W / w_scale if w_scale != 1.0 else W
+    if X_calibration is not None:
+        x_scale = power_of_two_scale(X_calibration)
+        X_calibration = X_calibration / x_scale if x_scale != 1.0 else X_calibration
     R, shift = whiten(X_calibration, d_in)
     WR = R @ W
     if method == "svd":
-        r = low_rank_budget(W.shape, compression_ratio)
         U, S, Vt = np.linalg.svd(WR, full_matrices=False)
-        left = sla.solve_triangular(R, U[:, :r] * S[:r], lower=False)
-        layer = LowRankLayer(left, Vt[:r])
-        history = ConvergenceHistory(1, criterion_name="relative_decrease",
+        left, right = _balanced(sla.solve_triangular(R, U[:, :r] * S[:r], lower=False),
+                                Vt[:r])
+        layer = LowRankLayer(left, right)
+        history = ConvergenceHistory(1, criterion_name="error_decrease",
                                      objective_name="squared_residual")
         history.record(1, float(np.sum(S[r:] ** 2)), 0.0)
-        fit = {"converged": True, "n_iter": 1, "history": history, "n_atoms": None,
+        fit = {"converged": True, "n_iter": 1, "history": history, "n_components": None,
                "n_nonzero": None, "rank": r}
     else:
-        k, s = sparse_dictionary_budget(W.shape, compression_ratio, atoms_per_nonzero)
         # signals are the columns of R W, i.e. the rows of (R W)^T
-        result = ksvd(WR.T, k, s, max_iter=max_iter, tol=1e-6, approximate=True,
-                      random_state=random_state, n_jobs=n_jobs)
-        dictionary = sla.solve_triangular(R, result.dictionary.T, lower=False)
-        layer = SparseDictionaryLayer(dictionary, result.codes.T.tocsr())
+        result = ksvd(WR.T, k, s, max_iter=max_iter, tol=tol, approximate=True,
+                      random_state=random_state, n_jobs=n_jobs, verbose=verbose,
+                      callback=callback)
+        dictionary, codes = _balanced(sla.solve_triangular(R, result.dictionary.T, lower=False),
+                                      result.codes.T.tocsr())
+        layer = SparseDictionaryLayer(dictionary, codes)
         fit = {"converged": result.converged, "n_iter": result.n_iter, "history": result.history,
-                   "n_atoms": k, "n_nonzero": s, "rank": None}
+               "n_components": k, "n_nonzero": s, "rank": None}
+    error = _activation_error(W, layer, X_calibration)
+    if w_scale != 1.0:
+        layer = layer.scaled(w_scale)
     return CompressionResult(layer=layer,
                              compression_ratio=1.0 - layer.n_params / (d_in * d_out),
-                             activation_error=_activation_error(W, layer, X_calibration),
-                             gram_shift=shift, **fit)
+                             activation_error=error, gram_shift=shift, **fit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_array
+from ..utils import check_array, check_sparse
 
 __all__ = ["LowRankLayer", "SparseDictionaryLayer"]
 
@@ -35,6 +35,10 @@ class _FactoredLayer:
 
     def __rmatmul__(self, x):
         return self.matmul(x)
+
+    def scaled(self, factor: float):
+        """The layer for ``factor * W~`` (the right factor scaled)."""
+        raise NotImplementedError
 
     def toarray(self) -> np.ndarray:
         """The dense ``(d_in, d_out)`` weight matrix (for inspection; defeats the compression)."""
@@ -75,13 +79,16 @@ class SparseDictionaryLayer(_FactoredLayer):
         self.left = check_array(dictionary, "dictionary", ndim=2)
         if not sp.issparse(codes):
             raise TypeError("codes must be a scipy.sparse matrix of shape (k, d_out)")
-        if codes.shape[0] != self.left.shape[1]:
+        self.codes = check_sparse(codes, "codes", format="csr")
+        if self.codes.shape[0] != self.left.shape[1]:
             raise ValueError(f"codes must have {self.left.shape[1]} rows (one per atom); "
                              f"got shape {codes.shape}")
-        self.codes = sp.csr_matrix(codes)
 
     def _right(self):
         return self.codes
+
+    def scaled(self, factor: float) -> SparseDictionaryLayer:
+        return SparseDictionaryLayer(self.left, self.codes * factor)
 
     @property
     def dictionary(self) -> np.ndarray:
@@ -123,6 +130,9 @@ class LowRankLayer(_FactoredLayer):
 
     def _right(self):
         return self.right
+
+    def scaled(self, factor: float) -> LowRankLayer:
+        return LowRankLayer(self.left, self.right * factor)
 
     @property
     def n_params(self) -> float:

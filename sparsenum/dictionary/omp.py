@@ -8,10 +8,11 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_n_jobs, numba_threads
-
+from ..utils import check_n_jobs, numba_threads
 from . import _kernels
-from ._checks import check_dictionary, check_n_nonzero, check_signals, check_tol, padded_to_csr
+from ._scaling import power_of_two_scale
+from ._threads import default_threads
+from ._validation import check_dictionary, check_n_nonzero, check_signals, check_tol
 
 __all__ = ["batch_omp"]
 
@@ -27,6 +28,28 @@ class PaddedCodes:
     stop: np.ndarray
 
 
+def padded_to_csr(idx: np.ndarray, val: np.ndarray, cnt: np.ndarray, n_atoms: int) -> sp.csr_matrix:
+    """Padded per-row codes (``idx[i, :cnt[i]]`` sorted) as a CSR matrix (samples x atoms)."""
+    n_samples = idx.shape[0]
+    indptr = np.zeros(n_samples + 1, dtype=np.int64)
+    np.cumsum(cnt, out=indptr[1:])
+    if idx.shape[1]:
+        mask = np.arange(idx.shape[1])[None, :] < cnt[:, None]
+        indices, data = idx[mask], val[mask]
+    else:
+        indices, data = np.zeros(0, np.int64), np.zeros(0)
+    codes = sp.csr_matrix((data, indices, indptr), shape=(n_samples, n_atoms))
+    codes.has_sorted_indices = True
+    return codes
+
+
+def omp_work(n_signals: int, n_atoms: int, n_nonzero: int) -> float:
+    """Floating-point operations of Batch-OMP on ``n_signals`` signals, the work estimate that
+    decides its threads: per signal and selected atom, a scan of the ``n_atoms`` correlations
+    and their update by one more column of ``G`` (``2 n_atoms j`` at step ``j``)."""
+    return float(n_signals) * n_atoms * n_nonzero * (n_nonzero + 2)
+
+
 def omp_padded(G: np.ndarray, DX: np.ndarray, x_sqnorms: np.ndarray, n_nonzero: int,
                tol: float | None, n_jobs) -> PaddedCodes:
     """Run the kernel on precomputed ``G = D D^T`` (unit atoms) and ``DX = X D^T``."""
@@ -38,9 +61,15 @@ def omp_padded(G: np.ndarray, DX: np.ndarray, x_sqnorms: np.ndarray, n_nonzero: 
     err = np.zeros(n_signals)
     stop = np.zeros(n_signals, dtype=np.int64)
     use_tol = tol is not None
-    with numba_threads(n_jobs) as n_threads:
-        _kernels.batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
-                                  idx, val, cnt, err, stop, 8 * n_threads)
+    # the default n_jobs=None codes small batches on one thread (the codes do not depend on it)
+    threads = default_threads(n_jobs, omp_work(n_signals, G.shape[0], n_nonzero))
+    if threads == 1:
+        _kernels.batch_omp_serial(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
+                                  idx, val, cnt, err, stop)
+    else:
+        with numba_threads(threads) as n_threads:
+            _kernels.batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
+                                      idx, val, cnt, err, stop, 8 * n_threads)
     return PaddedCodes(idx, val, cnt, err, stop)
 
 
@@ -58,13 +87,13 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
     ----------
     X : array-like of shape (n_samples, n_features)
         Signals, one per row (scikit-learn's orientation).
-    D : array-like of shape (n_atoms, n_features)
+    D : array-like of shape (n_components, n_features)
         Dictionary, one atom per row (like ``components_`` of scikit-learn's dictionary
         learners). Atoms need not have unit norm: selection uses the normalised atoms
         (``|<d_k, r>| / ||d_k||``) and the returned coefficients are for ``D`` as given.
         Zero atoms are never selected (their coefficients are 0).
     n_nonzero : int, optional
-        Maximum number of nonzeros per code, ``1 <= n_nonzero <= min(n_atoms, n_features)``
+        Maximum number of nonzeros per code, ``1 <= n_nonzero <= min(n_components, n_features)``
         (more atoms than the signal dimension are linearly dependent). Default: the
         tolerance alone decides if ``tol`` is given, otherwise
         ``max(1, int(0.1 * n_features))`` as in scikit-learn.
@@ -73,11 +102,13 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
         (scikit-learn's convention), tracked with the error-update formula. Both limits may be
         given: coding stops at whichever comes first.
     n_jobs : int, optional
-        Numba threads (``None``: numba's default, ``-1``: all cores).
+        Numba threads (``None``: one thread when the batch costs fewer than ``2e7`` flops,
+        counted as ``n_samples * n_components * n_nonzero * (n_nonzero + 2)``, numba's thread count
+        above; ``-1``: all cores). The codes do not depend on it.
 
     Returns
     -------
-    codes : scipy.sparse.csr_matrix of shape (n_samples, n_atoms)
+    codes : scipy.sparse.csr_matrix of shape (n_samples, n_components)
         Sparse codes, samples as rows, so ``X ~= codes @ D``; column indices sorted.
 
     Raises
@@ -127,6 +158,12 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
             max(1, min(int(0.1 * n_features), n_atoms))
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     unit = D * scale[:, None]
+    # coding is scale-equivariant: extreme X is coded as X / 2**e (exact), so that squared
+    # norms neither overflow nor underflow, and the codes are scaled back
+    x_scale = power_of_two_scale(X)
+    if x_scale != 1.0:
+        X = X / x_scale
+        tol = None if tol is None else tol / x_scale / x_scale
     G = unit @ unit.T
     DX = X @ unit.T
     x_sqnorms = np.einsum("ij,ij->i", X, X)
@@ -138,5 +175,8 @@ def batch_omp(X, D, *, n_nonzero=None, tol=None, n_jobs=None) -> sp.csr_matrix:
                       "correlation; their requested sparsity or tolerance was not reached.",
                       RuntimeWarning, stacklevel=2)
     # coefficients for the unit atoms -> coefficients for D as given
-    rows_scale = scale[codes.idx]
-    return padded_to_csr(codes.idx, codes.val * rows_scale, codes.cnt, n_atoms)
+    values = (codes.val * x_scale) * scale[codes.idx]
+    if not np.isfinite(values).all():
+        raise ValueError("the codes overflow float64: X is too large for the norms of D's "
+                         "atoms (a code is about ||x|| / ||d||); rescale X or D")
+    return padded_to_csr(codes.idx, values, codes.cnt, n_atoms)

@@ -5,11 +5,11 @@ Dask arrays chunked by rows are accepted everywhere ``A`` is; Dask is imported o
 """
 
 from ..utils._lazy import lazy_exports
-from ._result import LstsqResult, RankDeficientWarning
+from ._result import LstsqResult
+from .linf import linf_error_bound, linf_sketch_size
 from .lstsq import (
+    RankDeficientWarning,
     auto_oversampling,
-    linf_error_bound,
-    linf_sketch_size,
     sketch_and_precondition,
     sketch_and_solve,
 )
@@ -34,5 +34,5 @@ __all__ = [
 
 # estimators import scikit-learn: loaded when first used
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "SketchedRegression": ".estimator",
+    "SketchedRegression": ".estimators",
 })

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from sparsenum.utils import jit, jit_parallel
-from sparsenum.utils.random import splitmix64
+from ..utils import jit, jit_parallel
+from ..utils.random import splitmix64
 
 _ROW_MIX = np.uint64(0xD1B54A32D192ED03)
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparsenum.utils import numba_threads
+from ..utils import numba_threads
+from ._threads import default_threads
+
+
+def pass_work(n: int, d: int) -> float:
+    """Floating-point operations of one fused pass over an ``n x d`` matrix (``A v`` and
+    ``A^T (A v)``: two multiply-adds per entry), the work estimate that decides its threads."""
+    return 4.0 * n * d
 
 
 class InMemoryMatrix:
@@ -13,7 +20,8 @@ class InMemoryMatrix:
     def __init__(self, A, b, n_jobs=None):
         self.A = A
         self.b = b
-        self.n_jobs = n_jobs  # threads of the fused numba passes
+        # threads of the fused numba passes, decided once from the size of a pass
+        self.threads = default_threads(n_jobs, pass_work(*A.shape))
         # one pass yields A v and A^T A v only for a dense row-major A (see affine_and_gram)
         self.can_fuse = (isinstance(A, np.ndarray) and A.flags.c_contiguous
                          and A.dtype == np.float64)
@@ -41,7 +49,7 @@ class InMemoryMatrix:
 
         out = np.empty(self.A.shape[0])
         partial = np.empty((FUSED_CHUNKS, self.A.shape[1]))
-        with numba_threads(self.n_jobs):
+        with numba_threads(self.threads):
             affine_and_gram(self.A, np.ascontiguousarray(v, dtype=np.float64), self._b64, beta,
                             out, partial)
         return out, partial.sum(axis=0)

@@ -1,4 +1,4 @@
-"""The result type of the sketched least-squares solvers, and the rank-deficiency warning."""
+"""The result type of the sketched least-squares solvers."""
 
 from __future__ import annotations
 
@@ -6,18 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from sparsenum.base import SolverResult
+from ..base import SolverResult
 
-__all__ = ["LstsqResult", "RankDeficientWarning"]
-
-
-class RankDeficientWarning(UserWarning):
-    """``A`` (as seen through its sketch) has numerical rank below its number of columns.
-
-    The solvers then return the minimum-norm least-squares solution restricted to the numerical
-    row space of ``S A`` (which equals that of ``A`` when ``S`` embeds the column space of
-    ``A``), as ``numpy.linalg.lstsq`` does.
-    """
+__all__ = ["LstsqResult"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
@@ -40,6 +31,13 @@ class LstsqResult(SolverResult):
         Name of the sketch used.
     sketch_size : int
         Rows ``m`` of the sketch.
+    stop_reason : str
+        Why the solver stopped: ``"direct"`` (sketch-and-solve, or a direct solve), or for
+        the iteration of ``sketch_and_precondition`` ``"tolerance"`` (the criterion met
+        ``tol``), ``"rounding_floor"`` (it reached the rounding floor of its computation, the
+        accuracy of a backward-stable direct solver, above ``tol``), ``"consistent"``
+        (``||r|| <= tol ||b||``), ``"no_progress"`` (several steps without a better iterate,
+        above that floor), ``"max_iter"`` or ``"callback"``.
     converged, n_iter, history
         See :class:`~sparsenum.base.SolverResult`. ``sketch_and_solve`` does no iteration
         (``n_iter=0``); ``sketch_and_precondition`` counts its preconditioned CG/LSQR steps and
@@ -54,3 +52,4 @@ class LstsqResult(SolverResult):
     singular_values: np.ndarray
     sketch: str
     sketch_size: int
+    stop_reason: str

@@ -1,4 +1,9 @@
-"""Sketched least squares: sketch-and-solve with the l_inf guarantee, and sketch-and-precondition.
+"""Sketched least squares: sketch-and-solve and sketch-and-precondition.
+
+Both solvers draw one sketch ``S`` (:func:`_resolve_sketch` decides its kind and size), sketch
+the problem (rescaled by powers of two if its entries are extreme), and either solve the small
+problem ``min ||S A x - S b||`` or use it as a preconditioner (:func:`_preconditioner`) for CGLS
+on the full problem (``_cgls.py``).
 
 References
 ----------
@@ -12,120 +17,100 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from sparsenum.base import ConvergenceHistory
-from sparsenum.utils import check_int, check_scalar
-
-from ._inputs import check_problem, check_sketch_size
+from ..base import ConvergenceHistory
+from ..utils import check_int, check_scalar
+from ._cgls import cgls
 from ._matrix import as_matrix, sketch_both
-from ._result import LstsqResult, RankDeficientWarning
-from .operators import SparseSign, make_sketch
+from ._progress import Progress
+from ._result import LstsqResult
+from ._scaling import rescale, unscale_coef, unscale_norm
+from ._validation import check_problem, check_rcond, check_sketch_size
+from .linf import linf_rows
+from .operators import SketchOperator, SparseSign, make_sketch
 
-_FLOOR = 0.05  # typical criterion floor, in units of eps_machine * cond(A), see the CG loop
-_STALL = 5  # steps without progress before the iteration gives up
-_ACCEPT = 2.0  # an exactly computed criterion within this many eps * cond(A) is converged
 # The sketch size that minimises predicted time: a QR of the m x d sketch costs about
 # _QR_COST * m * d^2 / (n d) passes over A (single-thread LAPACK against a memory-bound pass,
 # measured at n=5e5, d=200), and CG gains sqrt(d/m) per pass, so reaching 1e-14 from the warm
 # start takes about 64 / ln(m/d) passes.
 _QR_COST = 0.66
 _OVERSAMPLING_GRID = (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
-_PRECONDITION_SPARSITY = 4  # nonzeros per column of the sparse sign preconditioner
-_REPLACE_EVERY = 8  # exact r and A^T r every this many fused iterations, on ill-conditioned A
-_DRIFT_SHARE = 1.0  # ... where eps * cond(A) exceeds this share of the target
+# nonzeros per column of the sparse sign preconditioner: four embed as well as eight for
+# preconditioning (the same CG steps) at half the cost of forming S A
+_PRECONDITION_SPARSITY = 4
 
 __all__ = [
+    "RankDeficientWarning",
     "auto_oversampling",
-    "linf_error_bound",
-    "linf_sketch_size",
     "sketch_and_precondition",
     "sketch_and_solve",
 ]
 
 
-def linf_sketch_size(n, d, eps, delta=0.01) -> int:
-    """Rows a dense sketch needs for the l_inf guarantee: ``ceil(eps**-2 d log(n/delta)**3)``.
+class RankDeficientWarning(UserWarning):
+    """``A`` (as seen through its sketch) has numerical rank below its number of columns.
 
-    This is the row count of Song, Ye, Yin & Zhang (2023), Theorem 1 / abstract, with the
-    constant hidden by their O-notation taken as 1. The log-cube factor comes from the proof;
-    in practice dense sketches meet the bound with far fewer rows (see the user guide), so this
-    size is conservative and often exceeds ``n`` for moderate ``n``.
-
-    Examples
-    --------
-    >>> from sparsenum.sketch import linf_sketch_size
-    >>> linf_sketch_size(20_000, 2, eps=1.0, delta=0.5)
-    2380
+    The solvers then return the minimum-norm least-squares solution restricted to the numerical
+    row space of ``S A`` (which equals that of ``A`` when ``S`` embeds the column space of
+    ``A``), as ``numpy.linalg.lstsq`` does.
     """
-    n = check_int(n, "n", low=1)
-    d = check_int(d, "d", low=1)
-    eps = check_scalar(eps, "eps", low=0, include_low=False)
-    delta = check_scalar(delta, "delta", low=0, high=1, include_low=False, include_high=False)
-    return math.ceil(d * math.log(n / delta) ** 3 / eps**2)
 
 
-def _dense_solution(A):
-    A = A.toarray() if sp.issparse(A) else np.asarray(A.compute() if hasattr(A, "compute") else A)
-    return A
-
-
-def linf_error_bound(A, b, eps) -> float:
-    """The per-coordinate bound ``eps / sqrt(d) * ||A x* - b||_2 * ||A^+||_2`` of the paper.
-
-    ``x*`` is the exact least-squares solution and ``||A^+|| = 1 / sigma_min(A)`` (smallest
-    nonzero singular value). Both are computed exactly with LAPACK (an SVD of ``A``, densified
-    if sparse or Dask): this function is for analysis and tests, not for large problems.
-
-    Parameters
-    ----------
-    A : array-like or sparse matrix of shape (n, d)
-    b : array-like of shape (n,)
-    eps : float
-        Accuracy parameter, > 0.
-
-    Returns
-    -------
-    bound : float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sparsenum.sketch import linf_error_bound
-    >>> A = np.vstack([np.eye(2), np.zeros((2, 2))]); b = np.array([1.0, 2.0, 3.0, 4.0])
-    >>> round(linf_error_bound(A, b, eps=0.5), 6)  # 0.5 / sqrt(2) * 5 * 1
-    1.767767
-    """
-    A, b, _ = check_problem(A, b)
-    eps = check_scalar(eps, "eps", low=0, include_low=False)
-    dense = _dense_solution(A)
-    b = np.asarray(b.compute() if hasattr(b, "compute") else b, dtype=float)
-    U, s, Vt = scipy.linalg.svd(dense, full_matrices=False)
-    rank = int(np.sum(s > s[0] * max(dense.shape) * np.finfo(float).eps)) if s[0] > 0 else 0
-    if rank == 0:
-        return 0.0
-    x = Vt[:rank].T @ ((U[:, :rank].T @ b) / s[:rank])
-    residual = float(np.linalg.norm(dense @ x - b))
-    return eps / math.sqrt(dense.shape[1]) * residual / float(s[rank - 1])
-
-
-def _resolve_m(m, eps, delta, n, d, default):
-    if m is not None and eps is not None:
-        raise ValueError("give either m or eps, not both")
-    if eps is not None:
-        return linf_sketch_size(n, d, eps, delta)
+def _renamed_m(sketch_size, m):
+    """``m`` is the former name of ``sketch_size``: still accepted, with a FutureWarning."""
     if m is None:
-        return min(n, default)
-    return check_sketch_size(m, n, d)
+        return sketch_size, "sketch_size"
+    warnings.warn("m is renamed sketch_size, as in SketchedRegression; the name m will be "
+                  "removed in the next release", FutureWarning, stacklevel=4)
+    if sketch_size is not None:
+        raise TypeError("give sketch_size or its former name m, not both")
+    return m, "m"
 
 
-def _rcond(rcond, n, d):
-    if rcond is None:
-        return np.finfo(float).eps * max(n, d)
-    return check_scalar(rcond, "rcond", low=0, high=1)
+def _resolve_sketch(sketch, n, d, *, sketch_size, m, default_size, oversampling=None,
+                    eps=None, delta=None, random_state=None, n_jobs=None, preconditioner=False):
+    """The sketch operator of a solve, its size set by exactly one source.
+
+    The size comes from ``sketch_size`` (or its former name ``m``), ``oversampling``
+    (``ceil(oversampling d)``, capped at ``n``), ``eps`` (the l_inf row count) or a given
+    operator's own ``m``; two sources at once are an error naming both (one of them would be
+    ignored). Without any, ``min(n, default_size)``. Returns None when ``eps`` asks for at
+    least ``n`` rows: no sketch can help and the caller solves exactly.
+    """
+    size, size_name = _renamed_m(sketch_size, m)
+    operator = isinstance(sketch, SketchOperator)
+    if operator and size is not None and check_int(size, size_name, low=1) == sketch.m:
+        size = None  # the same size twice: no conflict
+    sources = {"sketch": sketch if operator else None, size_name: size,
+               "oversampling": oversampling, "eps": eps}
+    given = [(name, value) for name, value in sources.items() if value is not None]
+    if len(given) > 1:
+        (first, a), (second, b) = given[:2]
+        raise ValueError(f"give either {first} or {second}, not both: {first}={a!r} and "
+                         f"{second}={b!r} each set the sketch size")
+    if operator:
+        check_sketch_size(sketch.m, n, d, "the sketch operator's m")
+        return sketch
+    if eps is not None:
+        rows = linf_rows(n, d, eps, delta)
+        if rows >= n:
+            return None
+        size = math.ceil(rows)
+    elif size is not None:
+        size = check_sketch_size(size, n, d, size_name)
+    elif oversampling is not None:
+        size = min(n, math.ceil(oversampling * d))
+    else:
+        size = min(n, default_size)
+    if preconditioner and isinstance(sketch, str) and sketch == "sparse_sign":
+        return SparseSign(size, nnz_per_column=_PRECONDITION_SPARSITY,
+                          random_state=random_state, n_jobs=n_jobs)
+    return make_sketch(sketch, size, random_state=random_state, n_jobs=n_jobs)
 
 
 def _numerical_rank(s, rcond):
@@ -139,25 +124,40 @@ def _warn_rank(rank, d, what):
                       "solution", RankDeficientWarning, stacklevel=3)
 
 
-def _residual_and_gram(matrix, x):
-    r = matrix.residual(x)
-    return r, matrix.rmatvec(r)
+def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None, stop_reason,
+            ea=0, eb=0):
+    """The result, with the residual of ``x`` recomputed unless the caller has it exactly.
 
-
-def _finish(matrix, x, *, converged, n_iter, history, rank, s, op, r=None):
-    """The result, with the residual of ``x`` recomputed unless the caller has it exactly."""
+    ``matrix`` holds the problem divided by ``2**ea`` (A) and ``2**eb`` (b); the result is
+    for the caller's problem.
+    """
     if r is None:
         r = matrix.residual(x)
-    residual_norm = math.sqrt(max(matrix.dot(r, r), 0.0))
+    scaled_norm = math.sqrt(max(matrix.dot(r, r), 0.0))
     norm_b = matrix.norm_b()
-    return LstsqResult(coef=x, residual_norm=residual_norm,
-                       relative_residual=residual_norm / norm_b if norm_b > 0 else 0.0,
+    relative = scaled_norm / norm_b if norm_b > 0 else 0.0
+    residual_norm = unscale_norm(scaled_norm, eb)
+    x = unscale_coef(x, ea, eb)
+    if ea:
+        with np.errstate(over="ignore"):
+            s = np.ldexp(s, ea)  # the singular values of the caller's S A
+    return LstsqResult(coef=x, residual_norm=residual_norm, relative_residual=relative,
                        rank=rank, singular_values=s, sketch=op.name, sketch_size=op.m,
-                       converged=bool(converged), n_iter=int(n_iter), history=history)
+                       converged=bool(converged), n_iter=int(n_iter), history=history,
+                       stop_reason=stop_reason)
 
 
-def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, random_state=None,
-                     rcond=None, n_jobs=None) -> LstsqResult:
+def _sketch_scaled(op, A, b, kind):
+    """``(S A, S b)`` and the problem they sketch, rescaled by powers of two if extreme."""
+    SA, Sb = sketch_both(op, A, b, kind)
+    A, b, ea, eb = rescale(SA, Sb, A, b, kind)
+    if ea or eb:
+        SA, Sb = sketch_both(op, A, b, kind)
+    return SA, Sb, A, b, ea, eb
+
+
+def sketch_and_solve(A, b, *, sketch="srht", sketch_size=None, eps=None, delta=0.01,
+                     random_state=None, rcond=None, n_jobs=None, m=None) -> LstsqResult:
     """Approximate ``argmin ||A x - b||`` by ``x' = argmin ||S A x - S b||`` for a random ``S``.
 
     With a dense sketch (``"srht"``, ``"gaussian"``) of ``m = eps^-2 d log^3(n/delta)`` rows,
@@ -174,8 +174,10 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
         The right-hand side.
     sketch : str or SketchOperator, default="srht"
         ``"srht"``, ``"gaussian"``, ``"sparse_sign"``, ``"countsketch"`` or an operator.
-    m : int, optional
-        Sketch rows, ``d <= m <= n``. Default ``min(n, 4 d)`` unless ``eps`` is given.
+    sketch_size : int, optional
+        Rows ``m`` of the sketch, ``d <= m <= n``. Default ``min(n, 4 d)``, or the size set by
+        ``eps`` or by a given operator; giving two of ``sketch_size``, ``eps`` and an operator
+        of another size is an error.
     eps : float, optional
         Target accuracy: ``m`` is then :func:`linf_sketch_size` ``(n, d, eps, delta)``. If that
         is not below ``n`` (the paper's constant-free row count is conservative), the full
@@ -188,7 +190,10 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
         Singular values of ``S A`` below ``rcond * s_max`` are treated as zero. Default
         ``eps_machine * max(n, d)``, as ``numpy.linalg.lstsq``.
     n_jobs : int, optional
-        Threads for ``scipy.fft`` when the sketch is ``SRHT(transform="dct")``.
+        Threads for ``scipy.fft`` when the sketch is ``SRHT(transform="dct")`` (``None``: one
+        thread for transforms of fewer than ``2e7`` flops).
+    m : int, optional
+        Former name of ``sketch_size`` (deprecated, removed in the next release).
 
     Returns
     -------
@@ -206,7 +211,7 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
     >>> from sparsenum.sketch import sketch_and_solve
     >>> rng = np.random.default_rng(0)
     >>> A = rng.standard_normal((4000, 10)); b = A @ np.ones(10) + 0.01 * rng.standard_normal(4000)
-    >>> res = sketch_and_solve(A, b, m=400, random_state=0)
+    >>> res = sketch_and_solve(A, b, sketch_size=400, random_state=0)
     >>> bool(np.abs(res.coef - 1).max() < 0.01), res.sketch, res.sketch_size
     (True, 'srht', 400)
     """
@@ -214,27 +219,26 @@ def sketch_and_solve(A, b, *, sketch="srht", m=None, eps=None, delta=0.01, rando
     n, d = A.shape
     delta = check_scalar(delta, "delta", low=0, high=1, include_low=False, include_high=False)
     eps = check_scalar(eps, "eps", low=0, include_low=False, allow_none=True)
-    if hasattr(sketch, "m") and m is None and eps is None:
-        m = sketch.m
-    m = _resolve_m(m, eps, delta, n, d, 4 * d)
-    if m >= n and eps is not None:
-        warnings.warn(f"the l_inf row count eps^-2 d log^3(n/delta) = {m} is not below n = {n}: "
-                      "no sketch can help, solving the full problem exactly instead (with "
+    op = _resolve_sketch(sketch, n, d, sketch_size=sketch_size, m=m, default_size=4 * d,
+                         eps=eps, delta=delta, random_state=random_state, n_jobs=n_jobs)
+    if op is None:
+        warnings.warn(f"the l_inf row count eps^-2 d log^3(n/delta) = "
+                      f"{linf_rows(n, d, eps, delta):.4g} is not below n = {n}: no sketch can "
+                      "help, solving the full problem exactly instead (with "
                       "sketch_and_precondition), which meets the bound trivially",
                       UserWarning, stacklevel=2)
-        return sketch_and_precondition(A, b, sketch=sketch if isinstance(sketch, str) else "srht",
-                                       random_state=random_state, rcond=rcond, n_jobs=n_jobs)
-    op = make_sketch(sketch, m, random_state=random_state, n_jobs=n_jobs)
-    rcond = _rcond(rcond, n, d)
+        return sketch_and_precondition(A, b, sketch=sketch, random_state=random_state,
+                                       rcond=rcond, n_jobs=n_jobs)
+    rcond = check_rcond(rcond, n, d)
     history = ConvergenceHistory(1, criterion_name="relative_residual",
                                  objective_name="residual_norm")
-    SA, Sb = sketch_both(op, A, b, kind)
+    SA, Sb, A, b, ea, eb = _sketch_scaled(op, A, b, kind)
     U, s, Vt = scipy.linalg.svd(SA, full_matrices=False, lapack_driver="gesdd")
     rank = _numerical_rank(s, rcond)
     _warn_rank(rank, d, "sketch_and_solve")
     x = Vt[:rank].T @ ((U[:, :rank].T @ Sb) / s[:rank])
     result = _finish(as_matrix(A, b, kind), x, converged=True, n_iter=0, history=history,
-                     rank=rank, s=s, op=op)
+                     rank=rank, s=s, op=op, stop_reason="direct", ea=ea, eb=eb)
     history.record(0, objective=result.residual_norm, criterion=result.relative_residual)
     return result
 
@@ -259,18 +263,30 @@ def auto_oversampling(n, d) -> float:
                key=lambda over: _QR_COST * over * d * d / n + 64.0 / math.log(over))
 
 
-def _preconditioner_sketch(sketch, m, random_state, n_jobs):
-    if isinstance(sketch, str) and sketch == "sparse_sign":
-        # four nonzeros per column embed as well as eight for preconditioning (same CG steps,
-        # measured) at half the cost of forming S A
-        return SparseSign(m, nnz_per_column=_PRECONDITION_SPARSITY, random_state=random_state,
-                          n_jobs=n_jobs)
-    return make_sketch(sketch, m, random_state=random_state, n_jobs=n_jobs)
+class _Preconditioner(NamedTuple):
+    """``S A = Q U diag(s) V^T`` turned into the preconditioner ``N = V diag(1/s)``."""
+
+    N: np.ndarray  # d x rank: A N is well conditioned
+    x0: np.ndarray  # the sketch-and-solve solution, the warm start
+    rank: int
+    singular_values: np.ndarray  # of S A
+    cond: float  # s_max / s_min over the numerical rank
 
 
-def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=None, tol=1e-14,
-                            max_iter=100, random_state=None, rcond=None,
-                            n_jobs=None) -> LstsqResult:
+def _preconditioner(SA, Sb, rcond) -> _Preconditioner:
+    """A QR of the sketch, then an SVD of its small ``R`` (stable for any conditioning)."""
+    Q, R = scipy.linalg.qr(SA, mode="economic")
+    Ur, s, Vt = scipy.linalg.svd(R)
+    rank = _numerical_rank(s, rcond)
+    N = Vt[:rank].T / s[:rank]
+    x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))
+    cond = s[0] / s[rank - 1] if rank else 1.0
+    return _Preconditioner(N=N, x0=x0, rank=rank, singular_values=s, cond=cond)
+
+
+def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, sketch_size=None,
+                            tol=1e-14, max_iter=100, random_state=None, rcond=None,
+                            n_jobs=None, verbose=0, callback=None, m=None) -> LstsqResult:
     """Solve ``min ||A x - b||`` to full accuracy, preconditioned by a sketch (Blendenpik/LSRN).
 
     The sketch ``S A = Q U diag(s) V^T`` (a QR, then an SVD of the small ``R``) gives the
@@ -294,34 +310,46 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
         per column) is the cheapest to apply (see the benchmarks), ``"srht"`` is the classical
         Blendenpik choice.
     oversampling : float, optional
-        ``m = ceil(oversampling * d)`` (capped at ``n``) when ``m`` is not given. Default
+        ``sketch_size = ceil(oversampling * d)`` (capped at ``n``). Default
         :func:`auto_oversampling` ``(n, d)``: 32 for very tall ``A``, less as ``d / n`` grows.
-    m : int, optional
-        Sketch rows, ``d <= m <= n``.
+    sketch_size : int, optional
+        Rows ``m`` of the sketch, ``d <= m <= n``. Giving two of ``oversampling``,
+        ``sketch_size`` and an operator of another size is an error (one would be ignored).
     tol : float, default=1e-14
-        Stop when ``||(A N)^T r|| <= tol ||r||`` (normwise backward error of the preconditioned
-        problem, whose norm is about 1) or ``||r|| <= tol ||b||`` (consistent systems). Rounding
-        in ``N^T A^T r`` puts a floor of order ``eps_machine cond(A)`` under the first test
-        (the accuracy of a backward-stable direct solver such as LAPACK's): the iteration stops
-        at ``max(tol, 0.05 eps_machine cond(S A))``, as soon as an exactly recomputed
-        criterion is within ``2 eps_machine cond(S A)`` (no step can reduce it further), or
-        after 5 steps without progress, returning its best iterate; it reports
-        ``converged=True`` if that iterate's criterion is within
-        ``max(tol, 2 eps_machine cond(S A))``.
+        Stop when ``||(A N)^T r|| <= tol ||r||`` (the normal-equation residual of the
+        preconditioned problem, whose matrix has norm about 1) or ``||r|| <= tol ||b||``
+        (consistent systems). Computed in floating point, the first quantity has a rounding
+        floor ``eps_machine (cond(S A) + sqrt(d) (2 ||b|| + ||r||) / ||r||)``: from ``N``, which
+        scales by up to ``1 / sigma_min``, and from the rounding of ``r = b - A x`` itself,
+        which dominates when ``||r|| << ||b||``. A backward-stable direct solver such as
+        LAPACK's lands at about that floor. Convergence is decided on an exactly recomputed
+        criterion: it is accepted within ``max(tol, 2 floor)`` (no step can reduce it further,
+        ``stop_reason="rounding_floor"`` when above ``tol``); after 5 steps without a new best
+        value the iteration returns its best iterate.
     max_iter : int, default=100
         Maximum CG steps.
     random_state, rcond
         As in :func:`sketch_and_solve`.
     n_jobs : int, optional
-        Threads for the fused passes over a dense ``A`` and for ``scipy.fft`` (DCT sketch);
-        ``None`` means numba's current thread count. Results do not depend on it: the passes
+        Threads for the fused passes over a dense ``A`` and for ``scipy.fft`` (DCT sketch).
+        ``None``: one thread when a pass costs fewer than ``2e7`` flops (``4 n d``), numba's
+        current thread count above; ``-1``: all cores. Results do not depend on it: the passes
         sum fixed row chunks in a fixed order.
+    verbose : int or bool, default=0
+        ``1``: a line when done; ``2``: a line per step.
+    callback : callable, optional
+        ``callback(iteration, state)`` after every recorded step, ``state`` a read-only
+        mapping of ``residual_norm``, ``normal_equation_residual`` and the current ``coef``;
+        returning True stops the iteration (``stop_reason="callback"``).
+    m : int, optional
+        Former name of ``sketch_size`` (deprecated, removed in the next release).
 
     Returns
     -------
     LstsqResult
         ``history`` holds, per step, the residual norm (objective) and
-        ``normal_equation_residual`` (criterion).
+        ``normal_equation_residual`` (criterion); its last row describes the returned ``coef``,
+        computed exactly. ``stop_reason`` says why the iteration ended.
 
     Warns
     -----
@@ -341,100 +369,44 @@ def sketch_and_precondition(A, b, *, sketch="sparse_sign", oversampling=None, m=
     """
     A, b, kind = check_problem(A, b)
     n, d = A.shape
-    if oversampling is None:
-        oversampling = auto_oversampling(n, d)
-    oversampling = check_scalar(oversampling, "oversampling", low=1)
+    oversampling = check_scalar(oversampling, "oversampling", low=1, allow_none=True)
     tol = check_scalar(tol, "tol", low=0, include_low=False, high=1)
     max_iter = check_int(max_iter, "max_iter", low=0)
-    if hasattr(sketch, "m") and m is None:
-        m = sketch.m
-    m = _resolve_m(m, None, None, n, d, math.ceil(oversampling * d))
-    op = _preconditioner_sketch(sketch, m, random_state, n_jobs)
-    rcond = _rcond(rcond, n, d)
-    history = ConvergenceHistory(max_iter + 1, criterion_name="normal_equation_residual",
-                                 objective_name="residual_norm")
-
-    SA, Sb = sketch_both(op, A, b, kind)
-    Q, R = scipy.linalg.qr(SA, mode="economic")
-    Ur, s, Vt = scipy.linalg.svd(R)
-    rank = _numerical_rank(s, rcond)
-    _warn_rank(rank, d, "sketch_and_precondition")
-    N = Vt[:rank].T / s[:rank]  # d x rank: A N is well conditioned
-    x0 = N @ (Ur[:, :rank].T @ (Q.T @ Sb))  # the sketch-and-solve solution, as warm start
-
+    default_size = None if oversampling is not None else math.ceil(auto_oversampling(n, d) * d)
+    op = _resolve_sketch(sketch, n, d, sketch_size=sketch_size, m=m, default_size=default_size,
+                         oversampling=oversampling, random_state=random_state, n_jobs=n_jobs,
+                         preconditioner=True)
+    rcond = check_rcond(rcond, n, d)
+    progress = Progress("sketch_and_precondition", verbose, callback)
+    SA, Sb, A, b, ea, eb = _sketch_scaled(op, A, b, kind)
+    pre = _preconditioner(SA, Sb, rcond)
+    _warn_rank(pre.rank, d, "sketch_and_precondition")
     matrix = as_matrix(A, b, kind, n_jobs)
-    # For a dense row-major A in memory one pass over A yields both A p and A^T A p (half the
-    # memory traffic of two products), and A^T r is carried by recurrence; see the loop.
-    fused = getattr(matrix, "can_fuse", False)
-    history.restart_clock()
-    r, At_r = matrix.residual_and_gram(x0) if fused else _residual_and_gram(matrix, x0)
-    y = np.zeros(rank)
-    g = N.T @ At_r
-    p = g.copy()
-    gamma = float(g @ g)
-    norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-    norm_b = matrix.norm_b()
+    out = cgls(matrix, pre.N, pre.x0, tol=tol, max_iter=max_iter, cond=pre.cond,
+               progress=progress, exponents=(ea, eb))
+    result = _finish(matrix, out.coef, converged=out.converged, n_iter=out.n_iter,
+                     history=out.history, rank=pre.rank, s=pre.singular_values, op=op,
+                     r=out.residual, stop_reason=out.stop_reason, ea=ea, eb=eb)
+    progress.finish(f"{out.stop_reason.replace('_', ' ')} after {out.n_iter} steps, "
+                    f"normal_equation_residual={out.history.criterion[-1]:.3e}, "
+                    f"relative_residual={result.relative_residual:.6g}")
+    return result
 
-    def criterion(norm_g, norm_r):
-        return norm_g / norm_r if norm_r > 0 else 0.0
 
-    # The computed N^T A^T r carries rounding errors of order eps * cond(A) * ||r|| (N scales by
-    # 1 / sigma_min), so the criterion cannot go below that floor: stop there, as a
-    # backward-stable direct solver would, instead of iterating on rounding noise.
-    unit = np.finfo(float).eps * (s[0] / s[rank - 1]) if rank else 0.0
-    target = max(tol, _FLOOR * unit)
-    crit = criterion(math.sqrt(gamma), norm_r)
-    history.record(0, objective=norm_r, criterion=crit)
-    converged = norm_r <= tol * norm_b or crit <= target
-    # The recurrence for A^T r drifts by about eps * cond(A) * ||r|| per step. Where that can
-    # matter against the target, r and A^T r are replaced by exact values every few steps; in any
-    # case they are recomputed exactly (one fused pass) before convergence is accepted, so the
-    # drift never decides the stopping test.
-    replace_every = _REPLACE_EVERY if unit > _DRIFT_SHARE * target else max_iter + 1
-    n_iter, best, y_best, stalled, r_is_exact = 0, crit, y.copy(), 0, True
-    while not converged and n_iter < max_iter and stalled < _STALL:
-        if fused:
-            q, At_q = matrix.matvec_and_gram(N @ p)
-        else:
-            q = matrix.matvec(N @ p)
-        qq = matrix.dot(q, q)
-        if qq <= 0.0:
-            break
-        alpha = gamma / qq
-        y += alpha * p
-        r = matrix.axpy(-alpha, q, r)
-        norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-        n_iter += 1
-        r_is_exact = False
-        if fused:
-            At_r -= alpha * At_q
-            g = N.T @ At_r
-            guess = criterion(math.sqrt(float(g @ g)), norm_r)
-            if n_iter % replace_every == 0 or guess <= target or guess >= best:
-                r, At_r = matrix.residual_and_gram(x0 + N @ y)
-                g = N.T @ At_r
-                norm_r = math.sqrt(max(matrix.dot(r, r), 0.0))
-                r_is_exact = True
-        else:
-            g = N.T @ matrix.rmatvec(r)
-        gamma_next = float(g @ g)
-        crit = criterion(math.sqrt(gamma_next), norm_r)
-        history.record(n_iter, objective=norm_r, criterion=crit)
-        # at the rounding floor of N^T A^T r (only an exact value can tell) more steps cannot help
-        converged = (norm_r <= tol * norm_b or crit <= target
-                     or (r_is_exact and crit <= max(tol, _ACCEPT * unit)))
-        if crit < best:
-            best, stalled = crit, 0
-            y_best[:] = y
-        else:  # rounding noise dominates: keep the best iterate
-            stalled += 1
-        p = g + (gamma_next / gamma) * p
-        gamma = gamma_next
-    if not converged:
-        r_is_exact = r_is_exact and stalled == 0
-        y = y_best
-        # stalled on rounding noise at the accuracy of a backward-stable solver: that is success
-        converged = stalled >= _STALL and best <= max(tol, _ACCEPT * unit)
-    x = x0 + N @ y
-    return _finish(matrix, x, converged=converged, n_iter=n_iter, history=history, rank=rank,
-                   s=s, op=op, r=r if r_is_exact else None)
+def solve_wide(design, target) -> LstsqResult:
+    """Direct minimum-norm solution of an underdetermined problem (nothing to sketch).
+
+    For :class:`SketchedRegression` on data with fewer samples than columns, with LAPACK as
+    :class:`~sklearn.linear_model.LinearRegression`.
+    """
+    dense = design.toarray() if sp.issparse(design) else design
+    coef, _, rank, s = scipy.linalg.lstsq(dense, target)
+    residual = float(np.linalg.norm(dense @ coef - target))
+    norm = float(np.linalg.norm(target))
+    history = ConvergenceHistory(1, criterion_name="relative_residual",
+                                 objective_name="residual_norm")
+    history.record(0, residual, residual / norm if norm > 0 else 0.0)
+    return LstsqResult(coef=coef, residual_norm=residual,
+                       relative_residual=residual / norm if norm > 0 else 0.0, rank=int(rank),
+                       singular_values=s, sketch="none", sketch_size=dense.shape[0],
+                       stop_reason="direct", converged=True, n_iter=0, history=history)

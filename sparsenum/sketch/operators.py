@@ -17,10 +17,10 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_int, check_n_jobs, check_one_of, effective_n_jobs, random_seed
-
+from ..utils import check_int, check_n_jobs, check_one_of, random_seed
 from . import _kernels
-from ._inputs import check_matrix, is_dask_array
+from ._threads import default_threads
+from ._validation import check_matrix, check_memory, is_dask_array
 
 __all__ = ["SRHT", "CountSketch", "GaussianSketch", "SketchOperator", "SparseSign", "make_sketch"]
 
@@ -35,8 +35,9 @@ class SketchOperator:
     random_state : None, int, numpy.random.RandomState or Generator
         Seeds the draw of ``S``; the seed is fixed at construction.
     n_jobs : int, optional
-        Threads for ``scipy.fft`` in ``SRHT(transform="dct")`` (``None``: numba's default,
-        ``-1``: all cores); the numba kernels are serial (see ``_kernels.py``).
+        Threads for ``scipy.fft`` in ``SRHT(transform="dct")`` (``None``: one thread for
+        transforms of fewer than about ``2e7`` flops, numba's thread count above; ``-1``: all
+        cores); the numba kernels are serial (see ``_kernels.py``).
     """
 
     #: short name used by ``make_sketch`` and in results
@@ -71,22 +72,28 @@ class SketchOperator:
             from ._dask import sketch_dask  # dask is only imported for dask input
 
             A = check_matrix(A, "A", ndim=(1, 2))
-            self._check_n(A.shape[0])
+            self._check_n(A.shape[0], A.shape[1] if A.ndim == 2 else 1)
             return sketch_dask(self, A)
         return self._apply_valid(check_matrix(A, "A", ndim=(1, 2)))
 
     def _apply_valid(self, A):
         """:meth:`apply` for an in-memory ``A`` that :func:`check_matrix` has already passed."""
         n = A.shape[0]
-        self._check_n(n)
+        self._check_n(n, 1 if A.ndim == 1 else A.shape[1])
         vector = A.ndim == 1
         block = A[:, None] if vector else A
         out = self._apply_full(block, self._prepare(n))
         return out[:, 0] if vector else out
 
-    def _check_n(self, n: int) -> None:
+    def _check_n(self, n: int, k: int = 1) -> None:
         if self.m > n:
             raise ValueError(f"m must be <= the number of rows of A, {n}; got m={self.m}")
+        check_memory(8.0 * self.m * (k + self._work_columns(n)),
+                     f"a sketch of m={self.m} rows (sketch_size) for {k} columns")
+
+    def _work_columns(self, n: int) -> int:
+        """Columns of ``m``-row scratch space the operator allocates besides its output."""
+        return 0
 
     # -- implementation hooks ------------------------------------------------------------------
     def _prepare(self, n: int):
@@ -100,8 +107,9 @@ class SketchOperator:
         """``S[:, offset:offset + len(A)] @ A`` for a dense 2-D or CSR row block."""
         raise NotImplementedError
 
-    def _threads(self) -> int:
-        return effective_n_jobs(self.n_jobs)
+    def _threads(self, work: float) -> int:
+        """Threads for ``work`` flops: one for small inputs unless ``n_jobs`` says otherwise."""
+        return default_threads(self.n_jobs, work)
 
     #: row ranges per kernel call (the numba kernels are serial, see _kernels.py)
     _PARTS = 1
@@ -125,6 +133,9 @@ class GaussianSketch(SketchOperator):
 
     name = "gaussian"
     _BLOCK = 1024
+
+    def _work_columns(self, n: int) -> int:
+        return min(n, self._BLOCK)  # one block of columns of S at a time
 
     def _block_columns(self, c: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, c])
@@ -223,11 +234,13 @@ class SRHT(SketchOperator):
         signs = _kernels.row_signs(np.uint64(self.seed), np.int64(0), np.int64(n))
         out = np.empty((self.m, A.shape[1]))
         step = 64  # column slabs bound the n x step temporary
+        # a real transform of length n costs about 2.5 n log2(n) flops per column
+        workers = self._threads(2.5 * n * math.log2(max(n, 2)) * min(step, A.shape[1]))
         for c0 in range(0, A.shape[1], step):
             cols = A[:, c0:c0 + step]
             cols = cols.toarray() if sp.issparse(cols) else cols
             mixed = scipy.fft.dct(signs[:, None] * cols, type=2, norm="ortho", axis=0,
-                                  workers=self._threads())
+                                  workers=workers)
             out[:, c0:c0 + step] = mixed[samples]
         return math.sqrt(n / self.m) * out
 

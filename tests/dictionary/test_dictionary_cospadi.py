@@ -14,7 +14,7 @@ from sparsenum.dictionary import (
     compress_layer,
     sparse_dictionary_budget,
 )
-from sparsenum.dictionary._register import layer_like_problem
+from sparsenum.dictionary._cases import layer_like_problem
 
 
 @pytest.fixture(scope="module")

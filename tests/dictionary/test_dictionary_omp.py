@@ -125,7 +125,7 @@ def test_default_sparsity_follows_sklearn():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"n_nonzero": 0}, ValueError, "n_nonzero must be an integer >= 1"),
-    ({"n_nonzero": 41}, ValueError, r"n_nonzero must be <= min\(n_atoms, n_features\) = 16"),
+    ({"n_nonzero": 41}, ValueError, r"n_nonzero must be <= min\(n_components, n_features\) = 16"),
     ({"n_nonzero": 17}, ValueError, "n_features"),
     ({"n_nonzero": 2.0}, TypeError, "n_nonzero must be an integer"),
     ({"tol": -1.0}, ValueError, "tol must be a finite number >= 0"),

@@ -84,5 +84,5 @@ def test_bad_data():
     Y[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         OnlineOrthogonalDictionary().fit(Y)
-    with pytest.raises(ValueError, match="codes must have shape"):
+    with pytest.raises(ValueError, match="X must hold codes of shape"):
         model.inverse_transform(np.ones((2, 3)))

@@ -49,8 +49,8 @@ def test_blockwise_sketch_equals_in_memory(client, data, make):
 @pytest.mark.parametrize("sketch", ["srht", "countsketch"])
 def test_sketch_and_solve_dask_equals_in_memory(client, data, sketch):
     A, b, dA, db = data
-    local = sketch_and_solve(A, b, sketch=sketch, m=200, random_state=1)
-    remote = sketch_and_solve(dA, db, sketch=sketch, m=200, random_state=1)
+    local = sketch_and_solve(A, b, sketch=sketch, sketch_size=200, random_state=1)
+    remote = sketch_and_solve(dA, db, sketch=sketch, sketch_size=200, random_state=1)
     np.testing.assert_allclose(remote.coef, local.coef, rtol=1e-10)
     assert remote.residual_norm == pytest.approx(local.residual_norm, rel=1e-12)
 
@@ -69,19 +69,19 @@ def test_dask_nan_chunk_and_dct_are_rejected(client, data):
     bad = A.copy()
     bad[2500, 3] = np.nan
     with pytest.raises(ValueError, match="A must be finite"):
-        sketch_and_solve(da.from_array(bad, chunks=(700, 8)), db, m=100, random_state=0)
+        sketch_and_solve(da.from_array(bad, chunks=(700, 8)), db, sketch_size=100, random_state=0)
     with pytest.raises(ValueError, match="cannot be applied block by block"):
         SRHT(50, transform="dct", random_state=0).apply(dA).compute()
     with pytest.raises(ValueError, match="length A.shape"):
-        sketch_and_solve(dA, db[:-1], m=100)
+        sketch_and_solve(dA, db[:-1], sketch_size=100)
     with pytest.raises(TypeError, match="pass both as dask arrays"):
-        sketch_and_solve(A, db, m=100)
+        sketch_and_solve(A, db, sketch_size=100)
 
 
 def test_single_machine_paths_do_not_import_dask():
     code = ("import sys, numpy as np\n"
             "from sparsenum.sketch import sketch_and_solve, sketch_and_precondition\n"
             "A = np.random.default_rng(0).standard_normal((300, 3)); b = A.sum(1)\n"
-            "sketch_and_solve(A, b, m=30); sketch_and_precondition(A, b)\n"
+            "sketch_and_solve(A, b, sketch_size=30); sketch_and_precondition(A, b)\n"
             "assert not [m for m in sys.modules if m.split('.')[0] == 'dask'], 'dask imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -73,7 +73,7 @@ def test_pipeline_and_grid_search(data):
         ({"method": "exact"}, {}, ValueError, "method must be one of"),
         ({"sketch": "dft"}, {}, ValueError, "sketch must be one of"),
         ({"sketch_size": 0}, {}, ValueError, "sketch_size"),
-        ({"sketch_size": 5}, {}, ValueError, "m must be >= the number of columns"),
+        ({"sketch_size": 5}, {}, ValueError, "sketch_size must be >= the number of columns"),
         ({"eps": 0.1}, {}, ValueError, "eps applies to method='solve'"),
         ({"method": "solve", "eps": -1.0}, {}, ValueError, "eps must be"),
         ({"tol": 0.0}, {}, ValueError, "tol"),

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from sparsenum.base import IterativeEstimatorMixin
-from sparsenum.utils import check_int, check_one_of, check_scalar
-
-from ._result import LstsqResult
-from .lstsq import sketch_and_precondition, sketch_and_solve
-
-
-def _solve_wide(design, target) -> LstsqResult:
-    """Direct minimum-norm solution of an underdetermined problem (nothing to sketch)."""
-    import scipy.linalg
-
-    from sparsenum.base import ConvergenceHistory
-
-    dense = design.toarray() if sp.issparse(design) else design
-    coef, _, rank, s = scipy.linalg.lstsq(dense, target)
-    residual = float(np.linalg.norm(dense @ coef - target))
-    norm = float(np.linalg.norm(target))
-    return LstsqResult(coef=coef, residual_norm=residual,
-                       relative_residual=residual / norm if norm > 0 else 0.0, rank=int(rank),
-                       singular_values=s, sketch="none", sketch_size=dense.shape[0],
-                       converged=True, n_iter=0, history=ConvergenceHistory(1))
+from ..base import IterativeEstimatorMixin
+from ..utils import (
+    check_bool,
+    check_int,
+    check_n_jobs,
+    check_one_of,
+    check_random_state,
+    check_scalar,
+)
+from ._progress import check_verbose
+from ._validation import validate_named
+from .lstsq import sketch_and_precondition, sketch_and_solve, solve_wide
 
 __all__ = ["SketchedRegression"]
 
@@ -45,11 +39,14 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     Parameters
     ----------
     method : {"precondition", "solve"}, default="precondition"
-    sketch : str, default="srht"
-        ``"srht"``, ``"gaussian"``, ``"sparse_sign"`` or ``"countsketch"``.
+    sketch : str, optional
+        ``"srht"``, ``"gaussian"``, ``"sparse_sign"`` or ``"countsketch"``. Default: the
+        function's default, ``"sparse_sign"`` for "precondition" (the cheapest preconditioner)
+        and ``"srht"`` for "solve" (a dense sketch, with the l_inf guarantee).
     sketch_size : int, optional
-        Rows of the sketch. Default: ``16 d`` for "precondition", ``4 d`` for "solve" (capped at
-        the number of samples), or from ``eps`` for "solve".
+        Rows of the sketch, as in the functions. Default: :func:`auto_oversampling` times the
+        number of columns for "precondition", four times the number of columns for "solve"
+        (capped at the number of samples), or from ``eps`` for "solve".
     eps : float, optional
         For ``method="solve"``: the l_inf accuracy that sets ``sketch_size`` (paper's formula).
     fit_intercept : bool, default=True
@@ -60,6 +57,11 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         Iteration limit of the preconditioned iteration.
     random_state : None, int or RandomState
         Seeds the sketch.
+    n_jobs : int, optional
+        Threads for the passes over ``X`` (see :func:`~sparsenum.sketch.sketch_and_precondition`;
+        ``None``: one thread for small data). The coefficients do not depend on it.
+    verbose : int or bool, default=0
+        ``1``: a line when the solve ends; ``2``: a line per step of "precondition".
 
     Attributes
     ----------
@@ -72,6 +74,8 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     n_iter_ : int
         1 + the solver's CG steps: the sketched solve (the warm start of "precondition", the
         answer of "solve") counts as the first iteration.
+    stop_reason_ : str
+        Why the solver stopped (see :class:`~sparsenum.sketch.LstsqResult`).
     converged_, history_
         From the solver.
     n_features_in_ : int
@@ -96,8 +100,9 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     ([0.0, 1.0, 2.0, 3.0, 4.0], 3.0)
     """
 
-    def __init__(self, method="precondition", sketch="srht", sketch_size=None, eps=None,
-                 fit_intercept=True, tol=1e-14, max_iter=100, random_state=None):
+    def __init__(self, method="precondition", sketch=None, sketch_size=None, eps=None,
+                 fit_intercept=True, tol=1e-14, max_iter=100, random_state=None, n_jobs=None,
+                 verbose=0):
         self.method = method
         self.sketch = sketch
         self.sketch_size = sketch_size
@@ -106,6 +111,8 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -114,26 +121,40 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the coefficients; returns self."""
+        # every parameter is checked here, also those the chosen path does not use
         check_one_of(self.method, "method", ("precondition", "solve"))
+        if self.sketch is not None and not isinstance(self.sketch, str):
+            raise TypeError(f"sketch must be None or a sketch name; got {self.sketch!r}")
         check_int(self.sketch_size, "sketch_size", low=1, allow_none=True)
         check_scalar(self.eps, "eps", low=0, include_low=False, allow_none=True)
         if self.eps is not None and self.method != "solve":
             raise ValueError("eps applies to method='solve' only")
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc", "coo"), y_numeric=True,
-                             dtype=np.float64)
+        check_bool(self.fit_intercept, "fit_intercept")
+        check_scalar(self.tol, "tol", low=0, include_low=False, high=1)
+        check_int(self.max_iter, "max_iter", low=0)
+        check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
+        if not isinstance(self.random_state, (type(None), np.random.RandomState,
+                                              np.random.Generator)):
+            check_random_state(self.random_state)  # names random_state; draws nothing
+        X, y = validate_named(self, X, y, names=("X", "y"), accept_sparse=("csr", "csc", "coo"),
+                              y_numeric=True, dtype=np.float64)
         weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if np.any(weights < 0):
             raise ValueError("sample_weight must be nonnegative")
         root = np.sqrt(weights)
         design = self._design(X, root)
         target = y * root
-        common = {"sketch": self.sketch, "m": self.sketch_size,
-                  "random_state": self.random_state}
+        common = {"sketch_size": self.sketch_size, "random_state": self.random_state,
+                  "n_jobs": self.n_jobs}
+        if self.sketch is not None:
+            common["sketch"] = self.sketch
         if design.shape[0] < design.shape[1]:
-            result = _solve_wide(design, target)
+            result = solve_wide(design, target)
         elif self.method == "precondition":
             result = sketch_and_precondition(design, target, tol=self.tol,
-                                             max_iter=self.max_iter, **common)
+                                             max_iter=self.max_iter, verbose=self.verbose,
+                                             **common)
         else:
             result = sketch_and_solve(design, target, eps=self.eps, **common)
         coef = result.coef
@@ -142,8 +163,28 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
         self.intercept_ = float(coef[d]) if self.fit_intercept else 0.0
         self.residual_norm_ = result.residual_norm
         self.rank_ = result.rank
-        # the (sketched or direct) solve is the first iteration, CG steps come after it
-        return self._record_convergence(result.replace(n_iter=result.n_iter + 1))
+        self.stop_reason_ = result.stop_reason
+        # the (sketched or direct) solve counts as the first iteration, CG steps come after it
+        # (scikit-learn expects n_iter_ >= 1)
+        result = result.replace(n_iter=result.n_iter + 1)
+        if result.converged:
+            return self._record_convergence(result)
+        self.n_iter_, self.converged_, self.history_ = result.n_iter, False, result.history
+        warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)
+        return self
+
+    def _unconverged_message(self, result) -> str:
+        """Why the preconditioned iteration stopped short, with its true numbers."""
+        if result.stop_reason == "max_iter":
+            why = f"reached max_iter={self.max_iter} steps"
+            advice = "increase max_iter"
+        else:
+            why = f"stopped after {result.n_iter - 1} steps without progress"
+            advice = ("the coefficients are its best iterate; X may be too ill-conditioned for "
+                      "double precision")
+        return (f"SketchedRegression: the preconditioned iteration {why} at "
+                f"normal_equation_residual={result.history.criterion[-1]:.3e}, above "
+                f"tol={self.tol:g} and above the rounding level of this problem; {advice}")
 
     def _design(self, X, root):
         if sp.issparse(X):
@@ -159,6 +200,6 @@ class SketchedRegression(IterativeEstimatorMixin, RegressorMixin, BaseEstimator)
     def predict(self, X):
         """Predicted targets ``X @ coef_ + intercept_``."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
+        X = validate_named(self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
                           reset=False)
         return np.asarray(X @ self.coef_).ravel() + self.intercept_

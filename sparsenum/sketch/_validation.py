@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_array, check_int, check_sparse
-from sparsenum.utils.validation import describe_value
+from ..utils import check_array, check_int, check_scalar, check_sparse
+from ..utils.validation import describe_value
 
 SPARSE_FORMATS = ("csr", "csc", "coo")
 
@@ -83,6 +83,19 @@ def check_problem(A, b):
     return A, b, kind
 
 
+def check_memory(n_bytes: float, what: str) -> None:
+    """Refuse arrays that would not fit in the machine's memory, saying how much they need."""
+    import os
+
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return
+    if n_bytes > available:
+        raise ValueError(f"{what} would need {n_bytes / 2**30:,.1f} GiB, more than this "
+                         f"machine's {available / 2**30:,.1f} GiB of memory")
+
+
 def check_sketch_size(m, n: int, d: int, name: str = "m") -> int:
     """``d <= m <= n``: fewer rows than columns make ``S A`` rank deficient, more than ``n`` is
     no longer a compression."""
@@ -94,3 +107,28 @@ def check_sketch_size(m, n: int, d: int, name: str = "m") -> int:
         raise ValueError(f"{name} must be <= the number of rows n = {n} (a sketch with more "
                          f"rows than A is no compression); got {name}={m}")
     return m
+
+
+def check_rcond(rcond, n: int, d: int) -> float:
+    """Relative cut-off of small singular values; default ``eps_machine * max(n, d)`` as
+    ``numpy.linalg.lstsq``."""
+    if rcond is None:
+        return np.finfo(float).eps * max(n, d)
+    return check_scalar(rcond, "rcond", low=0, high=1)
+
+
+def validate_named(estimator, *data, names=("X",), **kwargs):
+    """scikit-learn's ``validate_data``, with errors that name the user's argument.
+
+    scikit-learn's messages ("Expected 2D array, got 1D array instead", "Complex data not
+    supported") do not always say which argument is wrong; such a message is prefixed with the
+    argument names, its text (which scikit-learn's checks match) unchanged.
+    """
+    from sklearn.utils.validation import validate_data
+
+    try:
+        return validate_data(estimator, *data, **kwargs)
+    except (ValueError, TypeError) as exc:
+        if any(name in str(exc) for name in names):
+            raise
+        raise type(exc)(f"{' and '.join(names)}: {exc}") from exc

@@ -1,0 +1,68 @@
+"""Progress of the iterative solvers: ``verbose`` lines and ``callback(iteration, state)``.
+
+Both see exactly the rows the solver records in its history: what is printed or passed to the
+callback is what ``result.history`` will hold.
+"""
+
+from __future__ import annotations
+
+import numbers
+import types
+
+import numpy as np
+
+from ..utils import check_int
+from ..utils.validation import describe_value
+
+
+def check_verbose(verbose) -> int:
+    """A level ``>= 0``; ``True``/``False`` stand for 1/0 as in scikit-learn."""
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    if not isinstance(verbose, numbers.Integral):
+        raise TypeError(f"verbose must be an integer >= 0 or a bool; got "
+                        f"{describe_value(verbose)} of type {type(verbose).__name__}")
+    return check_int(verbose, "verbose", low=0)
+
+
+def check_callback(callback):
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be None or a callable callback(iteration, state); got "
+                        f"{describe_value(callback)}")
+    return callback
+
+
+class Progress:
+    """Reports recorded rows; :meth:`update` returns True when the callback asks to stop.
+
+    ``verbose >= 2`` prints a line per recorded row, ``verbose >= 1`` a line at the end. The
+    callback gets ``(iteration, state)``, ``state`` a read-only mapping of the row's values plus
+    what ``details()`` adds (computed only when a callback is given); returning True stops.
+    """
+
+    def __init__(self, solver: str, verbose, callback) -> None:
+        self.solver = solver
+        self.verbose = check_verbose(verbose)
+        self.callback = check_callback(callback)
+        self.stopped = False
+
+    @property
+    def active(self) -> bool:
+        return self.verbose >= 2 or self.callback is not None
+
+    def update(self, iteration: int, values: dict, details=None) -> bool:
+        if self.verbose >= 2:
+            shown = " ".join(f"{k}={v:.6g}" for k, v in values.items())
+            print(f"{self.solver}: iteration {iteration} {shown}", flush=True)
+        if self.callback is None:
+            return False
+        state = dict(values)
+        if details is not None:
+            state.update(details())
+        if self.callback(int(iteration), types.MappingProxyType(state)) is True:
+            self.stopped = True
+        return self.stopped
+
+    def finish(self, text: str) -> None:
+        if self.verbose >= 1:
+            print(f"{self.solver}: {text}", flush=True)
