@@ -35,6 +35,10 @@ def estimate_band_noise(X):
         Estimated noise standard deviation per band: the residual of the least-squares
         regression of the band on all the others, with ``n_pixels - n_bands + 1`` degrees of
         freedom. Ruined bands (detector failure, water vapour absorption) come out largest.
+        A band much quieter than the others is overestimated: the noise of the bands that
+        predict it leaks into its residual (on five earthlib spectra, 3000 pixels: within
+        10% when the noise levels span a factor 3; +16% for a band at a fifth of the
+        median noise).
 
     Raises
     ------

@@ -34,6 +34,7 @@ from sparsenum.utils import (
     check_bool,
     check_int,
     check_one_of,
+    check_random_state,
     check_scalar,
     numba_threads,
 )
@@ -172,6 +173,7 @@ def rrlbs(X, n_endmembers, *, p=0.5, lam="auto", gamma="auto", loss="l21", guide
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
     verbose = check_int(verbose, "verbose", low=0)
+    check_random_state(random_state)  # fail before any work; VCA draws from it later
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None; got {callback!r}")
 
