@@ -1,5 +1,5 @@
 """Numba kernels of sparsenum.unmixing: small exact QPs per pixel or band, fused with the terms
-of the unmixing objective, and the Euclidean projection onto a scaled simplex.
+of the unmixing objective, and per-band residual norms.
 
 Every pixel's abundance update and every band's endmember update is a quadratic programme in
 ``K`` variables (``K`` endmembers, a handful) sharing one ``K x K`` Hessian::
@@ -156,42 +156,43 @@ def active_set_qp(G, c, x, simplex, max_steps, free, chol, z, u, g):
                     worst = nu
                     enter = k
         if enter < 0:
+            _clean(x, simplex)
             return step + 1
         inside[enter] = True
+    _clean(x, simplex)
     return -1
 
 
-@jit_parallel
-def qp_rows(G, C, X, simplex, max_steps):
-    """Solve one QP per row of ``C`` (linear terms) with the shared Hessian ``G``, in place of
-    the rows of ``X`` (feasible warm starts). Returns the number of rows whose solve ran out of
-    steps."""
-    n, K = C.shape
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
-    failed = np.zeros(n_chunks, dtype=np.int64)
-    for chunk in prange(n_chunks):
-        free = np.empty(K, dtype=np.int64)
-        chol = np.empty((K, K))
-        z = np.empty(K)
-        u = np.empty(K)
-        g = np.empty(K)
-        for r in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
-            if active_set_qp(G, C[r], X[r], simplex, max_steps, free, chol, z, u, g) < 0:
-                failed[chunk] += 1
-    return failed.sum()
+@jit
+def _clean(x, simplex):
+    """Round-off can leave an entry at -1e-17 (an interpolation step that lands on zero):
+    clip it, and keep the simplex's sum exact."""
+    clipped = False
+    for k in range(x.shape[0]):
+        if x[k] < 0.0:
+            x[k] = 0.0
+            clipped = True
+    if simplex and clipped:
+        s = 0.0
+        for k in range(x.shape[0]):
+            s += x[k]
+        for k in range(x.shape[0]):
+            x[k] /= s
 
 
 @jit_parallel
-def sparse_abundance_step(G, B, A, h, lam_half, p, eps, max_steps, sparsity):
-    """One majorise-minimise step of the abundances, in place of ``A`` (n_pixels x K).
+def qp_rows(G, B, X, simplex, max_steps, push, p, eps, sparsity):
+    """Solve one QP per row of ``X`` (feasible warm starts, overwritten) with the shared
+    Hessian ``G``; returns the number of rows whose solve ran out of steps.
 
-    Pixel ``n`` minimises ``1/2 a^T G a - (B[n] - lam_half h[n] w)^T a`` on the simplex, where
-    ``w_k = p (A[n, k] + eps)^(p - 1)`` is the slope of ``(a + eps)^p`` at the current
-    abundances (the tangent majorises the concave penalty). ``sparsity[n]`` receives the new
-    penalty ``sum_k (a_k + eps)^p - eps^p``. Returns the number of pixels whose solve ran out
-    of steps.
+    Without a penalty (``push`` empty) row ``r``'s linear term is ``B[r]``. With one (the
+    abundance step of :func:`~sparsenum.unmixing.rrlbs`) it is ``B[r] - push[r] w`` with
+    ``w_k = (X[r, k] + eps)^(p - 1)``, the slope of ``(x + eps)^p / p`` at the current row: the
+    tangent majorises the concave penalty. ``sparsity[r]`` then receives the new row's
+    ``sum_k (x_k + eps)^p - eps^p``.
     """
     n, K = B.shape
+    penalised = push.shape[0] > 0
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     failed = np.zeros(n_chunks, dtype=np.int64)
     eps_p = eps ** p
@@ -203,45 +204,31 @@ def sparse_abundance_step(G, B, A, h, lam_half, p, eps, max_steps, sparsity):
         g = np.empty(K)
         c = np.empty(K)
         for r in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
-            a = A[r]
-            push = lam_half * h[r] * p
+            x = X[r]
             for k in range(K):
-                c[k] = B[r, k] - push * (a[k] + eps) ** (p - 1.0)
-            if active_set_qp(G, c, a, True, max_steps, free, chol, z, u, g) < 0:
+                c[k] = B[r, k]
+                if penalised:
+                    c[k] -= push[r] * (x[k] + eps) ** (p - 1.0)
+            if active_set_qp(G, c, x, simplex, max_steps, free, chol, z, u, g) < 0:
                 failed[chunk] += 1
-            s = 0.0
-            for k in range(K):
-                s += (a[k] + eps) ** p - eps_p
-            sparsity[r] = s
+            if penalised:
+                s = 0.0
+                for k in range(K):
+                    s += (x[k] + eps) ** p - eps_p
+                sparsity[r] = s
     return failed.sum()
 
 
 @jit
-def project_simplex(v, total, out):
-    """Euclidean projection of ``v`` onto ``{x >= 0, sum(x) = total}`` into ``out``
-    (sort-based, Held, Wolfe & Crowder 1974; Duchi et al. 2008)."""
-    n = v.shape[0]
-    s = np.sort(v)[::-1]
-    cumulative = 0.0
-    theta = 0.0
-    for i in range(n):
-        cumulative += s[i]
-        t = (cumulative - total) / (i + 1)
-        if s[i] - t > 0:
-            theta = t
-    for i in range(n):
-        out[i] = max(v[i] - theta, 0.0)
-
-
-@jit_parallel
 def band_residual_norms(X, A, E):
     """``||X[:, l] - A @ E[:, l]||`` for every band ``l``, accumulated over chunks of pixels
-    (no n_pixels x n_bands temporary; exact where the Gram-product formula would cancel)."""
+    (no n_pixels x n_bands temporary; exact where the Gram-product formula would cancel).
+    Serial: it costs a fraction of the solve it checks, and a parallel kernel compiles slowly."""
     n, L = X.shape
     K = A.shape[1]
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     partial = np.zeros((n_chunks, L))
-    for chunk in prange(n_chunks):
+    for chunk in range(n_chunks):
         acc = partial[chunk]
         for r in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
             for j in range(L):

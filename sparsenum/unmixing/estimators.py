@@ -25,7 +25,10 @@ def _pixels(estimator, X, *, reset, learn=False):
     spatial = None
     if getattr(X, "ndim", None) == 3 or (isinstance(X, list) and np.ndim(X) == 3):
         X, spatial = check_pixels(X)
-    X = validate_data(estimator, X, dtype=np.float64, reset=reset)
+    try:
+        X = validate_data(estimator, X, dtype=np.float64, reset=reset)
+    except (TypeError, ValueError) as exc:  # scikit-learn's message, naming the argument
+        raise type(exc)(f"X: {exc}") from None
     check_pixels(X)
     n, L = X.shape
     if not learn:

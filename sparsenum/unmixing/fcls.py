@@ -157,7 +157,11 @@ def _quadratic(X, E, d):
     return Ed @ E.T, X @ Ed.T
 
 
+_NO_PENALTY = np.zeros(0)
+
+
 def _solve(G, C, A, max_steps):
-    failed = qp_rows(G, np.ascontiguousarray(C), A, True, max_steps)
+    failed = qp_rows(G, np.ascontiguousarray(C), A, True, max_steps, _NO_PENALTY, 1.0, 0.0,
+                     _NO_PENALTY)
     if failed:  # pragma: no cover - would need a cycling active set
         raise RuntimeError(f"the active set did not terminate on {failed} pixels")

@@ -104,9 +104,10 @@ def abundance_rmse(reference, estimate, order=None):
     if order is not None:
         order = np.asarray(order)
         if order.shape != (R.shape[1],) or order.dtype.kind not in "iu" or \
-                (order.size and (order.min() < 0 or order.max() >= E.shape[1])):
-            raise ValueError(f"order must hold {R.shape[1]} column indices of estimate; got "
-                             f"{order!r}")
+                (order.size and (order.min() < 0 or order.max() >= E.shape[1])) or \
+                np.unique(order).size != order.size:
+            raise ValueError(f"order must hold {R.shape[1]} distinct column indices of "
+                             f"estimate; got {order!r}")
         E = E[:, order]
     if R.shape != E.shape:
         raise ValueError(f"reference and estimate must have the same shape; got {R.shape} and "

@@ -39,8 +39,9 @@ from sparsenum.utils import (
     numba_threads,
 )
 
-from ._kernels import project_simplex, qp_rows, sparse_abundance_step
+from ._kernels import qp_rows
 from ._result import UnmixingResult
+from ._simplex import project_simplex
 from ._validation import (
     as_maps,
     check_loss,
@@ -56,6 +57,7 @@ from .noise import estimate_band_noise
 __all__ = ["rrlbs"]
 
 _INITS = ("weighted_vca", "weighted_spa", "vca", "spa")
+_NO_PENALTY = np.zeros(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,8 +255,7 @@ def _iterate(X, E, A, init_indices, spatial, *, p, lam, gamma, loss, guided, tol
         if gamma == "auto":
             spread = float(s.max() - s.mean())
             gamma = lam * spread / 2.0 if spread > 0 and lam > 0 else 1.0
-        h = np.empty(n)
-        project_simplex(-lam * s / (2.0 * gamma), float(n), h)
+        h = project_simplex(-lam * s / (2.0 * gamma), float(n))
     else:
         gamma = 0.0
         h = np.ones(n)
@@ -282,17 +283,18 @@ def _iterate(X, E, A, init_indices, spatial, *, p, lam, gamma, loss, guided, tol
         Ed = E * d
         G = Ed @ E.T
         B = X @ Ed.T
-        sparse_abundance_step(G, B, A, h, 0.5 * lam, p, eps, max_steps, s)
+        qp_rows(G, B, A, True, max_steps, 0.5 * lam * p * h, p, eps, s)
         # endmembers: nonnegative least squares per band
         AtX = A.T @ X
         AtA = A.T @ A
         Et = np.ascontiguousarray(E.T)
-        qp_rows(AtA, np.ascontiguousarray(AtX.T), Et, False, max_steps)
+        qp_rows(AtA, np.ascontiguousarray(AtX.T), Et, False, max_steps, _NO_PENALTY, 1.0, 0.0,
+                _NO_PENALTY)
         E = np.ascontiguousarray(Et.T)
         r = residuals(E, AtX, AtA)
         # guidance map: projection on the scaled simplex
         if guided:
-            project_simplex(-lam * s / (2.0 * gamma), float(n), h)
+            h = project_simplex(-lam * s / (2.0 * gamma), float(n))
         previous = objective
         data, sparsity, objective = terms(r, s, h)
         change = abs(previous - objective) / max(abs(objective), 1e-300)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sparsenum.unmixing import abundance_rmse, match_endmembers, rrlbs
-from sparsenum.unmixing._kernels import project_simplex
+from sparsenum.unmixing._simplex import project_simplex
 from sparsenum.unmixing.rrlbs import objective_of
 
 
@@ -36,8 +36,7 @@ def test_guidance_update_is_the_projection_cvxpy_finds():
     rng = np.random.default_rng(0)
     n = 50
     v = rng.normal(size=n) * 3.0
-    h = np.empty(n)
-    project_simplex(v, float(n), h)
+    h = project_simplex(v, float(n))
     x = cp.Variable(n)
     problem = cp.Problem(cp.Minimize(cp.sum_squares(x - v)), [x >= 0, cp.sum(x) == n])
     problem.solve(solver=cp.CLARABEL)
