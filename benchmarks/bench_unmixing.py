@@ -80,14 +80,21 @@ def earthlib_spectra():
 
 # -- peers -------------------------------------------------------------------------------------
 
-def l_half_nmf(X, K, *, max_iter=500, delta=1.0, tol=1e-4, random_state=0):
+# lambda of L1/2-NMF tuned on these scenes (grid 0, 0.005, 0.05, 0.48 on a 48x48 scene per
+# SNR, seed 0): the paper's sparseness estimate (about 0.48 here) over-sparsifies them
+TUNED_LAMBDA = {30: 0.005, 20: 0.05}
+
+
+def l_half_nmf(X, K, *, lam=None, max_iter=500, delta=1.0, tol=1e-4, random_state=0):
     """L1/2-NMF (Qian, Jia, Zhou & Robles-Kelly 2011): multiplicative updates, sum-to-one by
-    augmentation with ``delta``, lambda from the bands' sparseness, VCA + FCLS start."""
+    augmentation with ``delta``, lambda from the bands' sparseness (unless given), VCA + FCLS
+    start."""
     N, L = X.shape
     Y = X.T
-    root = np.sqrt(N)
-    sparseness = (root - np.abs(Y).sum(1) / np.linalg.norm(Y, axis=1)) / (root - 1)
-    lam = float(sparseness.sum() / np.sqrt(L))
+    if lam is None:
+        root = np.sqrt(N)
+        sparseness = (root - np.abs(Y).sum(1) / np.linalg.norm(Y, axis=1)) / (root - 1)
+        lam = float(sparseness.sum() / np.sqrt(L))
     M = np.maximum(extract_endmembers(X, K, random_state=random_state).endmembers.T, 1e-9)
     A = np.maximum(fcls(X, M.T).abundances.T, 1e-9)
     Yb = np.vstack([Y, delta * np.ones((1, N))])
@@ -168,6 +175,9 @@ def unmixing_rows(report, spectra, shape, seeds):
                 runs["sklearn NMF (nndsvda, max_iter=1000)"] = (t, E, A, it)
                 t, (E, A, it) = timed(l_half_nmf, X, 5, random_state=seed)
                 runs["L1/2-NMF (Qian et al., VCA-FCLS start)"] = (t, E, A, it)
+                t, (E, A, it) = timed(l_half_nmf, X, 5, lam=TUNED_LAMBDA[snr],
+                                      random_state=seed)
+                runs[f"L1/2-NMF, lambda tuned ({TUNED_LAMBDA[snr]})"] = (t, E, A, it)
                 for name, (t, E, A, it) in runs.items():
                     results.setdefault(name, []).append((t, it, *scores(scene, E, A)))
             for name, values in results.items():
@@ -269,10 +279,12 @@ def main(argv=None):
         lines.append(f"{snr} dB, 10% ruined: best peer SAD / ours = {best_sad / ours_sad:.2f} "
                      f"(target >= {need}), best peer RMSE / ours = {best_rmse / ours_rmse:.2f} "
                      f"(target >= {need}).")
-        lh = summary[(snr, 0.0, "L1/2-NMF (Qian et al., VCA-FCLS start)")]
         ours = summary[(snr, 0.0, "RobustUnmixing.fit (rrlbs)")]
-        lines.append(f"{snr} dB clean: ours / L1/2-NMF SAD = {ours[0] / lh[0]:.2f}, RMSE = "
-                     f"{ours[1] / lh[1]:.2f} (target <= 1.1).")
+        for name in ("L1/2-NMF (Qian et al., VCA-FCLS start)",
+                     f"L1/2-NMF, lambda tuned ({TUNED_LAMBDA[snr]})"):
+            lh = summary[(snr, 0.0, name)]
+            lines.append(f"{snr} dB clean: ours / {name}: SAD {ours[0] / lh[0]:.2f}, RMSE "
+                         f"{ours[1] / lh[1]:.2f} (target <= 1.1).")
     nmf = [summary[k][2] / summary[(k[0], k[1], "RobustUnmixing.fit (rrlbs)")][2]
            for k in summary if k[2].startswith("sklearn")]
     lines.append(f"sklearn NMF time / RobustUnmixing.fit time: {min(nmf):.1f} to "
