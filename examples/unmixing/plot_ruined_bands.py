@@ -2,7 +2,7 @@
 Unmixing a scene with ruined bands
 ==================================
 
-A 48 x 48 scene mixes five real reflectance spectra (a vegetation canopy, soil, leaf litter,
+A 40 x 40 scene mixes five real reflectance spectra (a vegetation canopy, soil, leaf litter,
 roof paint and char, from earthlib's spectral library; they ship with sparsenum) with
 Dirichlet(0.5) abundances and 30 dB noise, and 18 of its 180 bands are ruined: they hold a tenth
 of the signal plus large positive noise, as a dead detector row or a saturated absorption band
@@ -27,7 +27,7 @@ from sparsenum.unmixing import (
 )
 
 spectra, wavelengths, names = load_spectra()
-scene = make_scene(spectra, shape=(48, 48), snr_db=30, ruined_fraction=0.1, random_state=0)
+scene = make_scene(spectra, shape=(40, 40), snr_db=30, ruined_fraction=0.1, random_state=0)
 intact = np.setdiff1d(np.arange(spectra.shape[1]), scene.ruined)
 
 model = RobustUnmixing(n_endmembers=5, random_state=0).fit(scene.X)
