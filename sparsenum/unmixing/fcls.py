@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from sparsenum.base import ConvergenceHistory
-from sparsenum.utils import numba_threads
+from sparsenum.utils import check_int, numba_threads
 
 from ._kernels import band_residual_norms, qp_rows
 from ._result import AbundanceResult
@@ -44,7 +44,8 @@ _LABELS = {"stationarity": "stationarity ||a - P(a - grad / s)||_inf",
            "objective": "objective (weighted loss)"}
 
 
-def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500, n_jobs=None):
+def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500, n_jobs=None,
+         verbose=0, callback=None):
     """Abundances of fixed endmembers: nonnegative, summing to one, by an exact active set.
 
     Parameters
@@ -68,6 +69,12 @@ def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500
         Maximum reweighted solves (``"l21"``).
     n_jobs : int, optional
         Threads over pixels; default: numba's setting for large calls, one for small ones.
+    verbose : int, default=0
+        1: a summary at the end; 2: a line per reweighted solve (``loss="l21"``).
+    callback : callable, optional
+        ``callback(iteration, state)`` after every iteration (the single solve for ``"l2"``,
+        every reweighted solve for ``"l21"``), ``state`` a dict with the current
+        ``abundances`` (n_pixels, K), ``objective`` and ``stationarity`` (read only).
 
     Returns
     -------
@@ -80,6 +87,8 @@ def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500
     ValueError
         On non-finite input, endmembers with another number of bands or linearly dependent,
         negative or wrongly sized band weights.
+    TypeError
+        If ``callback`` is not callable.
 
     References
     ----------
@@ -112,6 +121,9 @@ def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500
     w = check_band_weights(band_weights, L)
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
+    verbose = check_int(verbose, "verbose", low=0)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None; got {callback!r}")
     K = E.shape[0]
     capacity = max_iter + 1 if loss == "l21" else 2
     history = ConvergenceHistory(capacity, criterion_name="stationarity", labels=_LABELS)
@@ -127,6 +139,7 @@ def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500
             crit = stationarity(A, G, C)
             history.record(1, objective=objective, criterion=crit)
             n_iter, converged = 1, True
+            _report(1, A, objective, crit, verbose, callback)
         else:
             eta = _L21_SMOOTHING * np.sqrt(np.sum(X * X) / L)
             G, C = _quadratic(X, E, w)
@@ -140,15 +153,27 @@ def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500
                 crit = stationarity(A, G, C)
                 n_iter += 1
                 history.record(n_iter, objective=objective, criterion=crit)
+                _report(n_iter, A, objective, crit, verbose, callback)
                 if crit <= tol:
                     converged = True
                     break
                 if n_iter >= max_iter:
                     break
                 _solve(G, C, A, max_steps)
+    if verbose >= 1:
+        state = "converged" if converged else "stopped at max_iter"
+        print(f"fcls ({loss}) {state} after {n_iter} iterations: objective {objective:.10g}, "
+              f"stationarity {crit:.3e}")
     return AbundanceResult(converged=converged, n_iter=n_iter, history=history,
                            abundances=as_maps(A, spatial), objective=objective,
                            band_residuals=residuals, loss=loss)
+
+
+def _report(n_iter, A, objective, crit, verbose, callback):
+    if verbose >= 2:
+        print(f"fcls iteration {n_iter}: objective {objective:.10g}, stationarity {crit:.3e}")
+    if callback is not None:
+        callback(n_iter, {"abundances": A, "objective": objective, "stationarity": crit})
 
 
 def _quadratic(X, E, d):

@@ -116,3 +116,59 @@ def test_metrics_bad_order(order):
 @given(bad=bad_arrays((3, 8)))
 def test_metrics_bad_arrays(bad):
     expect_clean_failure(lambda: match_endmembers(bad, E), names=("reference", "estimate"))
+
+
+@pytest.mark.timeout(120)
+@given(data=st.data(), which=st.sampled_from(["tol", "max_iter", "verbose", "n_jobs", "loss",
+                                              "callback"]))
+def test_fcls_bad_options(data, which):
+    bad = {"tol": BAD_REALS, "loss": st.one_of(BAD_REALS, st.sampled_from(["L2", "l1", ""])),
+           "callback": st.sampled_from([3, "print", [print]])}.get(which, BAD_INTS)
+    value = data.draw(bad.filter(lambda v: not (which == "n_jobs" and v is None)))
+    expect_clean_failure(lambda: fcls(X, E, loss="l21", **{which: value}), names=which)
+
+
+@pytest.mark.timeout(120)
+@given(bad=st.one_of(bad_arrays((8,)), st.sampled_from(
+    [-np.ones(8), np.zeros(8), np.ones(7), np.ones((8, 1))])))
+def test_bad_band_weights(bad):
+    if bad is None:
+        return  # the default: all ones
+    for call in (lambda: fcls(X, E, band_weights=bad),
+                 lambda: extract_endmembers(X, 3, band_weights=bad)):
+        expect_clean_failure(call, names="band_weights")
+
+
+@pytest.mark.timeout(120)
+@given(value=st.one_of(BAD_INTS, st.sampled_from([1, 0, -2, 31, 9])),
+       method=st.sampled_from(["vca", "spa"]))
+def test_extract_bad_counts(value, method):
+    expect_clean_failure(lambda: extract_endmembers(X, value, method=method),
+                         names="n_endmembers")
+
+
+@pytest.mark.timeout(120)
+@given(value=st.one_of(BAD_REALS, BAD_INTS, st.sampled_from(["VCA", "nfindr", ""])),
+       which=st.sampled_from(["method", "random_state"]))
+def test_extract_bad_options(value, which):
+    if which == "random_state" and value is None:
+        return  # None is a valid random_state
+    expect_clean_failure(lambda: extract_endmembers(X, 3, **{which: value}), names=which)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@given(data=st.data(), which=st.sampled_from(
+    ["n_endmembers", "p", "lam", "gamma", "loss", "guided", "init", "max_iter", "tol",
+     "verbose", "n_jobs"]))
+def test_robust_unmixing_bad_params(data, which):
+    """Errors surface in fit (scikit-learn's rule), naming the parameter."""
+    words = st.sampled_from(["L21", "auto ", "", "vca2"])
+    bad = {"p": BAD_REALS, "lam": BAD_REALS, "gamma": BAD_REALS, "tol": BAD_REALS,
+           "guided": BAD_BOOLS, "loss": st.one_of(BAD_REALS, words),
+           "init": st.one_of(BAD_REALS, words)}.get(which, BAD_INTS)
+    value = data.draw(bad.filter(lambda v: not (which == "n_jobs" and v is None)))
+    if which in ("lam", "gamma") and isinstance(value, str):
+        value = "autox"
+    model = RobustUnmixing(**{"n_endmembers": 3, "max_iter": 3, which: value})
+    expect_clean_failure(lambda: model.fit(X), names=which)

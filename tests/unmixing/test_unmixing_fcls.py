@@ -126,3 +126,32 @@ def test_fcls_rejects_bad_reflectances(small_problem, bad, match):
     _, E, _ = small_problem
     with pytest.raises(ValueError, match=match):
         fcls(bad, E)
+
+
+@pytest.mark.parametrize("loss", ["l2", "l21"])
+def test_fcls_callback_agrees_with_history(small_problem, loss):
+    X, E, _ = small_problem
+    seen = []
+    res = fcls(X, E, loss=loss, callback=lambda it, state: seen.append(
+        (it, state["objective"], state["stationarity"], state["abundances"].copy())))
+    assert [it for it, *_ in seen] == list(range(1, res.n_iter + 1))
+    np.testing.assert_array_equal([obj for _, obj, _, _ in seen], res.history.objective)
+    np.testing.assert_array_equal([c for _, _, c, _ in seen], res.history.criterion)
+    np.testing.assert_array_equal(seen[-1][3], res.abundances)
+
+
+def test_fcls_verbose(small_problem, capsys):
+    X, E, _ = small_problem
+    res = fcls(X, E, loss="l21", max_iter=3, tol=1e-30, verbose=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == res.n_iter + 1 == 4 and "stopped at max_iter" in lines[-1]
+    fcls(X, E, verbose=1)
+    assert "converged after 1 iterations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"verbose": -1}, "verbose"), ({"verbose": 1.5}, "verbose"), ({"callback": 3}, "callback")])
+def test_fcls_rejects_bad_reporting(small_problem, kwargs, match):
+    X, E, _ = small_problem
+    with pytest.raises((ValueError, TypeError), match=match):
+        fcls(X, E, **kwargs)
