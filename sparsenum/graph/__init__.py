@@ -1,0 +1,21 @@
+"""Spectral graph sparsification: effective resistances, spanning and low-stretch trees,
+GRASS / feGRASS sparsifiers to a target condition number, Spielman-Srivastava sampling, and
+Laplacian solves preconditioned by a sparsifier."""
+
+from ._result import LaplacianSolveResult, SparsifierResult
+from .condition import relative_condition_number
+from .resistance import effective_resistance
+from .solve import solve_laplacian
+from .sparsify import sparsify
+from .trees import spanning_tree, tree_stretch
+
+__all__ = [
+    "LaplacianSolveResult",
+    "SparsifierResult",
+    "effective_resistance",
+    "relative_condition_number",
+    "solve_laplacian",
+    "spanning_tree",
+    "sparsify",
+    "tree_stretch",
+]
