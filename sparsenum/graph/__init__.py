@@ -6,7 +6,7 @@ from ._result import LaplacianSolveResult, SparsifierResult
 from .condition import relative_condition_number
 from .resistance import effective_resistance
 from .solve import solve_laplacian
-from .sparsify import sparsify
+from .sparsification import sparsify
 from .trees import spanning_tree, tree_stretch
 
 __all__ = [

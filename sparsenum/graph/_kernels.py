@@ -216,3 +216,34 @@ def select_with_filter(candidates, rows, cols, quota, hops, indptr, indices, n):
         if n_chosen == before:
             break
     return chosen[:n_chosen]
+
+
+@jit
+def mean_ball_sizes(indptr, indices, sample, max_hops):
+    """Mean number of nodes within ``h`` hops of the ``sample`` nodes, for h = 0..max_hops."""
+    n = indptr.shape[0] - 1
+    sizes = np.zeros(max_hops + 1)
+    level = np.full(n, -1, np.int64)
+    queue = np.empty(n, np.int64)
+    for s in range(sample.shape[0]):
+        start = sample[s]
+        level[start] = 0
+        head, tail = 0, 1
+        queue[0] = start
+        while head < tail:
+            v = queue[head]
+            head += 1
+            if level[v] >= max_hops:
+                continue
+            for k in range(indptr[v], indptr[v + 1]):
+                u = indices[k]
+                if level[u] < 0:
+                    level[u] = level[v] + 1
+                    queue[tail] = u
+                    tail += 1
+        for i in range(tail):
+            sizes[level[queue[i]]] += 1.0
+            level[queue[i]] = -1
+    for h in range(1, max_hops + 1):
+        sizes[h] += sizes[h - 1]
+    return sizes / max(sample.shape[0], 1)

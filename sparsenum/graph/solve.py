@@ -91,7 +91,7 @@ def _preconditioner(data, preconditioner, factorization, labels, n_comp):
         return None
     if isinstance(preconditioner, str):
         check_one_of(preconditioner, "preconditioner", ("sparsify",))
-        from .sparsify import sparsify
+        from .sparsification import sparsify
 
         result = sparsify(data.adjacency(), random_state=0)
         weights, mask, hdata = result.weights, result.edge_mask, data

@@ -39,8 +39,14 @@ class _GrassTuning:
     # few vectors cover several dominant generalized eigenvectors, two steps separate them
     power_vectors: int = 8
     power_steps: int = 2
-    # relative accuracy of the Lanczos estimates of lambda_max / lambda_min per round
-    lanczos_tol: float = 1e-3
+    # ARPACK tolerance of the per-round lambda_max / lambda_min (a residual bound: the
+    # eigenvalues come out far more accurate, about 1e-4 relative on meshes)
+    lanczos_tol: float = 1e-2
+    # similarity_hops="auto": the largest h whose mean h-hop ball, times the edges added per
+    # round, still fits in the graph (each round's edges then spread over the whole graph);
+    # ball sizes are averaged over this many evenly spaced nodes, h searched up to max_hops
+    ball_sample: int = 64
+    max_hops: int = 12
 
 
 GRASS = _GrassTuning()
@@ -50,7 +56,7 @@ LABELS = {"condition_number": "relative condition number kappa(L_G, L_H) (estima
 
 
 def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, tree="auto",
-             similarity_hops=2, max_rounds=20, random_state=None, n_jobs=None):
+             similarity_hops="auto", max_rounds=20, random_state=None, n_jobs=None):
     """Spectral sparsifier ``H`` of a weighted graph ``G``: few edges, ``L_H`` close to ``L_G``.
 
     Parameters
@@ -76,9 +82,13 @@ def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, 
     tree : {"auto", "low_stretch", "max_weight", "effective_weight", "random"}, default="auto"
         The spanning tree (see :func:`spanning_tree`); ``"auto"`` is ``"low_stretch"`` for
         GRASS and ``"effective_weight"`` for feGRASS. Ignored by ``"resistance"``.
-    similarity_hops : int >= 0, default=2
+    similarity_hops : int >= 0 or "auto", default="auto"
         An edge is skipped in a round when both its ends lie within this many hops of an edge
         added in the same round (it would fix the same mode); 0 disables the filter.
+        ``"auto"``: the largest ``h`` for which the ``h``-hop balls around one round's edges
+        (mean size over 64 evenly spaced nodes) fit in the graph, so that each round's edges
+        spread over all of it (about 6 on a 2-D grid at 1% of ``n`` per round, 2 on a kNN
+        graph).
     max_rounds : int >= 1, default=20
         Most densification rounds.
     random_state : None, int, RandomState or Generator
@@ -123,7 +133,13 @@ def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, 
     target = check_scalar(target_condition, "target_condition", low=1.0, include_low=False,
                           allow_none=True)
     check_one_of(tree, "tree", ("auto", *TREE_KINDS))
-    hops = check_int(similarity_hops, "similarity_hops", low=0, high=1000)
+    if similarity_hops == "auto":
+        hops = None
+    elif isinstance(similarity_hops, str):
+        raise ValueError(f"similarity_hops must be 'auto' or an integer >= 0; got "
+                         f"{similarity_hops!r}")
+    else:
+        hops = check_int(similarity_hops, "similarity_hops", low=0, high=1000)
     max_rounds = check_int(max_rounds, "max_rounds", low=1)
     rng = check_random_state(random_state)
     check_n_jobs(n_jobs)
@@ -147,7 +163,9 @@ class _Estimator:
         self.L_g = laplacian(data)
         self._solver_g = None
 
-    def kappa(self, weights, mask) -> tuple[float, GroundedSolver | None]:
+    def kappa(self, weights, mask, *, subgraph=False,
+              v0=None) -> tuple[float, GroundedSolver | None]:
+        """kappa and the factorization of ``L_H``; ``subgraph``: ``H`` keeps ``G``'s weights."""
         n_h, _ = components(self.data, mask)
         if n_h != self.n_comp:
             return float("inf"), None
@@ -155,12 +173,22 @@ class _Estimator:
         solver_h = GroundedSolver(L_h, self.grounded)
         if solver_h.free.size == 0:
             return 1.0, solver_h
+        tol = GRASS.lanczos_tol
+        lam_max = _lanczos_max(self.L_g, L_h, self.grounded, tol, solver_h, v0)
+        if subgraph and self._has_complete_node(mask):
+            # lambda_min >= 1 for a subgraph with G's weights, and the unit vector of a free
+            # node keeping all its edges attains 1: no eigensolve needed
+            return lam_max, solver_h
         if self._solver_g is None:
             self._solver_g = GroundedSolver(self.L_g, self.grounded)
-        tol = GRASS.lanczos_tol
-        lam_max = _lanczos_max(self.L_g, L_h, self.grounded, tol, solver_h)
-        lam_min = 1.0 / _lanczos_max(L_h, self.L_g, self.grounded, tol, self._solver_g)
+        lam_min = 1.0 / _lanczos_max(L_h, self.L_g, self.grounded, tol, self._solver_g, v0)
         return lam_max / lam_min, solver_h
+
+    def _has_complete_node(self, mask) -> bool:
+        d = self.data
+        missing = np.bincount(d.rows[~mask], minlength=d.n) + \
+            np.bincount(d.cols[~mask], minlength=d.n)
+        return bool(((missing == 0) & ~self.grounded).any())
 
 
 def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n_jobs):
@@ -174,12 +202,14 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
     else:
         quota = int(np.ceil(budget / min(max_rounds, GRASS.rounds_for_budget))) if budget else 0
     indptr, indices, _ = data.csr_with_ids()
+    if hops is None:
+        hops = auto_hops(data.n, quota, indptr, indices)
     static_scores = None
     if method == "fegrass":
         with numba_threads(n_jobs, work=20.0 * data.m * np.log2(data.n + 1)):
             paths = TreePaths(data, mask)
             static_scores = data.weights * paths.resistance(data.rows, data.cols, n_jobs)
-    kappa, solver_h = estimator.kappa(data.weights, mask)
+    kappa, solver_h = estimator.kappa(data.weights, mask, subgraph=True)
     history = ConvergenceHistory(max_rounds + 1, ("n_edges", "offtree_density"),
                                  criterion_name="condition_number", labels=LABELS)
     history.record(0, criterion=kappa, n_edges=int(mask.sum()),
@@ -200,7 +230,7 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
         mask[candidates[chosen]] = True
         added += chosen.size
         rounds += 1
-        kappa, solver_h = estimator.kappa(data.weights, mask)
+        kappa, solver_h = estimator.kappa(data.weights, mask, subgraph=True)
         history.record(rounds, criterion=kappa, n_edges=int(mask.sum()),
                        offtree_density=(mask.sum() - n_forest) / data.n)
     weights = np.where(mask, data.weights, 0.0)
@@ -209,6 +239,16 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
         sparsifier=make_graph(data, mask), edge_mask=mask, weights=weights,
         condition_number=float(kappa), offtree_density=float((mask.sum() - n_forest) / data.n),
         tree=make_graph(data, tree_edges))
+
+
+def auto_hops(n: int, quota: int, indptr, indices) -> int:
+    """Largest ``h`` with ``quota * mean |ball_h| <= n`` (at least 1)."""
+    if quota <= 0 or n <= 1:
+        return 1
+    sample = np.unique(np.linspace(0, n - 1, min(GRASS.ball_sample, n)).astype(np.int64))
+    sizes = _kernels.mean_ball_sizes(indptr, indices, sample, GRASS.max_hops)
+    fits = np.flatnonzero(sizes[1:] * quota <= n)
+    return int(fits[-1] + 1) if fits.size else 1
 
 
 def _power_scores(data: GraphData, estimator: _Estimator, solver_h: GroundedSolver,
