@@ -2,6 +2,7 @@
 GRASS / feGRASS sparsifiers to a target condition number, Spielman-Srivastava sampling, and
 Laplacian solves preconditioned by a sparsifier."""
 
+from ..utils._lazy import lazy_exports
 from ._result import LaplacianSolveResult, SparsifierResult
 from .condition import relative_condition_number
 from .resistance import effective_resistance
@@ -12,6 +13,7 @@ from .trees import spanning_tree, tree_stretch
 __all__ = [
     "LaplacianSolveResult",
     "SparsifierResult",
+    "SpectralSparsifier",
     "effective_resistance",
     "relative_condition_number",
     "solve_laplacian",
@@ -19,3 +21,6 @@ __all__ = [
     "sparsify",
     "tree_stretch",
 ]
+
+# the estimator imports scikit-learn: loaded when first used
+__getattr__, __dir__ = lazy_exports(__name__, {"SpectralSparsifier": ".dynamic"})

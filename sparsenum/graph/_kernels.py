@@ -13,6 +13,7 @@ import numpy as np
 from numba import prange
 
 from sparsenum.utils import jit, jit_parallel
+from sparsenum.utils.random import splitmix64, uniform01
 
 
 @jit
@@ -247,3 +248,72 @@ def mean_ball_sizes(indptr, indices, sample, max_hops):
     for h in range(1, max_hops + 1):
         sizes[h] += sizes[h - 1]
     return sizes / max(sample.shape[0], 1)
+
+
+@jit
+def _walk(indptr, indices, weights, weight_sums, edge_ids, source, target, budget, max_steps,
+          state, path):
+    """One non-backtracking random walk from ``source`` (next edge drawn with probability
+    proportional to its weight) until ``target`` is reached, a dead end, ``max_steps`` steps, or
+    the path resistance reaching ``budget``. Returns ``(resistance or inf, steps, state)`` and
+    the edge ids taken in ``path``."""
+    v = source
+    previous = -1
+    arrived_by = 0.0  # weight of the edge the walker came along (excluded from the next draw)
+    resistance = 0.0
+    for step in range(max_steps):
+        total = weight_sums[v] - arrived_by
+        if total <= 1e-12 * weight_sums[v]:
+            return np.inf, step, state
+        state, u01 = uniform01(state)
+        pick = u01 * total
+        chosen = -1
+        for k in range(indptr[v], indptr[v + 1]):
+            if indices[k] != previous:
+                chosen = k
+                pick -= weights[k]
+                if pick <= 0.0:
+                    break
+        resistance += 1.0 / weights[chosen]
+        path[step] = edge_ids[chosen]
+        if resistance >= budget:
+            return np.inf, step + 1, state
+        previous = v
+        arrived_by = weights[chosen]
+        v = indices[chosen]
+        if v == target:
+            return resistance, step + 1, state
+    return np.inf, max_steps, state
+
+
+@jit_parallel
+def walk_batch(indptr, indices, weights, edge_ids, sources, targets, budgets, n_walkers,
+               max_steps, seeds, first_only):
+    """For each pair, ``n_walkers`` walks (stream ``splitmix64`` seeded per pair: the same
+    result for any thread count). Returns the least path resistance found (inf if no walker
+    arrived within its budget), and that path's edge ids and length; ``first_only`` stops a
+    pair's walkers at the first arrival."""
+    k = sources.shape[0]
+    best = np.full(k, np.inf)
+    best_path = np.full((k, max_steps), -1, np.int64)
+    best_len = np.zeros(k, np.int64)
+    n = indptr.shape[0] - 1
+    weight_sums = np.zeros(n)
+    for v in range(n):
+        for j in range(indptr[v], indptr[v + 1]):
+            weight_sums[v] += weights[j]
+    for i in prange(k):
+        state, _ = splitmix64(seeds[i])
+        path = np.empty(max_steps, np.int64)
+        for _w in range(n_walkers):
+            resistance, steps, state = _walk(indptr, indices, weights, weight_sums, edge_ids,
+                                             sources[i],
+                                             targets[i], min(budgets[i], best[i]), max_steps,
+                                             state, path)
+            if resistance < best[i]:
+                best[i] = resistance
+                best_len[i] = steps
+                best_path[i, :steps] = path[:steps]
+                if first_only:
+                    break
+    return best, best_path, best_len
