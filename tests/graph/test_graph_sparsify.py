@@ -155,3 +155,12 @@ def test_solve_zero_rhs_and_max_iter(mesh):
     seen = []
     solve_laplacian(mesh, b, max_iter=3, callback=lambda k, x: seen.append(k))
     assert seen == [1, 2, 3]
+
+
+def test_solve_with_amg_on_the_sparsifier(mesh):
+    pytest.importorskip("pyamg")
+    b = np.random.default_rng(3).standard_normal(mesh.shape[0])
+    b -= b.mean()
+    res = solve_laplacian(mesh, b, preconditioner="sparsify", factorization="amg", tol=1e-10)
+    assert res.converged
+    np.testing.assert_allclose(res.x, _grounded_spsolve(mesh, b), atol=1e-7)
