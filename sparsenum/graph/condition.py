@@ -120,7 +120,7 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _lanczos_max(L_a, L_b, grounded, tol, solver_b=None, v0=None) -> float:
     """Largest eigenvalue of the grounded pencil ``L_a x = lambda L_b x`` (ARPACK mode 2)."""
-    from scipy.sparse.linalg import LinearOperator, eigsh
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     solver_b = solver_b or GroundedSolver(L_b, grounded)
     free = solver_b.free
@@ -130,6 +130,11 @@ def _lanczos_max(L_a, L_b, grounded, tol, solver_b=None, v0=None) -> float:
         return float(A[0, 0] / B[0, 0])
     Binv = LinearOperator(B.shape, matvec=solver_b.solve_free, dtype=np.float64)
     start = np.random.RandomState(0).standard_normal(free.size) if v0 is None else v0[free]
-    value = eigsh(A, k=1, M=B, Minv=Binv, which="LA", tol=tol, v0=start,
-                  return_eigenvectors=False, maxiter=max(1000, 10 * free.size))
-    return float(value[0])
+    try:
+        value = eigsh(A, k=1, M=B, Minv=Binv, which="LA", tol=tol, v0=start,
+                      return_eigenvectors=False, maxiter=max(1000, 10 * free.size))
+    except ArpackNoConvergence as exc:  # keep the best Ritz value ARPACK reached
+        if not len(exc.eigenvalues):
+            raise
+        value = exc.eigenvalues
+    return float(np.max(value))
