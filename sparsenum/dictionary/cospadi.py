@@ -19,8 +19,8 @@ from ..utils import (
     check_random_state,
     check_scalar,
 )
+from ..utils.progress import Progress
 from ..utils.validation import describe_value
-from ._progress import Progress
 from ._scaling import power_of_two_scale, row_norms
 from ._validation import check_tol
 from .ksvd import ksvd

@@ -17,8 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import ConvergenceHistory, IterativeEstimatorMixin
 from ..utils import check_int, check_random_state, check_scalar
+from ..utils.progress import Progress, check_verbose
 from ._frank_wolfe import frank_wolfe_step, stream_exponent
-from ._progress import Progress, check_verbose
 from ._validation import check_codes, validate_named
 from .cospadi import compress_layer
 from .ksvd import fit_ksvd, renamed_n_atoms, unsettled_message

@@ -10,8 +10,8 @@ import scipy.sparse as sp
 
 from ..base import ConvergenceHistory, SolverResult
 from ..utils import check_bool, check_int, check_n_jobs, check_random_state
+from ..utils.progress import Progress
 from . import _kernels
-from ._progress import Progress
 from ._scaling import power_of_two_scale, row_norms
 from ._validation import check_memory, check_n_nonzero, check_signals, check_tol
 from .omp import omp_padded, padded_to_csr

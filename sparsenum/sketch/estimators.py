@@ -19,7 +19,7 @@ from ..utils import (
     check_random_state,
     check_scalar,
 )
-from ._progress import check_verbose
+from ..utils.progress import check_verbose
 from ._validation import validate_named
 from .lstsq import sketch_and_precondition, sketch_and_solve, solve_wide
 

@@ -25,9 +25,9 @@ import scipy.sparse as sp
 
 from ..base import ConvergenceHistory
 from ..utils import check_int, check_scalar
+from ..utils.progress import Progress
 from ._cgls import cgls
 from ._matrix import as_matrix, sketch_both
-from ._progress import Progress
 from ._result import LstsqResult
 from ._scaling import rescale, unscale_coef, unscale_norm
 from ._validation import check_problem, check_rcond, check_sketch_size

@@ -11,8 +11,7 @@ import types
 
 import numpy as np
 
-from ..utils import check_int
-from ..utils.validation import describe_value
+from .validation import check_int, describe_value
 
 
 def check_verbose(verbose) -> int:
