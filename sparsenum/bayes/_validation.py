@@ -10,9 +10,8 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 
-from ..utils import check_int, check_scalar
+from ..utils import check_array, check_int, check_scalar
 from ..utils.validation import describe_value
 
 # The E-step factors a min(M, N) x min(M, N) matrix; refuse sizes whose factor alone would not
@@ -21,29 +20,7 @@ _MAX_FACTOR_BYTES = 8 * 2**30
 
 
 def _as_numeric(x, name: str, ndim: int) -> np.ndarray:
-    if sp.issparse(x):
-        raise TypeError(f"{name} must be a dense array; got {describe_value(x)} "
-                        "(convert with .toarray())")
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be array-like of numbers; got {describe_value(x)}")
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be array-like of numbers; got {describe_value(x)} "
-                        f"({exc})") from None
-    if arr.dtype.kind not in "biufc":
-        raise TypeError(f"{name} must hold real or complex numbers; got dtype {arr.dtype} "
-                        f"in {describe_value(arr)}")
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-dimensional array; got {arr.ndim} "
-                         f"dimensions, shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
-    n_bad = int(np.count_nonzero(~np.isfinite(arr))) if arr.dtype.kind in "fc" else 0
-    if n_bad:
-        raise ValueError(f"{name} must be finite; got {n_bad} NaN or infinite entries in "
-                         f"{describe_value(arr)}")
-    return arr
+    return check_array(x, name, ndim=ndim, dtype=None, allow_complex=True)
 
 
 def _common_dtype(*arrays: np.ndarray) -> np.dtype:

@@ -171,6 +171,7 @@ def check_array(
     allow_nan: bool = False,
     allow_inf: bool | None = None,
     nonnegative: bool = False,
+    allow_complex: bool = False,
     min_size: int = 1,
     copy: bool = False,
     order: str = "C",
@@ -192,6 +193,8 @@ def check_array(
         Whether NaN / infinite entries are accepted (``allow_inf`` defaults to ``allow_nan``).
     nonnegative : bool, default=False
         Reject negative entries.
+    allow_complex : bool, default=False
+        Accept complex entries; with ``dtype=None`` a complex array keeps its dtype.
     min_size : int, default=1
         Minimum number of entries.
     copy : bool, default=False
@@ -222,8 +225,9 @@ def check_array(
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be array-like of numbers; got {describe_value(x)} "
                         f"({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype} "
+    if arr.dtype.kind not in ("biufc" if allow_complex else "biuf"):
+        kind = "real or complex numbers" if allow_complex else "real numbers"
+        raise TypeError(f"{name} must hold {kind}; got dtype {arr.dtype} "
                         f"in {describe_value(arr)}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -233,7 +237,7 @@ def check_array(
                              f"dimensions, shape {arr.shape}")
     if arr.size < min_size:
         raise ValueError(f"{name} must have at least {min_size} entries; got shape {arr.shape}")
-    target = arr.dtype if dtype is None and arr.dtype.kind == "f" else (dtype or np.float64)
+    target = arr.dtype if dtype is None and arr.dtype.kind in "fc" else (dtype or np.float64)
     original = arr
     arr = np.array(arr, dtype=target, order=order, copy=None if not copy else True)
     if copy and np.shares_memory(arr, original):
@@ -241,7 +245,7 @@ def check_array(
     allow_inf = allow_nan if allow_inf is None else allow_inf
     # a finite sum proves every entry finite (NaN and inf propagate): one cheap reduction
     # instead of two elementwise passes on the common, clean input
-    if arr.dtype.kind == "f" and not (allow_nan and allow_inf) and not np.isfinite(arr.sum()):
+    if arr.dtype.kind in "fc" and not (allow_nan and allow_inf) and not np.isfinite(arr.sum()):
         n_nan = 0 if allow_nan else int(np.count_nonzero(np.isnan(arr)))
         if n_nan:
             raise ValueError(f"{name} must not contain NaN; got {n_nan} NaN entries in "
