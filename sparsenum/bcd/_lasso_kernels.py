@@ -438,6 +438,68 @@ def _screen(corr, norm, inv_norm, keep, w, scale, radius, lam, nonneg, score, dr
 
 
 @jit
+def _sort_range(a, lo, hi):
+    """Shell sort of ``a[lo:hi + 1]`` in place (Ciura's gaps): the quickselect's fallback."""
+    for gap in (701, 301, 132, 57, 23, 10, 4, 1):
+        for i in range(lo + gap, hi + 1):
+            v = a[i]
+            j = i
+            while j - gap >= lo and a[j - gap] > v:
+                a[j] = a[j - gap]
+                j -= gap
+            a[j] = v
+
+
+@jit
+def _kth_smallest(a, k):
+    """The ``k``-th smallest entry (0-based) of ``a``, which is reordered in place.
+
+    Quickselect with Hoare partitioning around the median of the entries at a quarter, half and
+    three quarters of the range (robust to sorted input and to ties); after more rounds than a
+    balanced selection needs, the remaining range is sorted instead, so the cost stays bounded
+    on any input. Written out rather than ``np.partition``, whose numba implementation took
+    most of the module's first-call compilation time.
+    """
+    lo = 0
+    hi = a.shape[0] - 1
+    rounds = 0
+    limit = 16
+    size = a.shape[0]
+    while size > 1:
+        size //= 2
+        limit += 2
+    while lo < hi:
+        rounds += 1
+        if rounds > limit:
+            _sort_range(a, lo, hi)
+            break
+        n = hi - lo + 1
+        x = a[lo + n // 4]
+        y = a[lo + n // 2]
+        z = a[lo + (3 * n) // 4]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        # now a[lo:j + 1] <= pivot <= a[i:hi + 1], and entries strictly between equal the pivot
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return a[k]
+    return a[k]
+
+
+@jit
 def _select_smallest(score, keep, size, ws):
     """The ``size`` features ``keep[k]`` of smallest ``score[k]``, in the order of ``keep``,
     into ``ws``; ties at the threshold go to the first ones.
@@ -458,7 +520,7 @@ def _select_smallest(score, keep, size, ws):
             sample[q] = score[q * stride]
         # a rank well above the expected one, so that the bound rarely fails
         rank = min(n_sample - 1, int(1.5 * size / stride) + 8)
-        bound = np.partition(sample, rank)[rank]
+        bound = _kth_smallest(sample, rank)
         for k in range(m):  # branch-free compaction
             cand[n_cand] = score[k]
             n_cand += score[k] <= bound
@@ -466,7 +528,7 @@ def _select_smallest(score, keep, size, ws):
         for k in range(m):
             cand[k] = score[k]
         n_cand = m
-    t = np.partition(cand[:n_cand], size - 1)[size - 1]
+    t = _kth_smallest(cand[:n_cand], size - 1)
     ties = size
     for k in range(n_cand):
         ties -= cand[k] < t
