@@ -26,12 +26,26 @@ from sparsenum.base import ConvergenceHistory, SolverResult
 from sparsenum.utils import check_array, check_int, check_scalar
 
 from ._logistic_kernels import l1_logistic_pn, logistic_dual, logistic_state
-from .problems import check_design
+from ._progress import Progress
+from ._validation import (
+    check_callback,
+    check_solver,
+    check_squares_finite,
+    check_tol,
+    check_verbose,
+)
+from .problems import check_design, squared_column_norms
 
 __all__ = ["L1LogisticResult", "l1_logistic_duality_gap", "solve_l1_logistic"]
 
 _MAX_CD = 50
 _CD_RATIO = 0.01  # model CD stops when its steps fall below this fraction of the KKT violation
+# outer iterations without a new smallest gap: the gap sits at rounding level and the solve ends
+# (with tol=0, machine precision, that counts as converged)
+_STALL_OUTER = 5
+_LABELS = {"duality_gap": "duality gap (objective units)", "primal": "objective",
+           "working_set_size": "working-set size (features)", "n_active": "nonzero coefficients",
+           "newton_steps": "proximal Newton steps on the working set"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
@@ -57,8 +71,18 @@ def _check_labels(y, n):
     if y.shape[0] != n:
         raise ValueError(f"y must have length X.shape[0]={n}; got {y.shape[0]}")
     if not np.all(np.abs(y) == 1.0):
-        raise ValueError("y must hold labels -1 and +1")
+        values = np.unique(y)
+        raise ValueError(f"y must hold labels -1 and +1; got values {values[:5].tolist()}"
+                         f"{' ...' if values.size > 5 else ''}")
     return y
+
+
+def _check_coef(coef, name, d):
+    coef = check_array(coef, name, ndim=1)
+    if coef.shape[0] != d:
+        raise ValueError(f"{name} must have length X.shape[1]={d} (one coefficient per "
+                         f"feature); got {coef.shape[0]}")
+    return coef
 
 
 def l1_logistic_duality_gap(X, y, coef, lam):
@@ -82,7 +106,7 @@ def l1_logistic_duality_gap(X, y, coef, lam):
     """
     X = check_design(X, "X")
     y = _check_labels(y, X.shape[0])
-    coef = check_array(coef, "coef", ndim=1)
+    coef = _check_coef(coef, "coef", X.shape[1])
     lam = check_scalar(lam, "lam", low=0.0)
     margin = y * np.asarray(X @ coef).ravel()
     p = np.exp(-np.logaddexp(0.0, margin))  # sigmoid(-margin)
@@ -91,6 +115,9 @@ def l1_logistic_duality_gap(X, y, coef, lam):
     scale = 1.0 if gmax <= lam else lam / gmax
     primal = float(np.logaddexp(0.0, -margin).sum()) + lam * float(np.abs(coef).sum())
     dual = float((entr(scale * p) + entr(1.0 - scale * p)).sum())
+    if not (np.isfinite(primal) and np.isfinite(gmax)):
+        raise ValueError("the objective at coef overflows float64: X or coef has entries too "
+                         "large in magnitude; rescale them")
     return primal - dual, primal, dual
 
 
@@ -102,7 +129,7 @@ def _gather(X, ws):
 
 
 def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_init=None,
-                      p0=10) -> L1LogisticResult:
+                      p0=10, solver="bcd", verbose=0, callback=None) -> L1LogisticResult:
     """Minimise ``sum_i log(1 + exp(-y_i x_i'w)) + lam ||w||_1`` (labels ``y_i = +-1``).
 
     Parameters
@@ -114,7 +141,9 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         Penalty strength, ``>= 0`` (scikit-learn's ``1 / C``).
     tol : float, default=1e-8
         Stop when the duality gap is at most ``tol * n_samples * log 2`` (``tol`` times the
-        objective at zero).
+        objective at zero). ``tol=0`` asks for machine precision: the solve then ends when the
+        gap stops decreasing (five outer iterations without a new smallest gap, or a working
+        set on which no Newton step is possible any more), which counts as converged.
     max_iter : int, default=100
         Maximum outer iterations (working-set updates).
     max_newton : int, default=50
@@ -123,12 +152,34 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         Warm start.
     p0 : int, default=10
         Size of the first working set (later ones hold twice the support).
+    solver : {"bcd", "cvxpy"}, default="bcd"
+        ``"cvxpy"`` hands the same problem to cvxpy's default conic solver (an independent
+        interior-point method with its own optimality certificate): a slow reference for small
+        problems. It ignores ``tol``, ``max_iter``, ``max_newton``, ``coef_init`` and ``p0``;
+        ``converged`` is cvxpy's status ``"optimal"``, ``n_iter`` its solver's iterations, and
+        ``duality_gap`` is recomputed here from its ``coef``.
+    verbose : int or bool, default=0
+        ``1``: a summary line at the end; ``2``: a line per outer iteration as well.
+    callback : callable, optional
+        ``callback(iteration, state)`` after each outer iteration; ``state`` is a read-only
+        mapping with ``duality_gap``, ``primal``, ``coef`` (a read-only view: copy it to keep
+        it), ``working_set_size``, ``n_active`` and ``newton_steps``. Returning ``True`` stops
+        the solve.
 
     Returns
     -------
     L1LogisticResult
         ``history`` records the objective and the duality gap per outer iteration, with the
         working-set size, the number of nonzeros and the Newton iterations.
+
+    Raises
+    ------
+    ValueError
+        For labels other than -1 and +1, negative or non-finite ``lam`` or ``tol``, inputs of
+        inconsistent sizes, NaN or infinite entries, or entries of ``X`` so large that its
+        squared column norms overflow.
+    TypeError
+        For arguments of the wrong type.
 
     References
     ----------
@@ -150,25 +201,33 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
     n, d = X.shape
     y = _check_labels(y, n)
     lam = check_scalar(lam, "lam", low=0.0)
-    tol = check_scalar(tol, "tol", low=0.0)
+    tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", low=1)
     max_newton = check_int(max_newton, "max_newton", low=1)
     p0 = check_int(p0, "p0", low=1)
-    w = np.zeros(d) if coef_init is None else check_array(coef_init, "coef_init", ndim=1,
-                                                           copy=True)
-    if w.shape[0] != d:
-        raise ValueError(f"coef_init must have length n_features={d}; got {w.shape[0]}")
+    solver = check_solver(solver)
+    verbose = check_verbose(verbose)
+    callback = check_callback(callback)
+    w = np.zeros(d) if coef_init is None else _check_coef(coef_init, "coef_init", d).copy()
+    # the Newton steps need the columns' squared norms (Hessian bounds) in range
+    check_squares_finite(squared_column_norms(X), "X", "squared column norms")
     tol_abs = tol * n * np.log(2.0)
+    progress = Progress("solve_l1_logistic", verbose, callback, "duality_gap", tol_abs)
+    if solver == "cvxpy":
+        return _solve_cvxpy(X, y, lam, progress)
     history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active", "newton_steps"),
-                                 criterion_name="duality_gap", objective_name="primal")
+                                 criterion_name="duality_gap", objective_name="primal",
+                                 labels=_LABELS)
     start = time.perf_counter()
     z = np.asarray(X @ w).ravel() if w.any() else np.zeros(n)
     p = np.empty(n)
     work_n = [np.empty(n) for _ in range(4)]
     gap = primal = np.inf
     converged = False
+    stopped_by = "max_iter reached"
     it = ws_size = steps = 0
     prev_ws = None
+    best_gap, since_best = np.inf, 0
     for it in range(max_iter + 1):
         loss = logistic_state(y, z, p)
         grad = np.asarray(X.T @ (-y * p)).ravel()
@@ -176,11 +235,22 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         scale = 1.0 if gmax <= lam else lam / gmax
         primal = loss + lam * float(np.abs(w).sum())
         gap = primal - logistic_dual(p, scale)
+        nnz = int(np.count_nonzero(w))
         history.record(it, primal, gap, elapsed=time.perf_counter() - start,
-                       working_set_size=ws_size, n_active=np.count_nonzero(w),
-                       newton_steps=steps)
+                       working_set_size=ws_size, n_active=nnz, newton_steps=steps)
         if gap <= tol_abs:
-            converged = True
+            converged, stopped_by = True, "duality gap below target"
+            break
+        if gap < best_gap:
+            best_gap, since_best = gap, 0
+        else:
+            since_best += 1
+        if since_best >= _STALL_OUTER:
+            converged, stopped_by = tol == 0.0, "no progress left at machine precision"
+            break
+        if progress.step(it, duality_gap=gap, primal=primal, coef=w, working_set_size=ws_size,
+                         n_active=nnz, newton_steps=steps):
+            stopped_by = "stopped by the callback"
             break
         if it == max_iter:
             break
@@ -190,16 +260,37 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         score[support] = np.inf
         ws_size = min(d, max(p0, 2 * support.size))
         ws = np.sort(np.argpartition(-score, ws_size - 1)[:ws_size])
+        if steps == 0 and np.array_equal(ws, prev_ws):
+            # no Newton step was possible on this working set and it comes back unchanged:
+            # nothing left to gain at this precision
+            converged, stopped_by = tol == 0.0, "no progress left at machine precision"
+            break
         B = _gather(X, ws)
         wb = w[ws].copy()
         m = ws.size
-        if steps == 0 and np.array_equal(ws, prev_ws):
-            break  # no progress possible on an unchanged working set: at machine precision
         prev_ws = ws
         h, g, bd, zt = work_n
         _, steps, _ = l1_logistic_pn(B, y, wb, z, lam, max_newton, _MAX_CD, _CD_RATIO,
                                      max(0.3 * gap, 0.1 * tol_abs), p, h, g, np.empty(m),
                                      np.empty(m), np.empty(m), bd, zt)
         w[ws] = wb
-    return L1LogisticResult(converged=converged, n_iter=it, history=history, coef=w,
-                            duality_gap=gap, primal=primal)
+    result = L1LogisticResult(converged=converged, n_iter=it, history=history, coef=w,
+                              duality_gap=gap, primal=primal)
+    progress.finish(result, stopped_by)
+    return result
+
+
+def _solve_cvxpy(X, y, lam, progress):
+    """The reference path: cvxpy's answer, with its gap recomputed here."""
+    from ._reference import l1_logistic_cvxpy
+
+    coef, status, n_iter = l1_logistic_cvxpy(X, y, lam)
+    gap, primal, _ = l1_logistic_duality_gap(X, y, coef, lam)
+    history = ConvergenceHistory.from_arrays([n_iter], [primal], [gap],
+                                             criterion_name="duality_gap",
+                                             objective_name="primal", labels=_LABELS)
+    result = L1LogisticResult(converged=status == "optimal", n_iter=n_iter, history=history,
+                              coef=coef, duality_gap=gap, primal=primal)
+    progress.step(n_iter, duality_gap=gap, primal=primal, coef=coef)
+    progress.finish(result, f"cvxpy status {status!r}")
+    return result

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, softmax
 
-from sparsenum.utils import check_array, check_scalar, check_sparse
+from sparsenum.utils import check_array, check_bool, check_int, check_scalar, check_sparse
 
 __all__ = ["BCDProblem", "BinaryLogistic", "LeastSquares", "MultinomialLogistic", "ProblemState"]
 
@@ -45,10 +45,19 @@ def check_design(A, name="A"):
     """A dense float64 C array or a canonical CSC matrix, finite, at least 1 x 1."""
     if sp.issparse(A):
         A = check_sparse(A, name, format="csc")
-        if min(A.shape) < 1:
-            raise ValueError(f"{name} must have at least one row and one column; got {A.shape}")
-        return A
-    return check_array(A, name, ndim=2)
+    else:
+        A = check_array(A, name, ndim=2, min_size=0)
+    if min(A.shape) < 1:
+        raise ValueError(f"{name} must have at least one row and one column; got shape "
+                         f"{A.shape}")
+    return A
+
+
+def squared_column_norms(A):
+    """``||a_j||^2`` of every column of a dense array or CSC matrix."""
+    if sp.issparse(A):
+        return np.asarray(A.multiply(A).sum(axis=0)).ravel()
+    return np.einsum("ij,ij->j", A, A)
 
 
 class BCDProblem:
@@ -125,9 +134,7 @@ class BCDProblem:
 
     def _check_penalty(self, l1, nonneg):
         self.l1 = check_scalar(l1, "l1", low=0.0)
-        if not isinstance(nonneg, (bool, np.bool_)):
-            raise TypeError(f"nonneg must be a bool; got {nonneg!r}")
-        self.nonneg = bool(nonneg)
+        self.nonneg = check_bool(nonneg, "nonneg")
 
     def _check_x0(self, x0):
         if x0 is None:
@@ -155,10 +162,10 @@ class _LinearModelProblem(BCDProblem):
         self.l2 = check_scalar(l2, "l2", low=0.0)
         self._sparse = sp.issparse(A)
         self._A_csr = A.tocsr() if self._sparse else None
-        if self._sparse:
-            self._col_norm2 = np.asarray(A.multiply(A).sum(axis=0)).ravel()
-        else:
-            self._col_norm2 = np.einsum("ij,ij->j", A, A)
+        self._col_norm2 = squared_column_norms(A)
+        if not np.isfinite(self._col_norm2).all():
+            raise ValueError("A has entries too large in magnitude: its squared column norms "
+                             "overflow float64; rescale A")
         self.lipschitz = np.repeat(self.curvature * self._col_norm2 + self.l2, self.k)
         self._gram = None
         if self.is_quadratic and self.n_features <= _GRAM_MAX_FEATURES:
@@ -409,9 +416,14 @@ class MultinomialLogistic(_LinearModelProblem):
         if (y != np.round(y)).any() or (y < 0).any():
             raise ValueError("y must hold integer class labels 0..n_classes-1")
         y = y.astype(np.int64)
-        k = int(y.max()) + 1 if n_classes is None else int(n_classes)
-        if k < 2 or y.max() >= k:
-            raise ValueError(f"n_classes must be >= 2 and > max(y); got {k}")
+        k = check_int(n_classes, "n_classes", low=2, allow_none=True)
+        if k is None:
+            k = int(y.max()) + 1
+            if k < 2:
+                raise ValueError("n_classes must be >= 2: y holds only the label 0 (give "
+                                 "n_classes, or labels of at least two classes)")
+        elif y.max() >= k:
+            raise ValueError(f"n_classes must be > max(y)={int(y.max())}; got {k}")
         super().__init__(A, k, l1, l2, nonneg)
         if y.shape[0] != self.n_samples:
             raise ValueError(f"y must have length A.shape[0]={self.n_samples}; got {y.shape[0]}")

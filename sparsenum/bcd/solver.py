@@ -9,14 +9,22 @@ import numpy as np
 import scipy.linalg as sla
 
 from sparsenum.base import ConvergenceHistory, SolverResult
-from sparsenum.utils import check_int, check_one_of, check_random_state, check_scalar
+from sparsenum.utils import check_int, check_one_of, check_random_state
 
+from ._progress import Progress
+from ._validation import check_callback, check_tol, check_verbose
 from .partitions import FIXED_PARTITIONS, PARTITIONS, make_partition
 from .problems import BCDProblem
 from .selection import SELECTIONS, select_block
 from .updates import UPDATES, block_step
 
 __all__ = ["BCDResult", "block_coordinate_descent"]
+
+# stall detection, in epochs (passes over all blocks): a run that lowers neither the objective
+# (beyond rounding) nor the optimality measure (to a new minimum) for this many epochs can make
+# no more progress at this precision, and ends; with tol=0 (machine precision) that is the goal
+_STALL_EPOCHS = 20
+_ROUNDING = 16.0 * np.finfo(np.float64).eps
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
@@ -151,7 +159,7 @@ def _check_combination(problem, partition, selection, update):
 
 def block_coordinate_descent(problem, *, partition="order", selection="gsl", update="gradient",
                              block_size=1, tol=1e-6, max_iter=1000, x0=None,
-                             random_state=None) -> BCDResult:
+                             random_state=None, verbose=0, callback=None) -> BCDResult:
     """Minimise ``f(x) + l1 ||x||_1`` by block coordinate descent.
 
     Each iteration picks a block ``b`` with the ``selection`` rule among the blocks of
@@ -173,18 +181,37 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
         Coordinates per block (the maximal size for forest blocks).
     tol : float, default=1e-6
         Stop when the optimality measure (``history.criterion_name``) is at most ``tol``.
+        Whatever ``tol``, the run also ends when it stalls: 20 epochs (passes over all blocks)
+        that lower neither the objective beyond rounding nor the optimality measure to a new
+        minimum. ``tol=0`` asks for machine precision, and such a stop then counts as
+        converged; with ``tol > 0`` it reports ``converged=False``.
     max_iter : int, default=1000
         Maximum number of block updates.
     x0 : array-like of shape (n_coords,), optional
         Starting point (default zeros).
     random_state : int, RandomState or None
         Seeds random partitions and random / Lipschitz sampling.
+    verbose : int or bool, default=0
+        ``1``: a summary line at the end; ``2``: a line per block update as well.
+    callback : callable, optional
+        ``callback(iteration, state)`` after each block update; ``state`` is a read-only
+        mapping with ``objective``, the optimality measure under its name
+        (``history.criterion_name``), ``x`` (a read-only view: copy it to keep it) and
+        ``block`` (the coordinates just updated). Returning ``True`` stops the run.
 
     Returns
     -------
     BCDResult
         With ``history`` recording, per iteration, the objective ``F``, the optimality measure and
         the number of nonzeros (``n_active``).
+
+    Raises
+    ------
+    ValueError
+        For unknown or unsupported choices (the message says what to use instead) and bad
+        values of the numeric arguments.
+    TypeError
+        For a ``problem`` that is not a :class:`BCDProblem` and arguments of the wrong type.
 
     References
     ----------
@@ -210,8 +237,10 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     check_one_of(selection, "selection", SELECTIONS)
     check_one_of(update, "update", UPDATES)
     block_size = check_int(block_size, "block_size", low=1)
-    tol = check_scalar(tol, "tol", low=0.0)
+    tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", low=0)
+    verbose = check_verbose(verbose)
+    callback = check_callback(callback)
     _check_combination(problem, partition, selection, update)
     rng = check_random_state(random_state)
     rng = np.random.default_rng(rng.randint(0, 2**31 - 1))
@@ -221,15 +250,22 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     part = make_partition(partition, problem.n_coords, block_size, problem.lipschitz, rng)
     ctx = _Context(problem, part, rng, update, selection)
     history = ConvergenceHistory(max_iter + 1, ("n_active",),
-                                 criterion_name=problem.criterion_name)
+                                 criterion_name=problem.criterion_name,
+                                 labels=_labels(problem.criterion_name))
+    progress = Progress("block_coordinate_descent", verbose, callback, problem.criterion_name,
+                        tol)
     crit = problem.optimality(state)
-    history.record(0, problem.objective(state), crit, elapsed=0.0,
-                   n_active=float(np.count_nonzero(state.x)))
+    objective = problem.objective(state)
+    history.record(0, objective, crit, elapsed=0.0, n_active=float(np.count_nonzero(state.x)))
     start = time.perf_counter()
     block_of = {} if part.fixed else None
     if part.fixed:
         for b, blk in enumerate(part.blocks):
             block_of[id(blk)] = b
+    n_blocks = part.n_blocks if part.fixed else -(-problem.n_coords // block_size)
+    patience = _STALL_EPOCHS * max(n_blocks, 1)
+    best_crit, best_objective, last_progress = crit, objective, 0
+    stalled = stopped = False
     it = 0
     while crit > tol and it < max_iter:
         block = select_block(selection, ctx, state, it)
@@ -239,9 +275,32 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
             problem.apply(state, block, d)
         it += 1
         crit = problem.optimality(state)
-        history.record(it, problem.objective(state), crit,
-                       elapsed=time.perf_counter() - start,
+        objective = problem.objective(state)
+        history.record(it, objective, crit, elapsed=time.perf_counter() - start,
                        n_active=float(np.count_nonzero(state.x)))
-    return BCDResult(converged=bool(crit <= tol), n_iter=it, history=history, x=state.x.copy(),
-                     objective=problem.objective(state), criterion=crit,
-                     n_active=int(np.count_nonzero(state.x)))
+        if crit < best_crit or objective < best_objective - _ROUNDING * abs(best_objective):
+            best_crit = min(best_crit, crit)
+            best_objective = min(best_objective, objective)
+            last_progress = it
+        elif it - last_progress >= patience:
+            stalled = True
+            break
+        if progress.step(it, **{problem.criterion_name: crit}, objective=objective, x=state.x,
+                         block=block):
+            stopped = True
+            break
+    converged = bool(crit <= tol or (stalled and tol == 0.0))
+    result = BCDResult(converged=converged, n_iter=it, history=history, x=state.x.copy(),
+                       objective=problem.objective(state), criterion=crit,
+                       n_active=int(np.count_nonzero(state.x)))
+    reason = ("optimality measure below tol" if crit <= tol else
+              "no progress left at machine precision" if stalled else
+              "stopped by the callback" if stopped else "max_iter reached")
+    progress.finish(result, reason)
+    return result
+
+
+def _labels(criterion_name):
+    return {"max_abs_gradient": "largest gradient entry |grad f|_inf",
+            "prox_gradient_residual": "proximal-gradient residual |x - prox(x - grad f)|_inf",
+            "n_active": "nonzero coordinates"}

@@ -135,6 +135,8 @@ def block_step(update, ctx, state, block, block_id):
         return d
     t = 1.0
     for _ in range(_MAX_BACKTRACK):
+        if np.array_equal(xb + t * d, xb):  # the step is below rounding: nothing to gain
+            break
         change = problem.smooth_change(state, block, t * d)
         penalty = _penalised_change(problem, xb, t * d)
         # second test free of cancellation: convexity gives f(x+s) - f(x) <= grad f(x+s)'s
