@@ -129,3 +129,17 @@ def warm_up():
     from ._cases import warm_up
 
     warm_up()
+
+
+def solver_cases():
+    """One small problem per public solver function (criteria from the public gap functions)."""
+    from ._cases import solver_cases
+
+    return solver_cases()
+
+
+def easy_fits():
+    """Every estimator with its defaults on an easy problem (must not warn)."""
+    from ._cases import easy_fits
+
+    return easy_fits()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -13,8 +15,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sparsenum.base import IterativeEstimatorMixin
 from sparsenum.utils import check_int, check_one_of, check_scalar
 
+from ._validation import (
+    affinity_from_graph,
+    check_squares_finite,
+    check_tol,
+    check_verbose,
+    is_graph,
+    validate_xy,
+)
 from .quadratic import LabelPropagation
 from .solver import block_coordinate_descent
+
+_UPDATES = ("gradient", "adaptive", "matrix", "newton", "exact", "message_passing")
 
 __all__ = ["BCDLabelPropagation"]
 
@@ -30,11 +42,22 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
     Section 5) — cheaper per step, but on k-NN graphs, whose forests leave many edges out, it
     needed more iterations than dense blocks in our benchmark.
 
+    Labels: ``-1`` marks an unlabelled sample (scikit-learn's semi-supervised convention);
+    class labels may be numbers or strings. A string that reads as ``-1`` (``"-1"``,
+    ``"-1.0"``) is refused: NumPy turns a list mixing ``-1`` and strings into strings, so it
+    is almost surely a lost unlabelled marker (mark such samples with the integer ``-1`` in an
+    object array instead).
+
+    Graphs: with ``kernel="precomputed"``, ``X`` may be a networkx graph (undirected; the edge
+    attribute ``"weight"`` is the affinity, 1 where absent), with nodes of any hashable kind.
+    ``y`` is then an array in the order of ``list(X.nodes)``, or a mapping ``{node: label}``
+    of the labelled nodes only; ``nodes_`` records the order.
+
     Parameters
     ----------
     kernel : {"knn", "rbf", "precomputed"}, default="knn"
         Graph from ``X``: symmetrised k-NN connectivity, a dense RBF affinity, or ``X`` itself as
-        an affinity matrix (n_samples x n_samples, dense or sparse).
+        an affinity matrix (n_samples x n_samples, dense or sparse) or a networkx graph.
     gamma : float, default=20
         RBF parameter.
     n_neighbors : int, default=7
@@ -45,9 +68,12 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
         ``"auto"`` is ``"exact"`` (exact minimisation of variable greedy blocks).
     block_size : int, default=256
     tol : float, default=1e-8
-        Relative to the initial gradient norm.
+        Relative to the initial gradient norm; ``0`` asks for machine precision (the solver
+        ends when progress stalls).
     max_iter : int, default=10000
         Block updates per class.
+    verbose : int or bool, default=0
+        ``1``: a summary line per class; ``2``: a line per block update.
 
     Attributes
     ----------
@@ -55,6 +81,8 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
     label_distributions_ : ndarray of shape (n_samples, n_classes)
     transduction_ : ndarray of shape (n_samples,)
         Labels assigned to the training nodes.
+    nodes_ : list or None
+        The graph's nodes in the order of the rows above, when ``X`` was a networkx graph.
 
     Examples
     --------
@@ -69,7 +97,7 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
     """
 
     def __init__(self, kernel="knn", *, gamma=20.0, n_neighbors=7, reg=0.0, update="auto",
-                 block_size=256, tol=1e-8, max_iter=10000):
+                 block_size=256, tol=1e-8, max_iter=10000, verbose=0):
         self.kernel = kernel
         self.gamma = gamma
         self.n_neighbors = n_neighbors
@@ -78,16 +106,22 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
         self.block_size = block_size
         self.tol = tol
         self.max_iter = max_iter
+        self.verbose = verbose
 
-    def _graph(self, X):
+    def _graph(self, X, gamma):
         if self.kernel == "precomputed":
             if X.shape[0] != X.shape[1]:
                 raise ValueError(f"with kernel='precomputed' X must be a square affinity matrix; "
                                  f"got shape {X.shape}")
             W = sp.csr_matrix(X)
+            if W.nnz and W.data.min() < 0:
+                raise ValueError(f"with kernel='precomputed' X holds affinities, which must be "
+                                 f"nonnegative; got min {W.data.min():.6g}")
             return 0.5 * (W + W.T)
+        # squared distances (or gamma times them) must be representable
+        check_squares_finite(4.0 * np.einsum("ij,ij->i", X, X), "X", "squared distances")
         if self.kernel == "rbf":
-            return sp.csr_matrix(rbf_kernel(X, X, gamma=self.gamma))
+            return sp.csr_matrix(rbf_kernel(X, X, gamma=gamma))
         k = min(check_int(self.n_neighbors, "n_neighbors", low=1), X.shape[0] - 1)
         self._nn = NearestNeighbors(n_neighbors=max(k, 1)).fit(X)
         W = self._nn.kneighbors_graph(X, k, mode="connectivity") if k >= 1 else \
@@ -95,19 +129,37 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
         return W.maximum(W.T).tocsr()
 
     def fit(self, X, y):
-        """Fit on features (or an affinity) ``X`` and labels ``y`` (-1 = unlabelled)."""
+        """Fit on features (or an affinity, or a networkx graph) ``X`` and labels ``y``
+        (-1 = unlabelled)."""
         check_one_of(self.kernel, "kernel", ("knn", "rbf", "precomputed"))
-        X, y = validate_data(self, X, y, accept_sparse="csr" if self.kernel == "precomputed"
-                             else False, dtype=np.float64)
-        check_classification_targets(y)
-        check_scalar(self.gamma, "gamma", low=0.0, include_low=False)
+        gamma = check_scalar(self.gamma, "gamma", low=0.0, include_low=False)
         reg = check_scalar(self.reg, "reg", low=0.0)
-        check_int(self.block_size, "block_size", low=1)
-        check_int(self.max_iter, "max_iter", low=0)
-        labelled = y != -1
+        update = check_one_of(self.update, "update", ("auto", *_UPDATES))
+        block_size = check_int(self.block_size, "block_size", low=1)
+        tol = check_tol(self.tol)
+        max_iter = check_int(self.max_iter, "max_iter", low=1)
+        verbose = check_verbose(self.verbose)
+        if self.kernel == "knn":
+            check_int(self.n_neighbors, "n_neighbors", low=1)
+        self.nodes_ = None
+        if is_graph(X):
+            if self.kernel != "precomputed":
+                raise ValueError(f"X is a networkx graph: use kernel='precomputed' (its edge "
+                                 f"weights are the affinities); got kernel={self.kernel!r}")
+            X, self.nodes_ = affinity_from_graph(X, "X")
+            if isinstance(y, Mapping):
+                y = _labels_from_mapping(y, self.nodes_)
+        elif isinstance(y, Mapping):
+            raise TypeError("y may be a mapping {node: label} only when X is a networkx graph; "
+                            "otherwise give an array with -1 for unlabelled samples")
+        X, y = validate_xy(self, X, y, accept_sparse="csr" if self.kernel == "precomputed"
+                           else False, dtype=np.float64)
+        labelled = ~_unlabelled(y)
+        check_classification_targets(y[labelled])
+        _refuse_lost_markers(y[labelled])
         self.classes_ = np.unique(y[labelled])
         if self.classes_.shape[0] < 2:
-            raise ValueError(f"the labelled nodes must hold at least two classes; got "
+            raise ValueError(f"the labelled samples of y must hold at least two classes; got "
                              f"{self.classes_.shape[0]} class(es): {self.classes_.tolist()}")
         self._X_fit = X
         n, k = X.shape[0], self.classes_.shape[0]
@@ -115,17 +167,15 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
         dist[labelled, np.searchsorted(self.classes_, y[labelled])] = 1.0
         results = []
         if not labelled.all():
-            W = self._graph(X)
-            update = "exact" if self.update == "auto" else self.update
-            check_one_of(update, "update", ("gradient", "adaptive", "matrix", "newton",
-                                            "exact", "message_passing"))
+            W = self._graph(X, gamma)
+            update = "exact" if update == "auto" else update
             partition = "forest" if update == "message_passing" else "variable"
             for c in range(k):
                 problem = LabelPropagation(W, dist[:, c], labelled, reg=reg)
-                tol = self.tol * max(problem.optimality(problem.start()), 1e-300)
+                tol_c = tol * max(problem.optimality(problem.start()), 1e-300)
                 res = block_coordinate_descent(problem, partition=partition, selection="gsl",
-                                               update=update, block_size=self.block_size,
-                                               tol=tol, max_iter=self.max_iter)
+                                               update=update, block_size=block_size,
+                                               tol=tol_c, max_iter=max_iter, verbose=verbose)
                 dist[problem.unlabelled, c] = res.x
                 results.append(res)
         dist = np.clip(dist, 0.0, None)
@@ -140,8 +190,16 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
         return self
 
     def predict_proba(self, X):
-        """Class probabilities of new points: affinity-weighted label distributions."""
+        """Class probabilities of new points: affinity-weighted label distributions.
+
+        With ``kernel="precomputed"``, ``X`` holds the affinities of the new points to the
+        training samples (shape ``(n_new, n_train)``)."""
         check_is_fitted(self)
+        if is_graph(X):
+            raise TypeError("X is a networkx graph: predictions take the affinities of new "
+                            "points to the training nodes, an array of shape (n_new, "
+                            f"{self._X_fit.shape[0]}); the training nodes' labels are in "
+                            "transduction_")
         X = validate_data(self, X, reset=False, dtype=np.float64,
                           accept_sparse="csr" if self.kernel == "precomputed" else False)
         if self.kernel == "precomputed":
@@ -169,3 +227,38 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
         """Most probable class of each new point."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _unlabelled(y):
+    """The samples marked -1: numeric labels equal to -1, or the integer -1 in an object
+    array (a string never marks a sample as unlabelled)."""
+    if y.dtype.kind in "biuf":
+        return y == -1
+    if y.dtype.kind == "O":
+        return np.array([not isinstance(v, (str, bytes)) and v == -1 for v in y], dtype=bool)
+    return np.zeros(y.shape[0], dtype=bool)
+
+
+def _refuse_lost_markers(labels):
+    """Refuse string class labels that read as the unlabelled marker -1."""
+    if labels.dtype.kind not in "OUS":
+        return
+    for value in np.unique(labels.astype(str)):
+        try:
+            lost = float(value) == -1.0
+        except ValueError:
+            continue
+        if lost:
+            raise ValueError(
+                f"y holds the string label {value!r}, which reads as the unlabelled marker -1: "
+                f"NumPy turns a list mixing -1 and strings into strings. Mark unlabelled "
+                f"samples with the integer -1 in an object array, or use numeric labels")
+
+
+def _labels_from_mapping(labels, nodes):
+    """An object array in node order from ``{node: label}`` (-1 where a node has none)."""
+    known = set(nodes)
+    unknown = [node for node in labels if node not in known]
+    if unknown:
+        raise ValueError(f"y labels nodes that are not in the graph X: {unknown[:5]}")
+    return np.array([labels.get(node, -1) for node in nodes], dtype=object)

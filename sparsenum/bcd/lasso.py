@@ -293,6 +293,8 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
         gap, primal = gap_u / n, primal_u / n
         history.record(it, primal, gap, elapsed=time.perf_counter() - start,
                        working_set_size=ws_size, n_active=nnz)
+        stop = progress.step(it, duality_gap=gap, primal=primal, coef=w,
+                             working_set_size=ws_size, n_active=nnz)
         if gap <= tol_abs:
             converged, stopped_by = True, "duality gap below target"
             break
@@ -304,8 +306,7 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
             # the gap sits at rounding level: with tol=0 (machine precision) that is the goal
             converged, stopped_by = tol == 0.0, "no progress left at machine precision"
             break
-        if progress.step(it, duality_gap=gap, primal=primal, coef=w, working_set_size=ws_size,
-                         n_active=nnz):
+        if stop:
             stopped_by = "stopped by the callback"
             break
         if last:
@@ -323,6 +324,8 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
             it += 1
             history.record(it, primal, gap, elapsed=time.perf_counter() - start,
                            working_set_size=0, n_active=0)
+            progress.step(it, duality_gap=gap, primal=primal, coef=w, working_set_size=0,
+                          n_active=0)
             converged, stopped_by = True, "every feature screened out"
             break
         ws_size = size

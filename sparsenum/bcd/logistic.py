@@ -238,6 +238,8 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         nnz = int(np.count_nonzero(w))
         history.record(it, primal, gap, elapsed=time.perf_counter() - start,
                        working_set_size=ws_size, n_active=nnz, newton_steps=steps)
+        stop = progress.step(it, duality_gap=gap, primal=primal, coef=w,
+                             working_set_size=ws_size, n_active=nnz, newton_steps=steps)
         if gap <= tol_abs:
             converged, stopped_by = True, "duality gap below target"
             break
@@ -248,8 +250,7 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         if since_best >= _STALL_OUTER:
             converged, stopped_by = tol == 0.0, "no progress left at machine precision"
             break
-        if progress.step(it, duality_gap=gap, primal=primal, coef=w, working_set_size=ws_size,
-                         n_active=nnz, newton_steps=steps):
+        if stop:
             stopped_by = "stopped by the callback"
             break
         if it == max_iter:

@@ -265,9 +265,11 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     n_blocks = part.n_blocks if part.fixed else -(-problem.n_coords // block_size)
     patience = _STALL_EPOCHS * max(n_blocks, 1)
     best_crit, best_objective, last_progress = crit, objective, 0
-    stalled = stopped = False
+    stalled = False
+    stopped = progress.step(0, **{problem.criterion_name: crit}, objective=objective, x=state.x,
+                            block=np.empty(0, dtype=np.int64))
     it = 0
-    while crit > tol and it < max_iter:
+    while crit > tol and it < max_iter and not stopped:
         block = select_block(selection, ctx, state, it)
         block_id = block_of.get(id(block)) if block_of is not None else None
         d = block_step(update, ctx, state, block, block_id)
@@ -278,16 +280,14 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
         objective = problem.objective(state)
         history.record(it, objective, crit, elapsed=time.perf_counter() - start,
                        n_active=float(np.count_nonzero(state.x)))
+        stopped = progress.step(it, **{problem.criterion_name: crit}, objective=objective,
+                                x=state.x, block=block)
         if crit < best_crit or objective < best_objective - _ROUNDING * abs(best_objective):
             best_crit = min(best_crit, crit)
             best_objective = min(best_objective, objective)
             last_progress = it
-        elif it - last_progress >= patience:
+        elif it - last_progress >= patience and crit > tol:
             stalled = True
-            break
-        if progress.step(it, **{problem.criterion_name: crit}, objective=objective, x=state.x,
-                         block=block):
-            stopped = True
             break
     converged = bool(crit <= tol or (stalled and tol == 0.0))
     result = BCDResult(converged=converged, n_iter=it, history=history, x=state.x.copy(),
