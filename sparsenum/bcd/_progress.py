@@ -16,7 +16,16 @@ from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "rounding_floor"]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def rounding_floor(n_terms: int, scale: float) -> float:
+    """The smallest gap a sum of ``n_terms`` terms of size about ``scale`` resolves:
+    ``16 n eps scale``. A solve asked for machine precision (``tol=0``) that stalls counts as
+    converged when its gap is below this."""
+    return 16.0 * max(n_terms, 1) * _EPS * scale
 
 
 def _frozen(value):

@@ -171,7 +171,7 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
             update = "exact" if update == "auto" else update
             partition = "forest" if update == "message_passing" else "variable"
             for c in range(k):
-                problem = LabelPropagation(W, dist[:, c], labelled, reg=reg)
+                problem = _problem(W, dist[:, c], labelled, reg, self.kernel)
                 tol_c = tol * max(problem.optimality(problem.start()), 1e-300)
                 res = block_coordinate_descent(problem, partition=partition, selection="gsl",
                                                update=update, block_size=block_size,
@@ -227,6 +227,20 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
         """Most probable class of each new point."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _problem(W, targets, labelled, reg, kernel):
+    """The class's label-propagation problem; errors speak of X and y, as the user passed."""
+    try:
+        return LabelPropagation(W, targets, labelled, reg=reg)
+    except ValueError as exc:
+        if "without a labelled node" not in str(exc):
+            raise
+        hint = {"knn": "a larger n_neighbors connects more samples",
+                "rbf": "a smaller gamma connects more samples",
+                "precomputed": "X's affinities leave some samples unconnected"}[kernel]
+        raise ValueError(f"X, y: {exc}; the labelled samples are those of y other than -1, "
+                         f"and {hint}") from None
 
 
 def _unlabelled(y):

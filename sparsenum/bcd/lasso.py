@@ -35,7 +35,7 @@ from sparsenum.utils import check_array, check_bool, check_int, check_scalar
 from ._design import NONE, Design, check_csc
 from ._lasso_block import TUNING, record_screening, residual_gap, screened_below, solve_block
 from ._lasso_kernels import gap_screen_select
-from ._progress import Progress
+from ._progress import Progress, rounding_floor
 from ._validation import (
     check_callback,
     check_solver,
@@ -155,8 +155,11 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
         Stop when the duality gap is at most ``tol * ||y_c||^2 / n`` (``y_c`` centred if an
         intercept is fitted) — scikit-learn's convention. ``tol=0`` asks for machine
         precision: the solve then ends when the gap stops decreasing (five outer iterations
-        without a new smallest gap), which counts as converged. A positive ``tol`` below what
-        rounding allows ends the same way, with ``converged=False``.
+        without a new smallest gap), and counts as converged if the gap is within rounding
+        (``16 n eps`` times that scale). A positive ``tol`` below what rounding allows ends
+        the same way, with ``converged=False``. With ``alpha=0`` (least squares) the rescaled
+        residual is dual feasible only if it is orthogonal to every column, so the gap is the
+        objective itself unless the fit is exact: use :func:`numpy.linalg.lstsq` there.
     max_iter : int, default=100
         Maximum outer iterations (working-set updates).
     max_epochs : int, default=50000
@@ -303,8 +306,10 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
         else:
             since_best += 1
         if since_best >= tuning.stall_outer:
-            # the gap sits at rounding level: with tol=0 (machine precision) that is the goal
-            converged, stopped_by = tol == 0.0, "no progress left at machine precision"
+            # the gap stopped decreasing: with tol=0 (machine precision) that is the goal, if the
+            # gap is as small as rounding allows (not so at alpha=0, where it is the objective)
+            converged = tol == 0.0 and gap <= rounding_floor(n, float(yc @ yc) / n)
+            stopped_by = "no progress left at machine precision"
             break
         if stop:
             stopped_by = "stopped by the callback"

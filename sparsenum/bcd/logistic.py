@@ -26,7 +26,7 @@ from sparsenum.base import ConvergenceHistory, SolverResult
 from sparsenum.utils import check_array, check_int, check_scalar
 
 from ._logistic_kernels import l1_logistic_pn, logistic_dual, logistic_state
-from ._progress import Progress
+from ._progress import Progress, rounding_floor
 from ._validation import (
     check_callback,
     check_solver,
@@ -143,7 +143,10 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         Stop when the duality gap is at most ``tol * n_samples * log 2`` (``tol`` times the
         objective at zero). ``tol=0`` asks for machine precision: the solve then ends when the
         gap stops decreasing (five outer iterations without a new smallest gap, or a working
-        set on which no Newton step is possible any more), which counts as converged.
+        set on which no Newton step is possible any more), and counts as converged if the gap
+        is within rounding (``16 n eps`` times that scale). With ``lam=0`` the gap is the
+        loss itself unless the gradient vanishes exactly (and separable data have no
+        minimiser).
     max_iter : int, default=100
         Maximum outer iterations (working-set updates).
     max_newton : int, default=50
@@ -212,6 +215,7 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
     # the Newton steps need the columns' squared norms (Hessian bounds) in range
     check_squares_finite(squared_column_norms(X), "X", "squared column norms")
     tol_abs = tol * n * np.log(2.0)
+    floor = rounding_floor(n, n * np.log(2.0))  # what tol=0 can certify
     progress = Progress("solve_l1_logistic", verbose, callback, "duality_gap", tol_abs)
     if solver == "cvxpy":
         return _solve_cvxpy(X, y, lam, progress)
@@ -248,7 +252,8 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         else:
             since_best += 1
         if since_best >= _STALL_OUTER:
-            converged, stopped_by = tol == 0.0, "no progress left at machine precision"
+            converged = tol == 0.0 and gap <= floor
+            stopped_by = "no progress left at machine precision"
             break
         if stop:
             stopped_by = "stopped by the callback"
@@ -264,7 +269,8 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         if steps == 0 and np.array_equal(ws, prev_ws):
             # no Newton step was possible on this working set and it comes back unchanged:
             # nothing left to gain at this precision
-            converged, stopped_by = tol == 0.0, "no progress left at machine precision"
+            converged = tol == 0.0 and gap <= floor
+            stopped_by = "no progress left at machine precision"
             break
         B = _gather(X, ws)
         wb = w[ws].copy()
