@@ -63,13 +63,18 @@ def _col_dot_cd(indptr, indices, data, v, j):
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
-    one = _u(1)  # uint64 + int64 would be typed float64
-    while p + _u(3) < stop:
+    # unsigned constants (uint64 + int64 would be typed float64), as casts rather than calls
+    # of _u, each of whose literal arguments would compile a specialisation of its own
+    one = numba.uint64(1)
+    two = numba.uint64(2)
+    three = numba.uint64(3)
+    four = numba.uint64(4)
+    while p + three < stop:
         s0 += data[p] * v[_u(indices[p])]
         s1 += data[p + one] * v[_u(indices[p + one])]
-        s2 += data[p + _u(2)] * v[_u(indices[p + _u(2)])]
-        s3 += data[p + _u(3)] * v[_u(indices[p + _u(3)])]
-        p += _u(4)
+        s2 += data[p + two] * v[_u(indices[p + two])]
+        s3 += data[p + three] * v[_u(indices[p + three])]
+        p += four
     while p < stop:
         s0 += data[p] * v[_u(indices[p])]
         p += one
@@ -174,12 +179,6 @@ def _copy(src, dst):
 
 
 @jit
-def _store(hist, row, w):
-    for j in range(w.shape[0]):
-        hist[row, j] = w[j]
-
-
-@jit
 def _gap_from(rr, ry, l1, cmax, lam):
     """Gap of ``1/2 ||r||^2 + lam ||w||_1`` with the dual point ``r`` scaled into feasibility."""
     s = 1.0 if cmax <= lam else lam / cmax
@@ -197,7 +196,7 @@ def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, K, hist, w_ac
     m = cols.shape[0]
     n_hist = 0
     if K > 0:
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     for _ in range(n_epochs):
         for k in range(m):
@@ -217,7 +216,7 @@ def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, K, hist, w_ac
                     r[i] -= X[i, c] * delta
         if K == 0:
             continue
-        _store(hist, n_hist, w)
+        _copy(w, hist[n_hist])
         n_hist += 1
         if n_hist < K + 1:
             continue
@@ -232,7 +231,7 @@ def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, K, hist, w_ac
             if 0.5 * _dot(r_acc, r_acc) + lam * _l1(w_acc) < 0.5 * _dot(r, r) + lam * _l1(w):
                 _copy(w_acc, w)
                 _copy(r_acc, r)
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     cmax = 0.0
     for k in range(m):
@@ -273,7 +272,7 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
     rsum = state[1]
     n_hist = 0
     if K > 0:
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     for epoch in range(n_epochs):
         active_only = epoch % full_every != 0
@@ -294,7 +293,7 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
                 rsum -= colsum[j] * delta
         if K == 0:
             continue
-        _store(hist, n_hist, w)
+        _copy(w, hist[n_hist])
         n_hist += 1
         if n_hist < K + 1:
             continue
@@ -314,7 +313,7 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
                 _copy(r_acc, rs)
                 off = s0
                 rsum = s1
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     state[0] = off
     state[1] = rsum
@@ -438,19 +437,6 @@ def _screen(corr, norm, inv_norm, keep, w, scale, radius, lam, nonneg, score, dr
 
 
 @jit
-def _sort_range(a, lo, hi):
-    """Shell sort of ``a[lo:hi + 1]`` in place (Ciura's gaps): the quickselect's fallback."""
-    for gap in (701, 301, 132, 57, 23, 10, 4, 1):
-        for i in range(lo + gap, hi + 1):
-            v = a[i]
-            j = i
-            while j - gap >= lo and a[j - gap] > v:
-                a[j] = a[j - gap]
-                j -= gap
-            a[j] = v
-
-
-@jit
 def _kth_smallest(a, k):
     """The ``k``-th smallest entry (0-based) of ``a``, which is reordered in place.
 
@@ -470,8 +456,15 @@ def _kth_smallest(a, k):
         limit += 2
     while lo < hi:
         rounds += 1
-        if rounds > limit:
-            _sort_range(a, lo, hi)
+        if rounds > limit:  # shell sort of what is left (Ciura's gaps)
+            for gap in (701, 301, 132, 57, 23, 10, 4, 1):
+                for i in range(lo + gap, hi + 1):
+                    v = a[i]
+                    j = i
+                    while j - gap >= lo and a[j - gap] > v:
+                        a[j] = a[j - gap]
+                        j -= gap
+                    a[j] = v
             break
         n = hi - lo + 1
         x = a[lo + n // 4]
