@@ -188,3 +188,29 @@ def test_lasso_newton_never_raises_the_objective_on_singular_faces():
     res = solve_lasso(A, b, alpha, tol=1e-12, max_iter=200)
     assert res.converged
     assert np.all(np.diff(res.history["primal"]) <= 1e-12 * res.history["primal"][:-1])
+
+
+# -- reproducible under load: adaptive decisions come from counted work --------------------------
+def test_estimators_give_identical_fits_on_a_loaded_machine():
+    from sparsenum.bcd import BCDLabelPropagation, BCDLasso, BCDLogisticRegression
+    from tests._fuzz import busy_machine
+
+    labels = (Y > 0).astype(int)
+    partial = np.full(30, -1)
+    partial[:3], partial[-3:] = 0, 1
+    fits = [
+        (BCDLasso(alpha=0.01), X, Y, "coef_"),
+        (BCDLogisticRegression(partition="random", selection="random", random_state=0), X,
+         labels, "coef_"),
+        (BCDLogisticRegression(penalty="l1", C=10.0), X, labels, "coef_"),
+        (BCDLabelPropagation(n_neighbors=4), X, partial, "label_distributions_"),
+    ]
+    for estimator, data, target, attribute in fits:
+        quiet = estimator.fit(data, target)
+        expected = (getattr(quiet, attribute).copy(), quiet.n_iter_,
+                    quiet.history_.criterion.copy())
+        with busy_machine():
+            loaded = estimator.fit(data, target)
+        assert np.array_equal(getattr(loaded, attribute), expected[0])
+        assert loaded.n_iter_ == expected[1]
+        assert np.array_equal(loaded.history_.criterion, expected[2])
