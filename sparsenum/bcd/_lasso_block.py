@@ -12,11 +12,11 @@ import dataclasses
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ._design import NONE
+from ._lasso_design import NONE
 from ._lasso_kernels import lasso_ws_dense, lasso_ws_sparse
 
-__all__ = ["TUNING", "Tuning", "newton_on_support", "record_screening", "residual_gap",
-           "screened_below", "solve_block"]
+__all__ = ["TUNING", "NewtonTracker", "Tuning", "newton_on_support", "record_screening",
+           "residual_gap", "screened_below", "solve_block"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +45,17 @@ class Tuning:
 
 TUNING = Tuning()
 
+
+@dataclasses.dataclass
+class NewtonTracker:
+    """What the working-set solver remembers across outer iterations about Newton steps: the
+    support and signs (``face``) and the block gap at the end of the last chunk, and the faces
+    on which a Newton step was already tried (each is tried once)."""
+
+    face: tuple[bytes, bytes] | None = None
+    gap: float = np.inf
+    tried: set = dataclasses.field(default_factory=set)
+
 _CONTROLLER = []
 
 
@@ -55,13 +66,14 @@ def _blas_controller():
     return _CONTROLLER[0]
 
 
-def residual_gap(r, y, corr_max, w_l1, n, alpha):
-    """Primal, dual and gap at residual ``r`` with the dual point ``r`` rescaled to feasibility
-    (of the ``1/(2n)`` objective)."""
-    primal = 0.5 * float(r @ r) / n + alpha * w_l1
-    scale = 1.0 if corr_max <= n * alpha else n * alpha / corr_max
+def residual_gap(r, y, corr_max, w_l1, lam):
+    """``(primal, dual, gap)`` of ``1/2 ||r||^2 + lam ||w||_1`` at residual ``r``, with the dual
+    point ``r`` rescaled into feasibility (``corr_max`` is the dual-feasibility maximum of
+    ``X'r``; ``w_l1 = ||w||_1``)."""
+    primal = 0.5 * float(r @ r) + lam * w_l1
+    scale = 1.0 if corr_max <= lam else lam / corr_max
     nu = scale * r
-    dual = (float(nu @ y) - 0.5 * float(nu @ nu)) / n
+    dual = float(nu @ y) - 0.5 * float(nu @ nu)
     return primal, dual, primal - dual
 
 
@@ -151,12 +163,12 @@ def _newton_pays(gap, prev_gap, target, size, n, epochs, nnz):
 
 
 def solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget, tuning,
-                track):
+                tracker):
     """Coordinate descent on the working set ``ws`` until its restricted gap <= ``inner_tol``.
 
     Gaps here are of the unscaled objective ``1/2 ||r||^2 + lam ||w||_1``; ``target`` is the
-    outer one. ``w`` and ``r`` (the centred residual) are updated in place. ``track`` carries the
-    last support / signs, its gap and the faces already tried by Newton across outer iterations.
+    outer one. ``w`` and ``r`` (the centred residual) are updated in place. ``tracker`` (a
+    :class:`NewtonTracker`) carries the last face, its gap and the faces already tried by Newton.
     Returns the epochs used and the features whose correlations ``design`` now holds at the
     final residual (the working set for a sparse design, see :meth:`Design.correlations`).
 
@@ -189,20 +201,20 @@ def solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget, 
         if design.sparse:
             gap = lasso_ws_sparse(X.indptr, X.indices, X.data, design.mu, design.colsum, ws,
                                   norm2b, wb, rs, state, yc, lam, positive, n_ep, anderson, hist,
-                                  w_acc, r_acc, tuning.full_every, design._corr)
+                                  w_acc, r_acc, tuning.full_every, design.corr)
         else:
             gap = lasso_ws_dense(Xb, cols, norm2b, wb, r, yc, lam, positive, n_ep, anderson,
                                  hist, w_acc, r_acc)
         used += n_ep
         inside = np.flatnonzero(wb)
         support = ws[inside]
-        key = (support.tobytes(), np.sign(wb[inside]).tobytes())
-        if (gap > target and key == track["key"] and key not in track["tried"]
-                and inside.size and _newton_pays(gap, track["gap"], target, inside.size,
+        face = (support.tobytes(), np.sign(wb[inside]).tobytes())
+        if (gap > target and face == tracker.face and face not in tracker.tried
+                and inside.size and _newton_pays(gap, tracker.gap, target, inside.size,
                                                  r.shape[0], n_ep, design.stored(support))):
             # the support and signs survived a whole chunk and coordinate descent is slow on
             # this face: take the exact step on it (finite termination once identified)
-            track["tried"].add(key)
+            tracker.tried.add(face)
             w[ws] = wb
             out = newton_on_support(design, yc, w, support, lam, positive)
             if out is not None:
@@ -218,16 +230,13 @@ def solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget, 
                         state[0] = float(design.mu @ w)
                         rs = r - state[0]
                         state[1] = rs.sum()
-                    corr = design.rmatvec(r, ws)
-                    if design.sparse:  # keep the working set's correlations current
-                        design._corr[ws] = corr
+                    corr = design.refresh_correlations(r, ws)
                     corr_max = float(corr.max() if positive else np.abs(corr).max())
-                    n = r.shape[0]
-                    gap = n * residual_gap(r, yc, max(corr_max, 0.0), float(np.abs(wb).sum()),
-                                           n, lam / n)[2]
+                    gap = residual_gap(r, yc, max(corr_max, 0.0), float(np.abs(wb).sum()),
+                                       lam)[2]
                 else:
                     w[support] = kept
-        track["key"], track["gap"] = key, gap
+        tracker.face, tracker.gap = face, gap
         if gap <= inner_tol:
             break
         primal = 0.5 * _rr(design, r, rs, state) + lam * float(np.abs(wb).sum())

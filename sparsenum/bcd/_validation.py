@@ -10,11 +10,33 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_int, check_one_of, check_scalar
+from sparsenum.utils import check_array, check_int, check_one_of, check_scalar, check_sparse
 from sparsenum.utils.validation import describe_value
 
-__all__ = ["affinity_from_graph", "check_callback", "check_solver", "check_squares_finite",
-           "check_tol", "check_verbose", "is_graph", "validate_xy"]
+__all__ = ["affinity_from_graph", "check_callback", "check_csc", "check_design", "check_solver",
+           "check_squares_finite", "check_tol", "check_verbose", "is_graph",
+           "labels_from_mapping", "refuse_lost_markers", "unlabelled_mask", "validate_xy"]
+
+
+def check_design(A, name="A"):
+    """A dense float64 C array or a canonical CSC matrix, finite, at least 1 x 1."""
+    if sp.issparse(A):
+        A = check_sparse(A, name, format="csc")
+    else:
+        A = check_array(A, name, ndim=2, min_size=0)
+    if min(A.shape) < 1:
+        raise ValueError(f"{name} must have at least one row and one column; got shape "
+                         f"{A.shape}")
+    return A
+
+
+def check_csc(X):
+    """A canonical float64 CSC design is used as is (``check_design`` would copy it); its
+    finiteness is then checked on the column norms by ``Design``."""
+    if (X.format == "csc" and X.dtype == np.float64 and X.ndim == 2 and min(X.shape) >= 1
+            and X.indptr.dtype == X.indices.dtype and X.has_canonical_format):
+        return X
+    return check_design(X, "X")
 
 
 def check_tol(tol, name: str = "tol") -> float:
@@ -111,3 +133,38 @@ def affinity_from_graph(G, name: str = "X", weight: str = "weight"):
         raise ValueError(f"{name} has negative edge weights (attribute {weight!r}, min "
                          f"{W.data.min():.6g}); affinities must be nonnegative")
     return W, nodes
+
+
+def unlabelled_mask(y):
+    """The samples marked -1: numeric labels equal to -1, or the integer -1 in an object
+    array (a string never marks a sample as unlabelled)."""
+    if y.dtype.kind in "biuf":
+        return y == -1
+    if y.dtype.kind == "O":
+        return np.array([not isinstance(v, (str, bytes)) and v == -1 for v in y], dtype=bool)
+    return np.zeros(y.shape[0], dtype=bool)
+
+
+def refuse_lost_markers(labels):
+    """Refuse string class labels that read as the unlabelled marker -1."""
+    if labels.dtype.kind not in "OUS":
+        return
+    for value in np.unique(labels.astype(str)):
+        try:
+            lost = float(value) == -1.0
+        except ValueError:
+            continue
+        if lost:
+            raise ValueError(
+                f"y holds the string label {value!r}, which reads as the unlabelled marker -1: "
+                f"NumPy turns a list mixing -1 and strings into strings. Mark unlabelled "
+                f"samples with the integer -1 in an object array, or use numeric labels")
+
+
+def labels_from_mapping(labels, nodes):
+    """An object array in node order from ``{node: label}`` (-1 where a node has none)."""
+    known = set(nodes)
+    unknown = [node for node in labels if node not in known]
+    if unknown:
+        raise ValueError(f"y labels nodes that are not in the graph X: {unknown[:5]}")
+    return np.array([labels.get(node, -1) for node in nodes], dtype=object)

@@ -32,18 +32,26 @@ import scipy.sparse as sp
 from sparsenum.base import ConvergenceHistory, SolverResult
 from sparsenum.utils import check_array, check_bool, check_int, check_scalar
 
-from ._design import NONE, Design, check_csc
-from ._lasso_block import TUNING, record_screening, residual_gap, screened_below, solve_block
-from ._lasso_kernels import gap_screen_select
+from ._lasso_block import (
+    TUNING,
+    NewtonTracker,
+    record_screening,
+    residual_gap,
+    screened_below,
+    solve_block,
+)
+from ._lasso_design import NONE, Design
+from ._lasso_outer_kernels import gap_screen_select
 from ._progress import Progress, rounding_floor
 from ._validation import (
     check_callback,
+    check_csc,
+    check_design,
     check_solver,
     check_squares_finite,
     check_tol,
     check_verbose,
 )
-from .problems import check_design
 
 __all__ = ["LassoResult", "lasso_duality_gap", "solve_lasso"]
 
@@ -126,8 +134,9 @@ def lasso_duality_gap(X, y, coef, alpha, *, intercept=0.0, positive=False):
     r = y - np.asarray(X @ coef).ravel() - intercept
     corr = np.asarray(X.T @ r).ravel()
     corr_max = float(corr.max() if positive else np.abs(corr).max())
-    primal, dual, gap = residual_gap(r, y - intercept, max(corr_max, 0.0),
-                                     float(np.abs(coef).sum()), n, alpha)
+    # the unscaled objective 1/2 ||r||^2 + n alpha ||coef||_1, reported per sample
+    primal, dual, gap = (value / n for value in residual_gap(
+        r, y - intercept, max(corr_max, 0.0), float(np.abs(coef).sum()), n * alpha))
     if not np.isfinite(primal):
         raise ValueError("the objective at coef overflows float64: y, X or coef has entries "
                          "too large in magnitude; rescale them")
@@ -254,17 +263,32 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
 
 def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, max_epochs, p0,
                progress):
-    """The working-set solver (see the module docstring); ``w`` is updated in place."""
+    """The working-set solver (see the module docstring); ``w`` is updated in place.
+
+    Everything inside is in the units of the unscaled objective ``1/2 ||r||^2 + lam ||w||_1``
+    with ``lam = n alpha`` (the kernels' units); values are divided by ``n`` only where they
+    reach the user (history, callback, result).
+    """
     tuning = TUNING
     n, d = design.X.shape
     lam = n * alpha
+    target = n * tol_abs  # the gap to reach
+    floor = rounding_floor(n, float(yc @ yc))  # the smallest gap rounding resolves (tol=0)
     history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active"),
                                  criterion_name="duality_gap", objective_name="primal",
                                  labels=_LABELS)
     start = time.perf_counter()
+
+    def report(it, gap, primal, ws_size, n_active):
+        """Record an outer iteration in the user's units; True if the callback asks to stop."""
+        history.record(it, primal / n, gap / n, elapsed=time.perf_counter() - start,
+                       working_set_size=ws_size, n_active=n_active)
+        return progress.step(it, duality_gap=gap / n, primal=primal / n, coef=w,
+                             working_set_size=ws_size, n_active=n_active)
+
     r = yc - design.matvec(w) if w.any() else yc.copy()
     epochs = 0
-    track = {"key": None, "gap": np.inf, "tried": set()}
+    tracker = NewtonTracker()
     gap = primal = np.inf
     converged = False
     stopped_by = "max_iter reached"
@@ -278,27 +302,28 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
     # sorted features whose correlations design holds at the current residual: the last
     # working set, or all of them at w = 0 for a sparse design
     fresh = design._all if design.sparse and not w.any() else NONE
-    prev_gap = np.inf  # unscaled, as in the kernels
+    prev_gap = np.inf
     best_gap, since_best = np.inf, 0  # stall detection (counted in outer iterations)
+
+    def outer_step(corr, corr_max, keep, r, gap_tol, grow_to, prev_gap):
+        """Gap, screening and the next working set in one kernel call (an OuterStep)."""
+        return gap_screen_select(corr, corr_max, design.norm, design.inv_norm, keep, w, r, yc,
+                                 lam, gap_tol, positive, p0, grow_to, prev_gap, score, dropped,
+                                 ws_buf)
+
     for it in range(max_iter + 1):
         last = it == max_iter or epochs >= max_epochs
-        # gap, screening and the next working set in one kernel call (skipped when converged)
-        step = (design.norm, design.inv_norm, keep, w, r, yc, lam,
-                n * tol_abs if not last else np.inf, positive, p0,
-                2 * ws_size if tuning.grow and it > 1 else 0, prev_gap, score, dropped, ws_buf)
+        gap_tol = target if not last else np.inf  # below it, no screening and no next set
+        grow_to = 2 * ws_size if tuning.grow and it > 1 else 0
         corr, corr_max = design.correlations(r, keep, positive, fresh)
-        out = gap_screen_select(corr, corr_max, *step)
-        if out[0] <= n * tol_abs and not screened_below(screened, r, corr_max):
+        step = outer_step(corr, corr_max, keep, r, gap_tol, grow_to, prev_gap)
+        if step.gap <= target and not screened_below(screened, r, corr_max):
             # the restricted gap certifies the screened problem; report the full problem's
             corr, corr_max = design.correlations(r, None, positive, fresh)
-            out = gap_screen_select(corr, corr_max, *step)
-        gap_u, primal_u, nnz, n_kept, n_dropped, drop_cmax, drop_nmax, nonzero, size = out
-        gap, primal = gap_u / n, primal_u / n
-        history.record(it, primal, gap, elapsed=time.perf_counter() - start,
-                       working_set_size=ws_size, n_active=nnz)
-        stop = progress.step(it, duality_gap=gap, primal=primal, coef=w,
-                             working_set_size=ws_size, n_active=nnz)
-        if gap <= tol_abs:
+            step = outer_step(corr, corr_max, keep, r, gap_tol, grow_to, prev_gap)
+        gap, primal = step.gap, step.primal
+        stop = report(it, gap, primal, ws_size, step.nnz)
+        if gap <= target:
             converged, stopped_by = True, "duality gap below target"
             break
         if gap < best_gap:
@@ -308,7 +333,7 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
         if since_best >= tuning.stall_outer:
             # the gap stopped decreasing: with tol=0 (machine precision) that is the goal, if the
             # gap is as small as rounding allows (not so at alpha=0, where it is the objective)
-            converged = tol == 0.0 and gap <= rounding_floor(n, float(yc @ yc) / n)
+            converged = tol == 0.0 and gap <= floor
             stopped_by = "no progress left at machine precision"
             break
         if stop:
@@ -317,32 +342,29 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
         if last:
             stopped_by = "max_iter reached" if it == max_iter else "max_epochs reached"
             break
-        keep = keep[:n_kept]  # compacted in place by the kernel
-        if n_dropped:
-            record_screening(design, yc, w, r, dropped[:n_dropped], drop_cmax, drop_nmax,
-                             nonzero, positive, screened)
-            fresh = NONE if nonzero else fresh
-        if n_kept == 0:  # every feature is provably zero at the optimum, and now so is w
+        keep = keep[:step.n_kept]  # compacted in place by the kernel
+        if step.n_dropped:
+            record_screening(design, yc, w, r, dropped[:step.n_dropped], step.dropped_corr_max,
+                             step.dropped_norm_max, step.dropped_nonzero, positive, screened)
+            fresh = NONE if step.dropped_nonzero else fresh
+        if step.n_kept == 0:  # every feature is provably zero at the optimum, and now so is w
             r = yc.copy()
             corr_max = design.correlations(r, None, positive)[1]
-            primal, _, gap = residual_gap(r, yc, corr_max, 0.0, n, alpha)
+            primal, _, gap = residual_gap(r, yc, corr_max, 0.0, lam)
             it += 1
-            history.record(it, primal, gap, elapsed=time.perf_counter() - start,
-                           working_set_size=0, n_active=0)
-            progress.step(it, duality_gap=gap, primal=primal, coef=w, working_set_size=0,
-                          n_active=0)
+            report(it, gap, primal, 0, 0)
             converged, stopped_by = True, "every feature screened out"
             break
-        ws_size = size
-        prev_gap = gap_u
-        ws = ws_buf[:size].copy()
+        ws_size = step.ws_size
+        prev_gap = gap
+        ws = ws_buf[:ws_size].copy()
         used, fresh = solve_block(design, yc, w, r, ws, lam, positive,
-                                  n * max(0.3 * gap, 0.1 * tol_abs), n * tol_abs,
-                                  max_epochs - epochs, tuning, track)
+                                  max(0.3 * gap, 0.1 * target), target, max_epochs - epochs,
+                                  tuning, tracker)
         epochs += used
     result = LassoResult(converged=converged, n_iter=it, history=history, coef=w,
-                         intercept=y_mean - float(design.mu @ w), duality_gap=gap,
-                         primal=primal)
+                         intercept=y_mean - float(design.mu @ w), duality_gap=gap / n,
+                         primal=primal / n)
     progress.finish(result, stopped_by)
     return result
 
@@ -356,7 +378,8 @@ def _solve_cvxpy(X, y, design, yc, y_mean, alpha, fit_intercept, positive, tol_a
     r = yc - design.matvec(coef)  # centred residual: the intercept profiled out, as above
     corr = design.rmatvec(r)
     corr_max = max(float(corr.max() if positive else np.abs(corr).max()), 0.0)
-    primal, _, gap = residual_gap(r, yc, corr_max, float(np.abs(coef).sum()), n, alpha)
+    primal, _, gap = (value / n for value in residual_gap(
+        r, yc, corr_max, float(np.abs(coef).sum()), n * alpha))
     history = ConvergenceHistory.from_arrays([n_iter], [primal], [gap],
                                              criterion_name="duality_gap",
                                              objective_name="primal", labels=_LABELS)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import Lasso
 
 from sparsenum.bcd import lasso_duality_gap, solve_lasso
-from sparsenum.bcd._lasso_kernels import (
+from sparsenum.bcd._lasso_outer_kernels import (
     _kth_smallest,
     _select_smallest,
     csc_column_stats,

@@ -25,16 +25,17 @@ from scipy.special import entr
 from sparsenum.base import ConvergenceHistory, SolverResult
 from sparsenum.utils import check_array, check_int, check_scalar
 
-from ._logistic_kernels import l1_logistic_pn, logistic_dual, logistic_state
+from ._l1_logistic_kernels import l1_logistic_pn, logistic_dual, logistic_state
 from ._progress import Progress, rounding_floor
 from ._validation import (
     check_callback,
+    check_design,
     check_solver,
     check_squares_finite,
     check_tol,
     check_verbose,
 )
-from .problems import check_design, squared_column_norms
+from .linear_problems import squared_column_norms
 
 __all__ = ["L1LogisticResult", "l1_logistic_duality_gap", "solve_l1_logistic"]
 

@@ -1,4 +1,6 @@
-"""The block coordinate descent driver: partition x selection rule x update rule."""
+"""The general block coordinate descent framework: its driver, over any problem, partition,
+selection rule and update rule (the working-set Lasso and L1-logistic solvers are in lasso.py and
+l1_logistic.py)."""
 
 from __future__ import annotations
 

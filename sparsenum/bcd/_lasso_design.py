@@ -13,19 +13,10 @@ import scipy.sparse as sp
 
 from sparsenum.utils import check_array
 
-from ._lasso_kernels import csc_column_stats, csc_correlations
-from .problems import check_design
+from ._lasso_outer_kernels import csc_column_stats, csc_correlations
+from ._validation import check_design
 
-__all__ = ["NONE", "Design", "check_csc"]
-
-
-def check_csc(X):
-    """A canonical float64 CSC design is used as is (``check_design`` would copy it); its
-    finiteness is then checked on the column norms by ``Design``."""
-    if (X.format == "csc" and X.dtype == np.float64 and X.ndim == 2 and min(X.shape) >= 1
-            and X.indptr.dtype == X.indices.dtype and X.has_canonical_format):
-        return X
-    return check_design(X, "X")
+__all__ = ["NONE", "Design"]
 
 
 def _overflow_error():
@@ -53,7 +44,7 @@ class Design:
             self.colsum, sq, xty = csc_column_stats(X.indptr, X.indices, X.data, y)
             self.mu = self.colsum / n if fit_intercept else np.zeros(d)
             # correlations with the centred y, current while w = 0 (sum(y - mean) = 0)
-            self._corr = xty - y.mean() * self.colsum if fit_intercept else xty
+            self.corr = xty - y.mean() * self.colsum if fit_intercept else xty
             if not np.isfinite(sq).all():  # NaN / inf stored, or overflowing entries
                 check_design(X, "X")
                 raise _overflow_error()
@@ -115,8 +106,16 @@ class Design:
         if cols is None:
             cols = self._all
         amax, pmax = csc_correlations(self.X.indptr, self.X.indices, self.X.data, self.mu, r,
-                                      cols, fresh, self._corr)
-        return self._corr, max(pmax if positive else amax, 0.0)
+                                      cols, fresh, self.corr)
+        return self.corr, max(pmax if positive else amax, 0.0)
+
+    def refresh_correlations(self, r, cols):
+        """``x_j'r`` (centred) for ``j`` in ``cols``, recorded as current for a sparse design
+        (whose :meth:`correlations` then skips them while they stay ``fresh``)."""
+        corr = self.rmatvec(r, cols)
+        if self.sparse:
+            self.corr[cols] = corr
+        return corr
 
     def stored(self, cols):
         """Number of stored entries in the columns ``cols`` (all of them if dense)."""
