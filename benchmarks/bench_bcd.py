@@ -102,7 +102,7 @@ def part_a(report, quick):
 
     from sparsenum.bcd import (
         BinaryLogistic,
-        LabelPropagation,
+        LabelPropagationProblem,
         LeastSquares,
         MultinomialLogistic,
     )
@@ -149,13 +149,13 @@ def part_a(report, quick):
     W = lattice(side)
     lab = _labelled(side * side, 100 if not quick else 30, 0)
     target = np.where(np.random.default_rng(2).random(side * side) < 0.5, 1.0, -1.0)
-    lp = LabelPropagation(W, target, lab, reg=1.0)
+    lp = LabelPropagationProblem(W, target, lab, reg=1.0)
     _mp_vs_dense(report, "D lattice", lp, 3 * iters // 10)
 
     n_moons = 500 if quick else 2000
     Wm, ym = two_moons(n_moons, 5)
     labm = _labelled(n_moons, 30 if quick else 100, 1)
-    lpm = LabelPropagation(Wm, (ym == 1).astype(float), labm)
+    lpm = LabelPropagationProblem(Wm, (ym == 1).astype(float), labm)
     _mp_vs_dense(report, "E two moons", lpm, 3 * iters // 10)
 
 

@@ -10,7 +10,7 @@ from .l1_logistic import L1LogisticResult, l1_logistic_duality_gap, solve_l1_log
 from .lasso import LassoResult, lasso_duality_gap, solve_lasso
 from .linear_problems import BinaryLogistic, LeastSquares, MultinomialLogistic
 from .problems import BCDProblem, ProblemState
-from .quadratic_problems import LabelPropagation, SparseQuadratic
+from .quadratic_problems import LabelPropagationProblem, SparseQuadratic
 
 __all__ = [
     "BCDLabelPropagation",
@@ -20,7 +20,7 @@ __all__ = [
     "BCDResult",
     "BinaryLogistic",
     "L1LogisticResult",
-    "LabelPropagation",
+    "LabelPropagationProblem",
     "LassoResult",
     "LeastSquares",
     "MultinomialLogistic",
@@ -32,6 +32,9 @@ __all__ = [
     "solve_l1_logistic",
     "solve_lasso",
 ]
+
+#: the former name of :class:`LabelPropagationProblem` (not the estimator, BCDLabelPropagation)
+LabelPropagation = LabelPropagationProblem
 
 # estimators import scikit-learn: loaded when first used
 __getattr__, __dir__ = lazy_exports(__name__, {

@@ -23,7 +23,7 @@ def warm_up():
     import scipy.sparse as sp
 
     from . import (
-        LabelPropagation,
+        LabelPropagationProblem,
         LeastSquares,
         block_coordinate_descent,
         solve_l1_logistic,
@@ -40,7 +40,7 @@ def warm_up():
     path[np.arange(5), np.arange(1, 6)] = path[np.arange(1, 6), np.arange(5)] = 1.0
     labelled = np.zeros(6, bool)
     labelled[[0, 5]] = True
-    problem = LabelPropagation(path, np.r_[1.0, 0, 0, 0, 0, -1.0], labelled)
+    problem = LabelPropagationProblem(path, np.r_[1.0, 0, 0, 0, 0, -1.0], labelled)
     for update, partition in (("exact", "variable"), ("message_passing", "forest")):
         block_coordinate_descent(problem, partition=partition, update=update, block_size=4,
                                  max_iter=5)

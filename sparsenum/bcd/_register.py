@@ -41,7 +41,7 @@ def demo(out_dir):
     from sklearn.linear_model import Lasso
     from sklearn.neighbors import kneighbors_graph
 
-    from . import LabelPropagation, LeastSquares, block_coordinate_descent, solve_lasso
+    from . import LabelPropagationProblem, LeastSquares, block_coordinate_descent, solve_lasso
 
     rows = []
     rng = np.random.default_rng(0)
@@ -109,7 +109,7 @@ def demo(out_dir):
     W = W.maximum(W.T)
     labelled = np.zeros(300, bool)
     labelled[rng.choice(300, 20, replace=False)] = True
-    problem = LabelPropagation(W, (ym == 1).astype(float), labelled)
+    problem = LabelPropagationProblem(W, (ym == 1).astype(float), labelled)
     exact = spsolve(problem.Q.tocsc(), problem.c)
     for update, partition in (("message_passing", "forest"), ("exact", "variable")):
         start = time.perf_counter()

@@ -34,7 +34,7 @@ from .l1_logistic import solve_l1_logistic
 from .lasso import solve_lasso
 from .linear_problems import BinaryLogistic, MultinomialLogistic, squared_column_norms
 from .partitions import PARTITIONS
-from .quadratic_problems import LabelPropagation
+from .quadratic_problems import LabelPropagationProblem
 from .selection import SELECTIONS
 from .updates import UPDATES
 
@@ -467,7 +467,7 @@ class BCDLabelPropagation(IterativeEstimatorMixin, ClassifierMixin, BaseEstimato
 def _problem(W, targets, labelled, reg, kernel):
     """The class's label-propagation problem; errors speak of X and y, as the user passed."""
     try:
-        return LabelPropagation(W, targets, labelled, reg=reg)
+        return LabelPropagationProblem(W, targets, labelled, reg=reg)
     except ValueError as exc:
         if "without a labelled node" not in str(exc):
             raise

@@ -15,10 +15,10 @@ from sparsenum.utils import check_int, check_one_of, check_random_state
 
 from ._progress import Progress
 from ._validation import check_callback, check_tol, check_verbose
-from .partitions import FIXED_PARTITIONS, PARTITIONS, make_partition
+from .partitions import FIXED_PARTITIONS, PARTITION_RULES, PARTITIONS
 from .problems import BCDProblem
-from .selection import SELECTIONS, select_block
-from .updates import UPDATES, block_step
+from .selection import SELECTION_RULES, SELECTIONS
+from .updates import UPDATE_RULES, UPDATES
 
 __all__ = ["BCDResult", "block_coordinate_descent"]
 
@@ -55,21 +55,16 @@ class BCDResult(SolverResult):
 class _Context:
     """What rules and updates share: the problem, the partition and cached block constants."""
 
-    def __init__(self, problem, partition, rng, update, selection):
+    def __init__(self, problem, partition, rng, partition_rule, selection):
         self.problem = problem
         self.partition = partition
         self.rng = rng
         L = problem.lipschitz
         self.L_max = float(L.max()) if L.size else 1.0
-        self.gsq_iht_steps = 3
-        needs_diag = selection in ("gsd", "gsq") and not partition.fixed
         self.diag_bound = (np.maximum(problem.diag_bound(partition.block_size), 1e-300)
-                           if (needs_diag or selection == "gsd") else None)
+                           if selection.needs_diag_bound(partition.fixed) else None)
         self._factors = {}
         self._scale = {}
-        if partition.kind == "forest":
-            self.uf = np.arange(problem.n_coords, dtype=np.int64)
-            self.in_block = np.zeros(problem.n_coords, dtype=np.bool_)
         if partition.fixed:
             if partition.block_size == 1:
                 self.block_L = np.maximum(L[partition.order], 1e-300)
@@ -77,13 +72,8 @@ class _Context:
                 self.block_L = np.array([self._lambda_max(problem.block_bound(b))
                                          for b in partition.blocks])
             self.block_prob = self.block_L / self.block_L.sum()
-            if selection == "gsq":  # padded stacks: all block scores in one einsum
-                size = max(len(b) for b in partition.blocks)
-                self._gsq_idx = np.zeros((partition.n_blocks, size), dtype=np.int64)
-                self._gsq_inv = np.zeros((partition.n_blocks, size, size))
-                for i, b in enumerate(partition.blocks):
-                    self._gsq_idx[i, :len(b)] = b
-                    self._gsq_inv[i, :len(b), :len(b)] = np.linalg.pinv(problem.block_bound(b))
+        partition_rule.prepare(self)
+        selection.prepare(self)
 
     @staticmethod
     def _lambda_max(H):
@@ -127,36 +117,36 @@ class _Context:
                 self._factors[block_id] = (H, factor)
         return sla.cho_solve(factor, g, check_finite=False)
 
-    def gsq_scores(self, grad):
-        g = grad[self._gsq_idx]
-        return np.einsum("bi,bij,bj->b", g, self._gsq_inv, g)
-
 
 def _check_combination(problem, partition, selection, update):
+    """Check what the chosen rules declare they require against the problem and each other."""
     smooth = not (problem.l1 or problem.nonneg)
-    if update in ("exact",) and not problem.is_quadratic:
-        raise ValueError(f"update='exact' needs a quadratic problem; {type(problem).__name__} is "
-                         "not: use 'matrix' (upper-bound) or 'newton'")
-    if update == "message_passing" or partition == "forest":
+    if update.needs_quadratic and not problem.is_quadratic:
+        raise ValueError(f"update={update.name!r} needs a quadratic problem; "
+                         f"{type(problem).__name__} is not: use 'matrix' (upper-bound) or "
+                         "'newton'")
+    if update.needs_forest_blocks or partition.grows_forests:
         if not getattr(problem, "supports_message_passing", False):
             raise ValueError(f"update='message_passing' and partition='forest' need a sparse "
-                             f"quadratic problem (SparseQuadratic, LabelPropagation); got "
+                             f"quadratic problem (SparseQuadratic, LabelPropagationProblem); got "
                              f"{type(problem).__name__}")
         if not smooth:
             raise ValueError("message passing solves smooth quadratics: it does not support the "
                              "L1 penalty or x >= 0")
-    if update == "message_passing" and partition not in ("forest", "order", "random") :
-        raise ValueError("update='message_passing' needs forest-structured blocks: use "
-                         f"partition='forest'; got partition={partition!r}")
-    if selection == "gsq" and not smooth:
-        raise ValueError("selection='gsq' is defined here for smooth problems only; with an L1 "
-                         "penalty use 'gsd' or 'gsl' (GS-q with a diagonal / Lipschitz bound)")
-    if selection == "cyclic" and partition not in FIXED_PARTITIONS:
-        raise ValueError(f"selection='cyclic' needs a fixed partition {FIXED_PARTITIONS}; got "
-                         f"partition={partition!r}")
-    if partition == "forest" and selection not in ("gs", "gsl", "gsd"):
-        raise ValueError("partition='forest' grows blocks greedily: use selection 'gs', 'gsl' "
-                         f"or 'gsd'; got {selection!r}")
+    if update.needs_forest_blocks and not partition.may_hold_forests:
+        raise ValueError(f"update={update.name!r} needs forest-structured blocks: use "
+                         f"partition='forest'; got partition={partition.name!r}")
+    if selection.smooth_only and not smooth:
+        raise ValueError(f"selection={selection.name!r} is defined here for smooth problems "
+                         f"only; {selection.alternative}")
+    if selection.needs_fixed_partition and not partition.fixed:
+        raise ValueError(f"selection={selection.name!r} needs a fixed partition "
+                         f"{FIXED_PARTITIONS}; got partition={partition.name!r}")
+    if partition.grows_forests and not selection.scores_coordinates:
+        ranking = [name for name, rule in SELECTION_RULES.items() if rule.scores_coordinates]
+        raise ValueError(f"partition={partition.name!r} grows blocks greedily: use selection "
+                         f"{', '.join(map(repr, ranking[:-1]))} or {ranking[-1]!r}; got "
+                         f"{selection.name!r}")
 
 
 def block_coordinate_descent(problem, *, partition="order", selection="gsl", update="gradient",
@@ -172,7 +162,7 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     ----------
     problem : BCDProblem
         :class:`LeastSquares`, :class:`BinaryLogistic`, :class:`MultinomialLogistic`,
-        :class:`SparseQuadratic` or :class:`LabelPropagation`.
+        :class:`SparseQuadratic` or :class:`LabelPropagationProblem`.
     partition : {"order", "random", "sort", "avg", "variable", "forest"}, default="order"
         Fixed partitions, variable blocks, or variable forest-structured blocks.
     selection : {"cyclic", "random", "lipschitz", "gs", "gsl", "gsq", "gsd"}, default="gsl"
@@ -235,9 +225,9 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     if not isinstance(problem, BCDProblem):
         raise TypeError(f"problem must be a BCDProblem (e.g. LeastSquares); got "
                         f"{type(problem).__name__}")
-    check_one_of(partition, "partition", PARTITIONS)
-    check_one_of(selection, "selection", SELECTIONS)
-    check_one_of(update, "update", UPDATES)
+    partition = PARTITION_RULES[check_one_of(partition, "partition", PARTITIONS)]
+    selection = SELECTION_RULES[check_one_of(selection, "selection", SELECTIONS)]
+    update = UPDATE_RULES[check_one_of(update, "update", UPDATES)]
     block_size = check_int(block_size, "block_size", low=1)
     tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", low=0)
@@ -249,8 +239,8 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     block_size = min(block_size, problem.n_coords)
 
     state = problem.start(x0)
-    part = make_partition(partition, problem.n_coords, block_size, problem.lipschitz, rng)
-    ctx = _Context(problem, part, rng, update, selection)
+    part = partition.build(problem.n_coords, block_size, problem.lipschitz, rng)
+    ctx = _Context(problem, part, rng, partition, selection)
     history = ConvergenceHistory(max_iter + 1, ("n_active",),
                                  criterion_name=problem.criterion_name,
                                  labels=_labels(problem.criterion_name))
@@ -260,10 +250,6 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     objective = problem.objective(state)
     history.record(0, objective, crit, elapsed=0.0, n_active=float(np.count_nonzero(state.x)))
     start = time.perf_counter()
-    block_of = {} if part.fixed else None
-    if part.fixed:
-        for b, blk in enumerate(part.blocks):
-            block_of[id(blk)] = b
     n_blocks = part.n_blocks if part.fixed else -(-problem.n_coords // block_size)
     patience = _STALL_EPOCHS * max(n_blocks, 1)
     best_crit, best_objective, last_progress = crit, objective, 0
@@ -272,9 +258,8 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
                             block=np.empty(0, dtype=np.int64))
     it = 0
     while crit > tol and it < max_iter and not stopped:
-        block = select_block(selection, ctx, state, it)
-        block_id = block_of.get(id(block)) if block_of is not None else None
-        d = block_step(update, ctx, state, block, block_id)
+        block, block_id = partition.choose(selection, ctx, state, it)
+        d = update.step(ctx, state, block, block_id)
         if np.any(d):
             problem.apply(state, block, d)
         it += 1

@@ -14,11 +14,17 @@ from scipy.sparse.csgraph import connected_components
 
 from sparsenum.utils import check_array, check_scalar, check_sparse
 
-from ._kernels import csr_block_quad, csr_block_update, csr_submatrix
+from ._kernels import (
+    csr_block_quad,
+    csr_block_update,
+    csr_submatrix,
+    forest_solve,
+    greedy_forest,
+)
 from ._validation import affinity_from_graph, is_graph
 from .problems import BCDProblem, ProblemState
 
-__all__ = ["LabelPropagation", "SparseQuadratic"]
+__all__ = ["LabelPropagationProblem", "SparseQuadratic"]
 
 
 class SparseQuadratic(BCDProblem):
@@ -113,14 +119,32 @@ class SparseQuadratic(BCDProblem):
     def bound_matvec(self, v):
         return self.Q @ v
 
+    # -- forest-structured blocks (partition="forest", update="message_passing") --------------
+    def solve_forest_block(self, block, rhs):
+        """``d`` with ``Q_bb d = rhs`` in O(|b|) by message passing when the block's graph is a
+        forest; NaN entries when it has a cycle."""
+        Q = self.Q
+        return forest_solve(Q.indptr, Q.indices, Q.data, np.asarray(block, np.int64), rhs,
+                            self._local)
 
-class LabelPropagation(SparseQuadratic):
+    def grow_forest_block(self, priority, max_size, union_find, in_block):
+        """Coordinates taken in ``priority`` order while the block's graph stays a forest, up to
+        ``max_size`` (``union_find`` and ``in_block`` are work arrays of length n_coords)."""
+        return greedy_forest(self.Q.indptr, self.Q.indices, priority, max_size, union_find,
+                             in_block)
+
+
+class LabelPropagationProblem(SparseQuadratic):
     """Harmonic label propagation: ``min_x 1/2 sum_{ij} w_ij (u_i - u_j)^2 + reg/2 ||x||^2``.
 
     ``u`` equals the given targets on labelled nodes and ``x`` on unlabelled ones; the sum runs
     over every edge once (``W`` symmetric, ``w_ij = W[i, j]``). Over the unlabelled nodes ``U`` this
     is the sparse quadratic with ``Q = L_UU + reg I`` (``L`` the graph Laplacian) and
     ``c = W_UL t_L``. Each connected component needs a labelled node unless ``reg > 0``.
+
+    This is the problem that :func:`block_coordinate_descent` solves; the scikit-learn
+    estimator built on it is :class:`BCDLabelPropagation`. ``sparsenum.bcd.LabelPropagation``,
+    its former name, still refers to this class.
 
     Parameters
     ----------
@@ -144,9 +168,9 @@ class LabelPropagation(SparseQuadratic):
     Examples
     --------
     >>> import numpy as np
-    >>> from sparsenum.bcd import LabelPropagation, block_coordinate_descent
+    >>> from sparsenum.bcd import LabelPropagationProblem, block_coordinate_descent
     >>> W = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], float)  # a path 0 - 1 - 2
-    >>> p = LabelPropagation(W, [1.0, 0.0, -1.0], [True, False, True])
+    >>> p = LabelPropagationProblem(W, [1.0, 0.0, -1.0], [True, False, True])
     >>> float(block_coordinate_descent(p, update="exact", tol=1e-12).x[0])
     0.0
     """
@@ -225,16 +249,16 @@ class LabelPropagation(SparseQuadratic):
 
         Returns
         -------
-        LabelPropagation
+        LabelPropagationProblem
             With ``nodes`` the graph's nodes in position order; ``unlabelled_nodes()`` maps a
             solution back to them.
 
         Examples
         --------
         >>> import networkx as nx
-        >>> from sparsenum.bcd import LabelPropagation, block_coordinate_descent
+        >>> from sparsenum.bcd import LabelPropagationProblem, block_coordinate_descent
         >>> G = nx.path_graph(["a", "b", "c"])
-        >>> p = LabelPropagation.from_graph(G, {"a": 1.0, "c": -1.0})
+        >>> p = LabelPropagationProblem.from_graph(G, {"a": 1.0, "c": -1.0})
         >>> res = block_coordinate_descent(p, update="exact", tol=1e-12)
         >>> dict(zip(p.unlabelled_nodes(), res.x.round(6).tolist()))
         {'b': 0.0}
