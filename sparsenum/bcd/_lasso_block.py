@@ -13,7 +13,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ._lasso_design import NONE
-from ._lasso_kernels import lasso_ws_dense, lasso_ws_sparse
+from ._lasso_kernels import AndersonWork, CSCDesign, lasso_ws_dense, lasso_ws_sparse
 
 __all__ = ["TUNING", "NewtonTracker", "Tuning", "newton_on_support", "record_screening",
            "residual_gap", "screened_below", "solve_block"]
@@ -176,17 +176,16 @@ def solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget, 
     (``tuning.stall_rtol``): the gap cannot close further at this precision (``tol=0``).
     """
     check_every = tuning.check_every
-    anderson = tuning.anderson
     used = 0
     m = ws.size
     wb = w[ws].copy()
     norm2b = design.norm2[ws]
-    hist = np.empty((anderson + 1, m))
-    w_acc = np.empty(m)
-    r_acc = np.empty_like(r)
+    work = AndersonWork(tuning.anderson, np.empty((tuning.anderson + 1, m)), np.empty(m),
+                        np.empty_like(r))
     rs = state = None
     if design.sparse:
         X = design.X
+        csc = CSCDesign(X.indptr, X.indices, X.data, design.mu, design.colsum)
         state = np.zeros(2)  # without an intercept mu = 0: no offsets, r itself is updated
         rs = r
         if design.centred:  # kernel residual: true residual minus the offset mu'w
@@ -199,12 +198,10 @@ def solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget, 
     while used < budget:
         n_ep = min(check_every, budget - used)
         if design.sparse:
-            gap = lasso_ws_sparse(X.indptr, X.indices, X.data, design.mu, design.colsum, ws,
-                                  norm2b, wb, rs, state, yc, lam, positive, n_ep, anderson, hist,
-                                  w_acc, r_acc, tuning.full_every, design.corr)
+            gap = lasso_ws_sparse(csc, ws, norm2b, wb, rs, state, yc, lam, positive, n_ep, work,
+                                  tuning.full_every, design.corr)
         else:
-            gap = lasso_ws_dense(Xb, cols, norm2b, wb, r, yc, lam, positive, n_ep, anderson,
-                                 hist, w_acc, r_acc)
+            gap = lasso_ws_dense(Xb, cols, norm2b, wb, r, yc, lam, positive, n_ep, work)
         used += n_ep
         inside = np.flatnonzero(wb)
         support = ws[inside]

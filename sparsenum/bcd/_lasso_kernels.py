@@ -17,12 +17,20 @@ The outer iteration's kernels (correlations, gap, screening, working-set choice)
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba
 import numpy as np
 
 from sparsenum.utils import jit
 
 from ._kernels import _REASSOC, _l1, _prox
+
+#: a CSC design centred implicitly by its column means ``mu`` (``colsum``: its column sums)
+CSCDesign = namedtuple("CSCDesign", ["indptr", "indices", "data", "mu", "colsum"])
+#: Anderson extrapolation every ``K`` epochs (0: never) and its work arrays: ``hist`` holds the
+#: last ``K + 1`` iterates (shape ``(K + 1, m)``), ``w_acc`` (m) and ``r_acc`` (n) the candidate
+AndersonWork = namedtuple("AndersonWork", ["K", "hist", "w_acc", "r_acc"])
 
 
 @jit
@@ -183,12 +191,13 @@ def _gap_from(rr, ry, l1, cmax, lam):
 
 
 @jit(fastmath=_REASSOC)
-def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, K, hist, w_acc, r_acc):
+def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, anderson):
     """``n_epochs`` epochs on the working set; returns its restricted duality gap.
 
-    ``w`` (length ``m = cols.size``) and ``r = y - X w`` are updated in place. ``hist`` has shape
-    ``(K + 1, m)``; ``w_acc`` (m) and ``r_acc`` (n) are work arrays. ``K = 0`` disables Anderson.
+    ``w`` (length ``m = cols.size``) and ``r = y - X w`` are updated in place; ``anderson`` is
+    an :data:`AndersonWork`.
     """
+    K, hist, w_acc, r_acc = anderson
     n = X.shape[0]
     m = cols.shape[0]
     n_hist = 0
@@ -249,9 +258,10 @@ def _sparse_objective(rs, s0, w, lam):
 
 
 @jit
-def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state, y, lam, nonneg,
-                    n_epochs, K, hist, w_acc, r_acc, full_every, corr):
-    """Like :func:`lasso_ws_dense` for a CSC design whose columns are centred by ``mu``.
+def lasso_ws_sparse(X, cols, norm2, w, rs, state, y, lam, nonneg, n_epochs, anderson, full_every,
+                    corr):
+    """Like :func:`lasso_ws_dense` for a CSC design ``X`` (a :data:`CSCDesign`) whose columns
+    are centred by ``mu``.
 
     The true residual is ``rs + state[0]`` (``state[0] = mu'w``), ``state[1] = sum(rs)``;
     ``cols`` holds the working set's global column indices and ``colsum`` the design's column
@@ -262,6 +272,8 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
     Plain loops: reassociation would vectorise the indexed reads into gather instructions,
     slower than scalar loads here.
     """
+    indptr, indices, data, mu, colsum = X
+    K, hist, w_acc, r_acc = anderson
     m = cols.shape[0]
     # the offsets live in locals: kept in ``state``, each update would wait on a store
     # forwarded through memory (LLVM cannot keep them in registers across the stores to ``rs``)

@@ -22,11 +22,21 @@ from .updates import UPDATE_RULES, UPDATES
 
 __all__ = ["BCDResult", "block_coordinate_descent"]
 
-# stall detection, in epochs (passes over all blocks): a run that lowers neither the objective
-# (beyond rounding) nor the optimality measure (to a new minimum) for this many epochs can make
-# no more progress at this precision, and ends; with tol=0 (machine precision) that is the goal
-_STALL_EPOCHS = 20
-_ROUNDING = 16.0 * np.finfo(np.float64).eps
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """Constants of the driver's stall detection, each with its reason."""
+
+    #: epochs (passes over all blocks) that lower neither the objective (beyond rounding) nor the
+    #: optimality measure (to a new minimum): the run can make no more progress at this
+    #: precision, and ends; with ``tol=0`` (machine precision) that is the goal
+    stall_epochs: int = 20
+    #: a decrease of the objective below this fraction of its size is rounding, not progress
+    rounding: float = 16.0 * np.finfo(np.float64).eps
+
+
+TUNING = Tuning()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
@@ -251,7 +261,7 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     history.record(0, objective, crit, elapsed=0.0, n_active=float(np.count_nonzero(state.x)))
     start = time.perf_counter()
     n_blocks = part.n_blocks if part.fixed else -(-problem.n_coords // block_size)
-    patience = _STALL_EPOCHS * max(n_blocks, 1)
+    patience = TUNING.stall_epochs * max(n_blocks, 1)
     best_crit, best_objective, last_progress = crit, objective, 0
     stalled = False
     stopped = progress.step(0, **{problem.criterion_name: crit}, objective=objective, x=state.x,
@@ -269,7 +279,7 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
                        n_active=float(np.count_nonzero(state.x)))
         stopped = progress.step(it, **{problem.criterion_name: crit}, objective=objective,
                                 x=state.x, block=block)
-        if crit < best_crit or objective < best_objective - _ROUNDING * abs(best_objective):
+        if crit < best_crit or objective < best_objective - TUNING.rounding * abs(best_objective):
             best_crit = min(best_crit, crit)
             best_objective = min(best_objective, objective)
             last_progress = it

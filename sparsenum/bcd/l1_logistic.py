@@ -39,11 +39,24 @@ from .linear_problems import squared_column_norms
 
 __all__ = ["L1LogisticResult", "l1_logistic_duality_gap", "solve_l1_logistic"]
 
-_MAX_CD = 50
-_CD_RATIO = 0.01  # model CD stops when its steps fall below this fraction of the KKT violation
-# outer iterations without a new smallest gap: the gap sits at rounding level and the solve ends
-# (with tol=0, machine precision, that counts as converged)
-_STALL_OUTER = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """Constants of the working-set L1-logistic solver, each with its reason."""
+
+    #: coordinate-descent passes over the working set per proximal Newton step: the quadratic
+    #: model only has to be solved well enough to give a descent direction
+    max_cd: int = 50
+    #: the model's coordinate descent stops once its steps fall below this fraction of the KKT
+    #: violation (solving the model further is wasted on a direction that is line-searched)
+    cd_ratio: float = 0.01
+    #: outer iterations without a new smallest gap: the gap sits at rounding level and the solve
+    #: ends (with ``tol=0``, machine precision, that counts as converged)
+    stall_outer: int = 5
+
+
+TUNING = Tuning()
 _LABELS = {"duality_gap": "duality gap (objective units)", "primal": "objective",
            "working_set_size": "working-set size (features)", "n_active": "nonzero coefficients",
            "newton_steps": "proximal Newton steps on the working set"}
@@ -252,7 +265,7 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
             best_gap, since_best = gap, 0
         else:
             since_best += 1
-        if since_best >= _STALL_OUTER:
+        if since_best >= TUNING.stall_outer:
             converged = tol == 0.0 and gap <= floor
             stopped_by = "no progress left at machine precision"
             break
@@ -278,7 +291,7 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
         m = ws.size
         prev_ws = ws
         h, g, bd, zt = work_n
-        _, steps, _ = l1_logistic_pn(B, y, wb, z, lam, max_newton, _MAX_CD, _CD_RATIO,
+        _, steps, _ = l1_logistic_pn(B, y, wb, z, lam, max_newton, TUNING.max_cd, TUNING.cd_ratio,
                                      max(0.3 * gap, 0.1 * tol_abs), p, h, g, np.empty(m),
                                      np.empty(m), np.empty(m), bd, zt)
         w[ws] = wb
