@@ -229,10 +229,17 @@ def solve_l1_logistic(X, y, lam, *, tol=1e-8, max_iter=100, max_newton=50, coef_
     # the Newton steps need the columns' squared norms (Hessian bounds) in range
     check_squares_finite(squared_column_norms(X), "X", "squared column norms")
     tol_abs = tol * n * np.log(2.0)
-    floor = rounding_floor(n, n * np.log(2.0))  # what tol=0 can certify
     progress = Progress("solve_l1_logistic", verbose, callback, "duality_gap", tol_abs)
     if solver == "cvxpy":
         return _solve_cvxpy(X, y, lam, progress)
+    return _solve_working_set(X, y, w, lam, tol, tol_abs, max_iter, max_newton, p0, progress)
+
+
+def _solve_working_set(X, y, w, lam, tol, tol_abs, max_iter, max_newton, p0, progress):
+    """The working-set proximal Newton solver (see the module docstring); ``w`` is updated in
+    place."""
+    n, d = X.shape
+    floor = rounding_floor(n, n * np.log(2.0))  # what tol=0 can certify
     history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active", "newton_steps"),
                                  criterion_name="duality_gap", objective_name="primal",
                                  labels=_LABELS)
