@@ -121,7 +121,7 @@ class SparseQuadratic(BCDProblem):
 
     # -- forest-structured blocks (partition="forest", update="message_passing") --------------
     def solve_forest_block(self, block, rhs):
-        """``d`` with ``Q_bb d = rhs`` in O(|b|) by message passing when the block's graph is a
+        """``d`` with ``Q_bb d = rhs`` in ``O(|b|)`` by message passing when the block's graph is a
         forest; NaN entries when it has a cycle."""
         Q = self.Q
         return forest_solve(Q.indptr, Q.indices, Q.data, np.asarray(block, np.int64), rhs,

@@ -8,7 +8,7 @@
 * ``"newton"``: exact block Hessian with an Armijo backtracking line search;
 * ``"exact"``: exact block minimisation, for quadratic problems (same step as ``"matrix"``);
 * ``"message_passing"``: exact minimisation of a forest-structured block of a sparse quadratic
-  in O(|b|) (:meth:`~sparsenum.bcd.SparseQuadratic.solve_forest_block`).
+  in ``O(|b|)`` (:meth:`~sparsenum.bcd.SparseQuadratic.solve_forest_block`).
 
 With an L1 penalty the matrix-type updates solve the block's penalised quadratic model by
 coordinate descent, then *identify the active set* (the model's nonzeros and their signs) and take
@@ -161,7 +161,7 @@ class _Matrix(UpdateRule):
 
 
 class _MessagePassing(UpdateRule):
-    """Exact minimisation of a forest-structured block of a sparse quadratic in O(|b|)."""
+    """Exact minimisation of a forest-structured block of a sparse quadratic in ``O(|b|)``."""
 
     def step(self, ctx, state, block, block_id):
         d = ctx.problem.solve_forest_block(block, -state.grad[block])
