@@ -25,7 +25,7 @@ from scipy.special import entr
 from sparsenum.base import ConvergenceHistory, SolverResult
 from sparsenum.utils import check_array, check_int, check_scalar
 
-from ._l1_logistic_kernels import l1_logistic_pn, logistic_dual, logistic_state
+from ._l1_logistic_kernels import NewtonWork, l1_logistic_pn, logistic_dual, logistic_state
 from ._progress import Progress, rounding_floor
 from ._validation import (
     check_callback,
@@ -298,9 +298,9 @@ def _solve_working_set(X, y, w, lam, tol, tol_abs, max_iter, max_newton, p0, pro
         m = ws.size
         prev_ws = ws
         h, g, bd, zt = work_n
-        _, steps, _ = l1_logistic_pn(B, y, wb, z, lam, max_newton, TUNING.max_cd, TUNING.cd_ratio,
-                                     max(0.3 * gap, 0.1 * tol_abs), p, h, g, np.empty(m),
-                                     np.empty(m), np.empty(m), bd, zt)
+        work = NewtonWork(p, h, g, bd, zt, np.empty(m), np.empty(m), np.empty(m))
+        steps = l1_logistic_pn(B, y, wb, z, lam, max_newton, TUNING.max_cd, TUNING.cd_ratio,
+                               max(0.3 * gap, 0.1 * tol_abs), work).n_newton
         w[ws] = wb
     result = L1LogisticResult(converged=converged, n_iter=it, history=history, coef=w,
                               duality_gap=gap, primal=primal)
