@@ -274,18 +274,7 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
     lam = n * alpha
     target = n * tol_abs  # the gap to reach
     floor = rounding_floor(n, float(yc @ yc))  # the smallest gap rounding resolves (tol=0)
-    history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active"),
-                                 criterion_name="duality_gap", objective_name="primal",
-                                 labels=_LABELS)
-    start = time.perf_counter()
-
-    def report(it, gap, primal, ws_size, n_active):
-        """Record an outer iteration in the user's units; True if the callback asks to stop."""
-        history.record(it, primal / n, gap / n, elapsed=time.perf_counter() - start,
-                       working_set_size=ws_size, n_active=n_active)
-        return progress.step(it, duality_gap=gap / n, primal=primal / n, coef=w,
-                             working_set_size=ws_size, n_active=n_active)
-
+    report = _Report(max_iter, progress, n, w)
     r = yc - design.matvec(w) if w.any() else yc.copy()
     epochs = 0
     tracker = NewtonTracker()
@@ -349,8 +338,8 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
             fresh = NONE if step.dropped_nonzero else fresh
         if step.n_kept == 0:  # every feature is provably zero at the optimum, and now so is w
             r = yc.copy()
-            corr_max = design.correlations(r, None, positive)[1]
-            primal, _, gap = residual_gap(r, yc, corr_max, 0.0, lam)
+            primal, _, gap = residual_gap(r, yc, design.correlations(r, None, positive)[1], 0.0,
+                                          lam)
             it += 1
             report(it, gap, primal, 0, 0)
             converged, stopped_by = True, "every feature screened out"
@@ -362,11 +351,31 @@ def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, m
                                   max(0.3 * gap, 0.1 * target), target, max_epochs - epochs,
                                   tuning, tracker)
         epochs += used
-    result = LassoResult(converged=converged, n_iter=it, history=history, coef=w,
+    result = LassoResult(converged=converged, n_iter=it, history=report.history, coef=w,
                          intercept=y_mean - float(design.mu @ w), duality_gap=gap / n,
                          primal=primal / n)
     progress.finish(result, stopped_by)
     return result
+
+
+class _Report:
+    """Records the working-set solver's outer iterations in the user's units (the solver
+    works in ``n`` times them) and passes them to the callback / verbose printing."""
+
+    def __init__(self, max_iter, progress, n, coef):
+        self.history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active"),
+                                          criterion_name="duality_gap", objective_name="primal",
+                                          labels=_LABELS)
+        self.progress, self.n, self.coef = progress, n, coef
+        self.start = time.perf_counter()
+
+    def __call__(self, it, gap, primal, ws_size, n_active) -> bool:
+        """Record one iteration; True if the callback asks to stop."""
+        n = self.n
+        self.history.record(it, primal / n, gap / n, elapsed=time.perf_counter() - self.start,
+                            working_set_size=ws_size, n_active=n_active)
+        return self.progress.step(it, duality_gap=gap / n, primal=primal / n, coef=self.coef,
+                                  working_set_size=ws_size, n_active=n_active)
 
 
 def _solve_cvxpy(X, y, design, yc, y_mean, alpha, fit_intercept, positive, tol_abs, progress):
