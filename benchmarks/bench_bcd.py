@@ -1,27 +1,34 @@
 """Block coordinate descent: the paper's rule / update comparisons, and Lasso / L1-logistic peers.
 
-Part (a) reproduces Nutini, Laradji & Schmidt (JMLR 2022) on problem families generated as in the
-spec (A least squares, B logistic, C multinomial, D lattice and E two-moons label propagation):
+Part (a) reproduces Nutini, Laradji & Schmidt (JMLR 2022) on the paper's problem families
+(A least squares, B logistic, C multinomial, D lattice and E two-moons label propagation):
 ``f - f*`` after a fixed budget of iterations for each selection rule and update rule, and
 message-passing forest blocks against dense blocks of the same size. Part (b) times the Lasso
 and L1-logistic regression against scikit-learn, skglm and celer to a target accuracy computed
 by this script identically for every solver: Lasso duality gap <= 1e-8 (y scaled to
 ``||y||^2 / n = 1``) and L1-logistic duality gap <= 1e-8 of the averaged objective
 ``mean log(1 + exp(-y x'w)) + lam / n ||w||_1`` (dual point: the loss gradient rescaled into
-feasibility, as in celer and skglm).
+feasibility, as in celer and skglm). Part (c) times the first call of each public solver on a
+tiny input in a fresh process, with an empty numba cache (compilation) and again with the cache
+it filled (loading), as a new user meets them.
 
-Run: ``python -m benchmarks.bench_bcd [--quick] [--only peers|paper]``.
+Run: ``python -m benchmarks.bench_bcd [--quick] [--only peers|paper|first_call] [--clock cpu]``.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks._harness import BenchmarkReport, blas_threads, parse_args, time_call
+from benchmarks._harness import BenchmarkReport, Timing, blas_threads, parse_args, time_call
 
 
 # ---------------------------------------------------------------------------- problem families
@@ -95,7 +102,7 @@ def part_a(report, quick):
 
     from sparsenum.bcd import (
         BinaryLogistic,
-        LabelPropagation,
+        LabelPropagationProblem,
         LeastSquares,
         MultinomialLogistic,
     )
@@ -142,13 +149,13 @@ def part_a(report, quick):
     W = lattice(side)
     lab = _labelled(side * side, 100 if not quick else 30, 0)
     target = np.where(np.random.default_rng(2).random(side * side) < 0.5, 1.0, -1.0)
-    lp = LabelPropagation(W, target, lab, reg=1.0)
+    lp = LabelPropagationProblem(W, target, lab, reg=1.0)
     _mp_vs_dense(report, "D lattice", lp, 3 * iters // 10)
 
     n_moons = 500 if quick else 2000
     Wm, ym = two_moons(n_moons, 5)
     labm = _labelled(n_moons, 30 if quick else 100, 1)
-    lpm = LabelPropagation(Wm, (ym == 1).astype(float), labm)
+    lpm = LabelPropagationProblem(Wm, (ym == 1).astype(float), labm)
     _mp_vs_dense(report, "E two moons", lpm, 3 * iters // 10)
 
 
@@ -187,6 +194,24 @@ def lasso_data(n, d, sparse, seed=0):
     return X, y
 
 
+# "wall" (the harness's perf_counter) or "cpu" (process time: on a shared machine the time a
+# single-threaded solver computes, without the time it waits for a core); set by --clock
+_CLOCK = {"name": "wall"}
+
+
+def _cpu_time_call(fn, *args, repeats):
+    """:func:`time_call` measured in process CPU seconds (first call apart, median of repeats)."""
+    start = time.process_time()
+    result = fn(*args)
+    first = time.process_time() - start
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        result = fn(*args)
+        times.append(time.process_time() - start)
+    return Timing(first, float(np.median(times)), times, result)
+
+
 def _time_to_target(fit, accuracy, target, repeats, tols=(1e-4, 1e-6, 1e-8, 1e-10, 1e-12)):
     """Loosest tolerance reaching ``accuracy <= target``, timed warm; or the last one tried."""
     for tol in tols:
@@ -194,7 +219,10 @@ def _time_to_target(fit, accuracy, target, repeats, tols=(1e-4, 1e-6, 1e-8, 1e-1
         acc = accuracy(coef)
         if acc <= target:
             break
-    timing = time_call(fit, tol, repeats=repeats)
+    if _CLOCK["name"] == "cpu":
+        timing = _cpu_time_call(fit, tol, repeats=repeats)
+    else:
+        timing = time_call(fit, tol, repeats=repeats)
     return timing, acc, tol, timing.result[1]
 
 
@@ -291,25 +319,88 @@ def part_b_logistic(report, quick, repeats):
                        duality_gap=acc, tol_used=tol)
 
 
+# ---------------------------------------------------------------------------- part (c)
+_FIRST_CALLS = {
+    "solve_lasso (dense)": "from sparsenum.bcd import solve_lasso\nsolve_lasso(X, y, 0.1)",
+    "solve_lasso (sparse CSC, intercept)":
+        "from sparsenum.bcd import solve_lasso\n"
+        "solve_lasso(sp.csc_matrix(X), y, 0.1, fit_intercept=True)",
+    "solve_l1_logistic": "from sparsenum.bcd import solve_l1_logistic\n"
+                         "solve_l1_logistic(X, np.sign(y), 0.1)",
+    "block_coordinate_descent (least squares)":
+        "from sparsenum.bcd import LeastSquares, block_coordinate_descent\n"
+        "block_coordinate_descent(LeastSquares(X, y), update='matrix', block_size=4)",
+}
+_FIRST_CALL_SCRIPT = """import time
+t0 = time.perf_counter()
+import numpy as np, scipy.sparse as sp
+import sparsenum.bcd
+t_import = time.perf_counter() - t0
+rng = np.random.default_rng(0)
+X = rng.normal(size=(20, 10)); y = X @ rng.normal(size=10)
+t0, c0 = time.perf_counter(), time.process_time()
+{code}
+print(time.perf_counter() - t0, time.process_time() - c0, t_import)
+"""
+
+
+def _fresh_process(code, cache):
+    """``(wall, cpu, import_wall)`` seconds of ``code`` in a new interpreter using ``cache``."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, OMP_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("SPARSENUM_CACHE_DIR", None)
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", _FIRST_CALL_SCRIPT.format(code=code)],
+                         cwd=root, env=env, capture_output=True, text=True, check=True)
+    return tuple(map(float, out.stdout.split()[-3:]))
+
+
+def part_c(report):
+    """First call on a 20 x 10 input: cold (empty numba cache, compiles) and warm (loads)."""
+    problem = "first call in a fresh process, 20x10 input (time: warm cache, first: empty)"
+    for i, (label, code) in enumerate(_FIRST_CALLS.items()):
+        with tempfile.TemporaryDirectory() as cache:
+            cold, cold_cpu, _ = _fresh_process(code, cache)
+            warm, warm_cpu, imported = _fresh_process(code, cache)
+        report.add(problem, label, Timing(cold, warm, [warm], None), ours=i == 0,
+                   cold_cpu=cold_cpu, warm_cpu=warm_cpu, import_bcd=imported)
+
+
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda parser: parser.add_argument(
-        "--only", choices=("all", "peers", "paper"), default="all",
-        help="run only part (b), the peer comparisons (written to bcd_peers*), or only part (a)"))
+    def extra(parser):
+        parser.add_argument(
+            "--only", choices=("all", "peers", "paper", "first_call"), default="all",
+            help="run only part (b), the peer comparisons (written to bcd_peers*), only part "
+                 "(a), or only part (c), the first calls")
+        parser.add_argument(
+            "--clock", choices=("wall", "cpu"), default="wall",
+            help="time part (b) in wall seconds or in process CPU seconds (on a shared machine, "
+                 "with --threads 1, CPU time is what each solver computes, without waiting)")
+
+    args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
+    _CLOCK["name"] = args.clock
     notes = ("(a) paper families A-E, f - f* after a fixed iteration budget; the first row of each "
              "problem is the reference of 'time / ours'. (b) time to Lasso duality gap <= 1e-8 "
              "(||y||^2/n = 1) and L1-logistic duality gap <= 1e-8 (averaged loss), each solver "
-             "run at the loosest of its tolerances 1e-4..1e-12 that reaches the target.")
+             "run at the loosest of its tolerances 1e-4..1e-12 that reaches the target. (c) "
+             "first call of each solver on a 20x10 input in a fresh process: 'first call' with an "
+             "empty numba cache (compilation), 'time' with the cache filled (loading); CPU "
+             "seconds beside, since wall time on a shared machine includes waiting. Part (b) "
+             f"clock: {args.clock} seconds. Load "
+             f"average at the start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
     report = BenchmarkReport("bcd" if args.only == "all" else f"bcd_{args.only}", args,
                              notes=notes)
     warnings.filterwarnings("ignore")
     # the peer timings are milliseconds on a shared machine: two warm repeats even when quick
     repeats = 2 if args.quick else args.repeats
     with blas_threads(args.threads):
-        if args.only != "paper":
+        if args.only in ("all", "peers"):
             part_b(report, args.quick, repeats)
             part_b_logistic(report, args.quick, repeats)
-        if args.only != "peers":
+        if args.only not in ("peers", "first_call"):
             part_a(report, args.quick)
+    if args.only in ("all", "first_call"):
+        part_c(report)
     report.finish()
 
 

@@ -16,7 +16,7 @@ from scipy.sparse.linalg import spsolve
 from sklearn.datasets import make_moons
 from sklearn.neighbors import kneighbors_graph
 
-from sparsenum.bcd import BCDLabelPropagation, LabelPropagation, block_coordinate_descent
+from sparsenum.bcd import BCDLabelPropagation, LabelPropagationProblem, block_coordinate_descent
 
 X, y = make_moons(400, noise=0.08, random_state=0)
 W = kneighbors_graph(X, 8, mode="connectivity")
@@ -24,7 +24,7 @@ W = W.maximum(W.T)
 rng = np.random.default_rng(0)
 labelled = np.zeros(400, bool)
 labelled[rng.choice(400, 20, replace=False)] = True
-problem = LabelPropagation(W, (y == 1).astype(float), labelled)
+problem = LabelPropagationProblem(W, (y == 1).astype(float), labelled)
 x = spsolve(problem.Q.tocsc(), problem.c)
 f_star = 0.5 * x @ (problem.Q @ x) - problem.c @ x + problem.constant
 

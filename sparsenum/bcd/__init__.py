@@ -5,11 +5,12 @@ After Nutini, Laradji and Schmidt, "Let's Make Block Coordinate Descent Converge
 """
 
 from ..utils._lazy import lazy_exports
+from .framework import BCDResult, block_coordinate_descent
+from .l1_logistic import L1LogisticResult, l1_logistic_duality_gap, solve_l1_logistic
 from .lasso import LassoResult, lasso_duality_gap, solve_lasso
-from .logistic import L1LogisticResult, l1_logistic_duality_gap, solve_l1_logistic
-from .problems import BCDProblem, BinaryLogistic, LeastSquares, MultinomialLogistic, ProblemState
-from .quadratic import LabelPropagation, SparseQuadratic
-from .solver import BCDResult, block_coordinate_descent
+from .linear_problems import BinaryLogistic, LeastSquares, MultinomialLogistic
+from .problems import BCDProblem, ProblemState
+from .quadratic_problems import LabelPropagationProblem, SparseQuadratic
 
 __all__ = [
     "BCDLabelPropagation",
@@ -19,7 +20,7 @@ __all__ = [
     "BCDResult",
     "BinaryLogistic",
     "L1LogisticResult",
-    "LabelPropagation",
+    "LabelPropagationProblem",
     "LassoResult",
     "LeastSquares",
     "MultinomialLogistic",
@@ -32,9 +33,12 @@ __all__ = [
     "solve_lasso",
 ]
 
+#: the former name of :class:`LabelPropagationProblem` (not the estimator, BCDLabelPropagation)
+LabelPropagation = LabelPropagationProblem
+
 # estimators import scikit-learn: loaded when first used
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "BCDLabelPropagation": ".label_propagation",
-    "BCDLasso": ".linear_model",
-    "BCDLogisticRegression": ".linear_model",
+    "BCDLabelPropagation": ".estimators",
+    "BCDLasso": ".estimators",
+    "BCDLogisticRegression": ".estimators",
 })

@@ -2,9 +2,7 @@
 
 * ``quadratic_l1_cd``: coordinate descent on ``1/2 w'Hw - q'w + lam ||w||_1`` with ``Hw`` kept up to
   date, cyclic or Gauss-Southwell-r (greedy, affordable because the gradient ``Hw - q`` is kept
-  incrementally). Used for proximal block updates and the Gram form of the Lasso.
-* ``lasso_cd_dense`` / ``lasso_cd_sparse``: residual-based cyclic coordinate descent of the Lasso
-  restricted to a working set, dense (Fortran-ordered) or CSC designs, with implicit centring.
+  incrementally). Used for proximal block updates.
 * ``forest_solve``: solves ``Q_bb d = rhs`` in O(|b|) when the graph of ``Q_bb`` is a forest
   (leaves-to-root elimination, then root-to-leaves substitution: Gaussian belief propagation).
 * ``greedy_forest``: grows a block in a given priority order, keeping its induced graph a forest.
@@ -99,72 +97,6 @@ def quadratic_l1_cd(H, q, w, Hw, lam, nonneg, greedy, max_updates, tol):
             if biggest <= tol:
                 return updates
     return updates
-
-
-@jit
-def lasso_cd_dense(X, ws, norm2, w, r, lam, nonneg, n_epochs):
-    """``n_epochs`` cyclic passes over the working set ``ws`` of ``1/2||r||^2 + lam||w||_1``.
-
-    ``X`` is Fortran-ordered (columns contiguous), ``r = y - X w`` is updated in place.
-    Returns the largest scaled coordinate step of the last pass.
-    """
-    n = X.shape[0]
-    biggest = 0.0
-    for _ in range(n_epochs):
-        biggest = 0.0
-        for k in range(ws.shape[0]):
-            j = ws[k]
-            if norm2[j] <= 0.0:
-                continue
-            c = 0.0
-            for i in range(n):
-                c += X[i, j] * r[i]
-            old = w[j]
-            new = _prox(old + c / norm2[j], lam / norm2[j], nonneg)
-            delta = new - old
-            if delta != 0.0:
-                w[j] = new
-                for i in range(n):
-                    r[i] -= X[i, j] * delta
-                step = abs(delta) * np.sqrt(norm2[j])
-                if step > biggest:
-                    biggest = step
-    return biggest
-
-
-@jit
-def lasso_cd_sparse(indptr, indices, data, mu, ws, norm2, w, r, state, lam, nonneg, n_epochs):
-    """Like :func:`lasso_cd_dense` for a CSC design whose columns are centred by ``mu``.
-
-    The true residual is ``r + state[0]`` (``state[0] = mu'w``); ``state[1] = sum(r)``. Keeping the
-    centring implicit preserves sparsity: column ``j`` of the centred design is ``x_j - mu_j``.
-    """
-    biggest = 0.0
-    for _ in range(n_epochs):
-        biggest = 0.0
-        for k in range(ws.shape[0]):
-            j = ws[k]
-            if norm2[j] <= 0.0:
-                continue
-            c = 0.0
-            for p in range(indptr[j], indptr[j + 1]):
-                c += data[p] * r[indices[p]]
-            c -= mu[j] * state[1]
-            old = w[j]
-            new = _prox(old + c / norm2[j], lam / norm2[j], nonneg)
-            delta = new - old
-            if delta != 0.0:
-                w[j] = new
-                colsum = 0.0
-                for p in range(indptr[j], indptr[j + 1]):
-                    r[indices[p]] -= data[p] * delta
-                    colsum += data[p]
-                state[0] += mu[j] * delta
-                state[1] -= colsum * delta
-                step = abs(delta) * np.sqrt(norm2[j])
-                if step > biggest:
-                    biggest = step
-    return biggest
 
 
 @jit

@@ -1,4 +1,4 @@
-"""Numba kernels of the working-set Lasso solver (private).
+"""Numba kernels of the working-set Lasso solver's inner loop (private).
 
 Both kernels run a chunk of cyclic coordinate-descent epochs of ``1/2 ||r||^2 + lam ||w_b||_1``
 restricted to a working set, keep the residual in place, extrapolate the iterates every ``K``
@@ -11,14 +11,13 @@ Python call costs one chunk and no extra pass over the data.
 * ``lasso_ws_sparse``: CSC design centred implicitly by ``mu``; it also leaves the working
   set's correlations for the next outer iteration.
 
-Each outer iteration of the solver then costs two more calls: ``csc_correlations`` (or one BLAS
-product for a dense design) over the features not yet screened, and ``gap_screen_select``,
-which computes the duality gap, screens (gap safe rule) and picks the next working set. At a
-few milliseconds per solve on text-like data, the numpy / scipy steps these replace cost about
-as much as the arithmetic.
+The outer iteration's kernels (correlations, gap, screening, working-set choice) are in
+``_lasso_outer_kernels.py``.
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numba
 import numpy as np
@@ -26,6 +25,12 @@ import numpy as np
 from sparsenum.utils import jit
 
 from ._kernels import _REASSOC, _l1, _prox
+
+#: a CSC design centred implicitly by its column means ``mu`` (``colsum``: its column sums)
+CSCDesign = namedtuple("CSCDesign", ["indptr", "indices", "data", "mu", "colsum"])
+#: Anderson extrapolation every ``K`` epochs (0: never) and its work arrays: ``hist`` holds the
+#: last ``K + 1`` iterates (shape ``(K + 1, m)``), ``w_acc`` (m) and ``r_acc`` (n) the candidate
+AndersonWork = namedtuple("AndersonWork", ["K", "hist", "w_acc", "r_acc"])
 
 
 @jit
@@ -63,13 +68,18 @@ def _col_dot_cd(indptr, indices, data, v, j):
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
-    one = _u(1)  # uint64 + int64 would be typed float64
-    while p + _u(3) < stop:
+    # unsigned constants (uint64 + int64 would be typed float64), as casts rather than calls
+    # of _u, each of whose literal arguments would compile a specialisation of its own
+    one = numba.uint64(1)
+    two = numba.uint64(2)
+    three = numba.uint64(3)
+    four = numba.uint64(4)
+    while p + three < stop:
         s0 += data[p] * v[_u(indices[p])]
         s1 += data[p + one] * v[_u(indices[p + one])]
-        s2 += data[p + _u(2)] * v[_u(indices[p + _u(2)])]
-        s3 += data[p + _u(3)] * v[_u(indices[p + _u(3)])]
-        p += _u(4)
+        s2 += data[p + two] * v[_u(indices[p + two])]
+        s3 += data[p + three] * v[_u(indices[p + three])]
+        p += four
     while p < stop:
         s0 += data[p] * v[_u(indices[p])]
         p += one
@@ -174,12 +184,6 @@ def _copy(src, dst):
 
 
 @jit
-def _store(hist, row, w):
-    for j in range(w.shape[0]):
-        hist[row, j] = w[j]
-
-
-@jit
 def _gap_from(rr, ry, l1, cmax, lam):
     """Gap of ``1/2 ||r||^2 + lam ||w||_1`` with the dual point ``r`` scaled into feasibility."""
     s = 1.0 if cmax <= lam else lam / cmax
@@ -187,17 +191,18 @@ def _gap_from(rr, ry, l1, cmax, lam):
 
 
 @jit(fastmath=_REASSOC)
-def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, K, hist, w_acc, r_acc):
+def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, anderson):
     """``n_epochs`` epochs on the working set; returns its restricted duality gap.
 
-    ``w`` (length ``m = cols.size``) and ``r = y - X w`` are updated in place. ``hist`` has shape
-    ``(K + 1, m)``; ``w_acc`` (m) and ``r_acc`` (n) are work arrays. ``K = 0`` disables Anderson.
+    ``w`` (length ``m = cols.size``) and ``r = y - X w`` are updated in place; ``anderson`` is
+    an :data:`AndersonWork`.
     """
+    K, hist, w_acc, r_acc = anderson
     n = X.shape[0]
     m = cols.shape[0]
     n_hist = 0
     if K > 0:
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     for _ in range(n_epochs):
         for k in range(m):
@@ -217,7 +222,7 @@ def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, K, hist, w_ac
                     r[i] -= X[i, c] * delta
         if K == 0:
             continue
-        _store(hist, n_hist, w)
+        _copy(w, hist[n_hist])
         n_hist += 1
         if n_hist < K + 1:
             continue
@@ -232,7 +237,7 @@ def lasso_ws_dense(X, cols, norm2, w, r, y, lam, nonneg, n_epochs, K, hist, w_ac
             if 0.5 * _dot(r_acc, r_acc) + lam * _l1(w_acc) < 0.5 * _dot(r, r) + lam * _l1(w):
                 _copy(w_acc, w)
                 _copy(r_acc, r)
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     cmax = 0.0
     for k in range(m):
@@ -253,9 +258,10 @@ def _sparse_objective(rs, s0, w, lam):
 
 
 @jit
-def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state, y, lam, nonneg,
-                    n_epochs, K, hist, w_acc, r_acc, full_every, corr):
-    """Like :func:`lasso_ws_dense` for a CSC design whose columns are centred by ``mu``.
+def lasso_ws_sparse(X, cols, norm2, w, rs, state, y, lam, nonneg, n_epochs, anderson, full_every,
+                    corr):
+    """Like :func:`lasso_ws_dense` for a CSC design ``X`` (a :data:`CSCDesign`) whose columns
+    are centred by ``mu``.
 
     The true residual is ``rs + state[0]`` (``state[0] = mu'w``), ``state[1] = sum(rs)``;
     ``cols`` holds the working set's global column indices and ``colsum`` the design's column
@@ -266,6 +272,8 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
     Plain loops: reassociation would vectorise the indexed reads into gather instructions,
     slower than scalar loads here.
     """
+    indptr, indices, data, mu, colsum = X
+    K, hist, w_acc, r_acc = anderson
     m = cols.shape[0]
     # the offsets live in locals: kept in ``state``, each update would wait on a store
     # forwarded through memory (LLVM cannot keep them in registers across the stores to ``rs``)
@@ -273,7 +281,7 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
     rsum = state[1]
     n_hist = 0
     if K > 0:
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     for epoch in range(n_epochs):
         active_only = epoch % full_every != 0
@@ -294,7 +302,7 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
                 rsum -= colsum[j] * delta
         if K == 0:
             continue
-        _store(hist, n_hist, w)
+        _copy(w, hist[n_hist])
         n_hist += 1
         if n_hist < K + 1:
             continue
@@ -314,7 +322,7 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
                 _copy(r_acc, rs)
                 off = s0
                 rsum = s1
-        _store(hist, 0, w)
+        _copy(w, hist[0])
         n_hist = 1
     state[0] = off
     state[1] = rsum
@@ -332,189 +340,3 @@ def lasso_ws_sparse(indptr, indices, data, mu, colsum, cols, norm2, w, rs, state
         rr += ri * ri
         ry += ri * y[i]
     return _gap_from(rr, ry, _l1(w), cmax, lam)
-
-
-@jit
-def csc_column_stats(indptr, indices, data, y):
-    """Sums, squared norms and correlations ``x_j'y`` of the columns of a CSC matrix in one
-    pass (the correlations at ``w = 0`` come with the statistics for the cost of the gathers)."""
-    d = indptr.shape[0] - 1
-    sums = np.zeros(d)
-    sq = np.zeros(d)
-    xty = np.zeros(d)
-    for j in range(d):
-        s = 0.0
-        s2 = 0.0
-        g = 0.0
-        for p in range(_u(indptr[j]), _u(indptr[j + 1])):
-            v = data[p]
-            s += v
-            s2 += v * v
-            g += v * y[_u(indices[p])]
-        sums[j] = s
-        sq[j] = s2
-        xty[j] = g
-    return sums, sq, xty
-
-
-@jit
-def csc_correlations(indptr, indices, data, mu, r, cols, fresh, out):
-    """``out[j] = x_j'r - mu_j sum(r)`` for ``j`` in ``cols`` (columns of a CSC design centred
-    implicitly by ``mu``); returns ``max_j |out[j]|`` and ``max_j out[j]`` over ``cols``.
-
-    ``cols`` and ``fresh`` are sorted; ``out[j]`` is taken as current for ``j`` in ``fresh``
-    (the working set, whose correlations the coordinate-descent kernel has just computed).
-    """
-    rsum = 0.0
-    for i in range(r.shape[0]):
-        rsum += r[i]
-    amax = 0.0
-    pmax = -np.inf
-    q = 0
-    n_fresh = fresh.shape[0]
-    for k in range(cols.shape[0]):
-        j = cols[k]
-        while q < n_fresh and fresh[q] < j:
-            q += 1
-        if q < n_fresh and fresh[q] == j:
-            g = out[j]
-        else:
-            g = _col_dot(indptr, indices, data, r, j) - mu[j] * rsum
-            out[j] = g
-        amax = max(amax, abs(g))
-        pmax = max(pmax, g)
-    return amax, pmax
-
-
-@jit
-def _screen(corr, norm, inv_norm, keep, w, scale, radius, lam, nonneg, score, dropped):
-    """Gap safe test and working-set scores of the kept features.
-
-    Feature ``j`` of ``keep`` is dropped when ``scale c_j + ||x_j|| radius < lam`` (``c_j`` the
-    signed correlation if ``nonneg``, else its absolute value) or its column is zero; the kept
-    ones are compacted at the front of ``keep`` with ``score[k] = (lam - c_j) / ||x_j||`` for
-    ``j = keep[k]`` (the dual-constraint slack; ``-inf`` on the support). Dropped indices go to
-    ``dropped``. Returns ``(n_kept, n_dropped, max |corr| and max ||x_j|| over the dropped,
-    whether a dropped feature has w_j != 0, nonzeros of w among the kept)``.
-
-    The test and the scores take one pass with fixed output positions; the compaction, with
-    its data-dependent stores (4x slower per feature), a second one, only when some feature is
-    dropped (a few outer iterations).
-    """
-    m = keep.shape[0]
-    drop = np.empty(m, dtype=np.bool_)
-    n_dropped = 0
-    nnz = 0
-    for k in range(m):
-        j = keep[k]
-        c = corr[j] if nonneg else abs(corr[j])
-        drop[k] = (norm[j] == 0.0) | (scale * c + norm[j] * radius < lam)
-        active = w[j] != 0.0
-        score[k] = -np.inf if active else (lam - c) * inv_norm[j]
-        n_dropped += drop[k]
-        nnz += active
-    cmax = 0.0
-    nmax = 0.0
-    nonzero = False
-    if n_dropped == 0:
-        return m, 0, cmax, nmax, nonzero, nnz
-    n_kept = 0
-    n_dropped = 0
-    for k in range(m):
-        j = keep[k]
-        if drop[k]:
-            dropped[n_dropped] = j
-            n_dropped += 1
-            cmax = max(cmax, abs(corr[j]))
-            nmax = max(nmax, norm[j])
-            if w[j] != 0.0:
-                nonzero = True
-                nnz -= 1
-        else:
-            keep[n_kept] = j
-            score[n_kept] = score[k]
-            n_kept += 1
-    return n_kept, n_dropped, cmax, nmax, nonzero, nnz
-
-
-@jit
-def _select_smallest(score, keep, size, ws):
-    """The ``size`` features ``keep[k]`` of smallest ``score[k]``, in the order of ``keep``,
-    into ``ws``; ties at the threshold go to the first ones.
-
-    The threshold is the ``size``-th smallest score. A strided sample of the scores bounds it
-    from above first, so that the exact selection runs on the few candidates below the bound
-    (the working set is a small fraction of the features); all scores are used when the bound
-    turns out too low.
-    """
-    m = keep.shape[0]
-    stride = 16
-    n_sample = m // stride
-    cand = np.empty(m)
-    n_cand = 0
-    if n_sample >= 64 and 2 * size < m:
-        sample = np.empty(n_sample)
-        for q in range(n_sample):
-            sample[q] = score[q * stride]
-        # a rank well above the expected one, so that the bound rarely fails
-        rank = min(n_sample - 1, int(1.5 * size / stride) + 8)
-        bound = np.partition(sample, rank)[rank]
-        for k in range(m):  # branch-free compaction
-            cand[n_cand] = score[k]
-            n_cand += score[k] <= bound
-    if n_cand < size:
-        for k in range(m):
-            cand[k] = score[k]
-        n_cand = m
-    t = np.partition(cand[:n_cand], size - 1)[size - 1]
-    ties = size
-    for k in range(n_cand):
-        ties -= cand[k] < t
-    count = 0
-    for k in range(m):
-        v = score[k]
-        tie = (v == t) & (ties > 0)
-        ties -= tie
-        ws[count] = keep[k]  # kept only if the count moves on
-        count += (v < t) | tie
-    return count
-
-
-@jit
-def gap_screen_select(corr, cmax, norm, inv_norm, keep, w, r, y, lam, gap_tol, nonneg, p0,
-                      grow_to, prev_gap, score, dropped, ws):
-    """An outer iteration's bookkeeping in one call, given the correlations ``corr`` on ``keep``
-    and their dual-feasibility maximum ``cmax``: the duality gap of
-    ``1/2 ||r||^2 + lam ||w||_1`` and, when it exceeds ``gap_tol``, gap safe screening of
-    ``keep`` (compacted in place, see :func:`_screen`) and the next working set.
-
-    The working set (into ``ws``, in the order of ``keep``) holds the support and the features
-    of smallest slack: ``max(p0, 2 nnz(w))`` of them, or ``grow_to`` if the gap fell by less
-    than 4x from ``prev_gap``, capped at the kept count. ``inv_norm`` holds ``1 / ||x_j||``
-    (0 for zero columns); ``score`` and ``dropped`` are work arrays of the length of
-    ``keep``. Returns ``(gap, primal, nnz(w), n_kept, n_dropped, dropped max |corr|, dropped
-    max norm, a dropped w_j != 0, ws size)``.
-    """
-    rr = _dot(r, r)
-    ry = _dot(r, y)
-    l1 = 0.0
-    nnz = 0
-    for j in range(w.shape[0]):
-        l1 += abs(w[j])
-        nnz += w[j] != 0.0
-    gap = _gap_from(rr, ry, l1, cmax, lam)
-    primal = 0.5 * rr + lam * l1
-    n_keep = keep.shape[0]
-    if gap <= gap_tol:
-        return gap, primal, nnz, n_keep, 0, 0.0, 0.0, False, 0
-    scale = 1.0 if cmax <= lam else lam / cmax
-    radius = np.sqrt(2.0 * max(gap, 0.0))
-    n_kept, n_dropped, dcmax, dnmax, nonzero, nnz_kept = _screen(
-        corr, norm, inv_norm, keep, w, scale, radius, lam, nonneg, score, dropped)
-    size = max(p0, 2 * nnz_kept)
-    if gap > 0.25 * prev_gap:
-        size = max(size, grow_to)
-    size = min(size, n_kept)
-    if size > 0:
-        size = _select_smallest(score[:n_kept], keep[:n_kept], size, ws)
-    return gap, primal, nnz, n_kept, n_dropped, dcmax, dnmax, nonzero, size

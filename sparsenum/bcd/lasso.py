@@ -28,21 +28,36 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
 from sparsenum.base import ConvergenceHistory, SolverResult
-from sparsenum.utils import check_array, check_int, check_scalar
+from sparsenum.utils import check_array, check_bool, check_int, check_scalar
 
-from ._lasso_kernels import (
-    csc_column_stats,
-    csc_correlations,
-    gap_screen_select,
-    lasso_ws_dense,
-    lasso_ws_sparse,
+from ._lasso_block import (
+    TUNING,
+    NewtonTracker,
+    record_screening,
+    residual_gap,
+    screened_below,
+    solve_block,
 )
-from .problems import check_design
+from ._lasso_design import NONE, Design
+from ._lasso_outer_kernels import gap_screen_select
+from ._progress import Progress, rounding_floor
+from ._validation import (
+    check_callback,
+    check_csc,
+    check_design,
+    check_solver,
+    check_squares_finite,
+    check_tol,
+    check_verbose,
+)
 
 __all__ = ["LassoResult", "lasso_duality_gap", "solve_lasso"]
+
+_LABELS = {"duality_gap": "duality gap (objective units)", "primal": "objective",
+           "working_set_size": "working-set size (features)",
+           "n_active": "nonzero coefficients"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
@@ -65,25 +80,35 @@ class LassoResult(SolverResult):
     primal: float
 
 
-def _gap(r, y, corr_max, w_l1, n, alpha):
-    """Primal, dual and gap at residual ``r`` with the dual point ``r`` rescaled to feasibility."""
-    primal = 0.5 * float(r @ r) / n + alpha * w_l1
-    scale = 1.0 if corr_max <= n * alpha else n * alpha / corr_max
-    nu = scale * r
-    dual = (float(nu @ y) - 0.5 * float(nu @ nu)) / n
-    return primal, dual, primal - dual
-
-
 def lasso_duality_gap(X, y, coef, alpha, *, intercept=0.0, positive=False):
     """Duality gap of ``1/(2n) ||y - X coef - intercept||^2 + alpha ||coef||_1``.
 
     The dual point is the residual rescaled so that ``||X'nu||_inf <= n alpha`` (only the upper
     side with ``positive=True``); with an intercept pass centred ``X`` and ``y``, or the fitted
-    intercept (the residual is then centred when the intercept is optimal).
+    intercept (the residual is then centred when the intercept is optimal). With
+    ``positive=True`` a ``coef`` with a negative entry is infeasible: its objective, hence its
+    gap, is ``inf``.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    coef : array-like of shape (n_features,)
+    alpha : float
+        Penalty strength, ``>= 0``.
+    intercept : float, default=0
+    positive : bool, default=False
+        The problem constrains ``coef >= 0``.
 
     Returns
     -------
     gap, primal, dual : float
+
+    Raises
+    ------
+    ValueError
+        For non-finite or negative ``alpha``, non-finite ``intercept``, inputs of inconsistent
+        sizes or with NaN / infinite entries.
 
     Examples
     --------
@@ -92,196 +117,37 @@ def lasso_duality_gap(X, y, coef, alpha, *, intercept=0.0, positive=False):
     >>> gap, primal, dual = lasso_duality_gap(np.eye(2), [1.0, 0.0], [0.0, 0.0], 1.0)
     >>> gap, primal, dual
     (0.0, 0.25, 0.25)
+    >>> lasso_duality_gap(np.eye(2), [1.0, 0.0], [-1.0, 0.0], 1.0, positive=True)[0]
+    inf
     """
     X = check_design(X, "X")
+    n, d = X.shape
     y = check_array(y, "y", ndim=1)
+    if y.shape[0] != n:
+        raise ValueError(f"y must have length X.shape[0]={n}; got {y.shape[0]}")
     coef = check_array(coef, "coef", ndim=1)
-    n = X.shape[0]
+    if coef.shape[0] != d:
+        raise ValueError(f"coef must have length X.shape[1]={d}; got {coef.shape[0]}")
+    alpha = check_scalar(alpha, "alpha", low=0.0)
+    intercept = check_scalar(intercept, "intercept")
+    positive = check_bool(positive, "positive")
     r = y - np.asarray(X @ coef).ravel() - intercept
     corr = np.asarray(X.T @ r).ravel()
     corr_max = float(corr.max() if positive else np.abs(corr).max())
-    primal, dual, gap = _gap(r, y - intercept, max(corr_max, 0.0), float(np.abs(coef).sum()),
-                             n, alpha)
+    # the unscaled objective 1/2 ||r||^2 + n alpha ||coef||_1, reported per sample
+    primal, dual, gap = (value / n for value in residual_gap(
+        r, y - intercept, max(corr_max, 0.0), float(np.abs(coef).sum()), n * alpha))
+    if not np.isfinite(primal):
+        raise ValueError("the objective at coef overflows float64: y, X or coef has entries "
+                         "too large in magnitude; rescale them")
+    if positive and (coef < 0).any():
+        return np.inf, np.inf, dual
     return gap, primal, dual
 
 
-def _check_csc(X):
-    """A canonical float64 CSC design is used as is (``check_design`` would copy it); its
-    finiteness is then checked on the column norms by ``_Design``."""
-    if (X.format == "csc" and X.dtype == np.float64 and X.ndim == 2 and min(X.shape) >= 1
-            and X.indptr.dtype == X.indices.dtype and X.has_canonical_format):
-        return X
-    return check_design(X, "X")
-
-
-def _overflow_error():
-    return ValueError("X has entries too large in magnitude: squared column norms overflow "
-                      "float64; rescale X")
-
-
-_NONE = np.empty(0, dtype=np.intp)
-
-
-class _Design:
-    """Centred design (explicitly for dense, implicitly by ``mu`` for CSC) with products.
-
-    A dense design keeps the caller's memory order (no full copy without an intercept): the
-    coordinate-descent kernel reads columns, so a C-ordered design has its working-set columns
-    gathered into a small Fortran block once per outer iteration instead.
-    """
-
-    def __init__(self, X, fit_intercept, y):
-        self.sparse = sp.issparse(X)
-        self.centred = fit_intercept  # columns centred (explicitly if dense, by mu if sparse)
-        n, d = X.shape
-        if self.sparse:
-            self.X = X
-            self.colsum, sq, xty = csc_column_stats(X.indptr, X.indices, X.data, y)
-            self.mu = self.colsum / n if fit_intercept else np.zeros(d)
-            # correlations with the centred y, current while w = 0 (sum(y - mean) = 0)
-            self._corr = xty - y.mean() * self.colsum if fit_intercept else xty
-            if not np.isfinite(sq).all():  # NaN / inf stored, or overflowing entries
-                check_design(X, "X")
-                raise _overflow_error()
-            self.norm2 = np.maximum(sq - n * self.mu**2, 0.0)
-            self.fortran = True
-            self._all = np.arange(d)
-        else:
-            self.mu = X.mean(axis=0) if fit_intercept else np.zeros(d)
-            if fit_intercept:  # one copy, straight into Fortran order
-                self.X = np.empty((n, d), order="F")
-                np.subtract(X, self.mu, out=self.X)
-            else:
-                self.X = X
-            self.fortran = self.X.flags.f_contiguous
-            self.norm2 = np.einsum("ij,ij->j", self.X, self.X)
-            if not np.isfinite(self.norm2).all():  # NaN / inf in X, or overflowing entries
-                check_array(X, "X", ndim=2, order="A")
-                raise _overflow_error()
-        self.norm = np.sqrt(self.norm2)
-        self.inv_norm = np.divide(1.0, self.norm, out=np.zeros(d), where=self.norm > 0.0)
-
-    def block(self, ws):
-        """``(matrix, cols)`` with column ``cols[k]`` of ``matrix`` the design column ``ws[k]``.
-
-        For a C-ordered design, columns are copied once into a growing Fortran cache: successive
-        working sets share most columns (the support), so each outer iteration gathers only the
-        new ones.
-        """
-        if self.fortran:
-            return self.X, ws
-        if not hasattr(self, "_slot"):
-            self._slot = np.full(self.X.shape[1], -1, dtype=np.int64)
-            self._cache = np.empty((self.X.shape[0], 0), order="F")
-            self._used = 0
-        new = ws[self._slot[ws] < 0]
-        if new.size:
-            need = self._used + new.size
-            if need > self._cache.shape[1]:
-                cap = min(self.X.shape[1], max(need, 2 * self._cache.shape[1], 64))
-                grown = np.empty((self.X.shape[0], cap), order="F")
-                grown[:, :self._used] = self._cache[:, :self._used]
-                self._cache = grown
-            self._cache[:, self._used:need] = self.X.T[new].T
-            self._slot[new] = np.arange(self._used, need)
-            self._used = need
-        return self._cache, self._slot[ws]
-
-    def correlations(self, r, cols, positive, fresh=_NONE):
-        """``(corr, corr_max)``: ``corr[j] = x_j'r`` (centred) for ``j`` in ``cols`` (sorted; all
-        when None; other entries are stale) and the dual-feasibility maximum over them
-        (``max corr`` with ``positive``, else ``max |corr|``, at least 0). A sparse design takes
-        the entries of ``fresh`` (sorted) as current: the coordinate-descent kernel leaves the
-        working set's correlations at the current residual."""
-        if not self.sparse:  # one BLAS product over every column is cheaper than a gather
-            corr = self.X.T @ r
-            sub = corr if cols is None else corr[cols]
-            cmax = sub.max() if positive else np.abs(sub).max()
-            return corr, max(float(cmax), 0.0)
-        if cols is None:
-            cols = self._all
-        amax, pmax = csc_correlations(self.X.indptr, self.X.indices, self.X.data, self.mu, r,
-                                      cols, fresh, self._corr)
-        return self._corr, max(pmax if positive else amax, 0.0)
-
-    def stored(self, cols):
-        """Number of stored entries in the columns ``cols`` (all of them if dense)."""
-        if self.sparse:
-            return int((self.X.indptr[cols + 1] - self.X.indptr[cols]).sum())
-        return self.X.shape[0] * cols.size
-
-    def matvec(self, w):
-        out = np.asarray(self.X @ w).ravel()
-        return out - self.mu @ w if self.sparse else out
-
-    def rmatvec(self, r, cols=None):
-        if cols is None:
-            out = np.asarray(self.X.T @ r).ravel()
-            return out - self.mu * r.sum() if self.sparse else out
-        if self.sparse:
-            return np.asarray(self.X[:, cols].T @ r).ravel() - self.mu[cols] * r.sum()
-        return self.X[:, cols].T @ r
-
-    def gram(self, cols):
-        if self.sparse:
-            sub = self.X[:, cols]
-            G = (sub.T @ sub).toarray()
-            return G - self.X.shape[0] * np.outer(self.mu[cols], self.mu[cols])
-        sub = self.X[:, cols]
-        return sub.T @ sub
-
-
-# Anderson extrapolation of the inner iterates every K epochs (skglm uses 5 too)
-_ANDERSON_K = 5
-# sparse kernel: one epoch in five visits every working-set coordinate, the others only the
-# nonzeros; five = the Anderson period, so every extrapolation window sees the same sequence
-_FULL_EVERY = 5
-_CHECK_EVERY = 10
-_GROW = True  # double the working set while an outer iteration gains less than 4x on the gap
-
-_CONTROLLER = []
-
-
-def _blas_controller():
-    """One ThreadpoolController per process (building it scans the loaded libraries)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
-
-
-def _newton_on_support(design, y, w, support, lam, positive):
-    """Newton step on the support's sign pattern (the face's exact minimiser) as far as it keeps
-    the signs: the full step if no sign flips, else up to the first coefficient reaching zero.
-
-    The objective restricted to the face is a convex quadratic minimised by the full step, so
-    every point of the segment improves on ``w``. Returns ``(w_support, full)`` or None.
-    """
-    signs = np.sign(w[support])
-    # one BLAS thread: these systems are small, and threaded BLAS on a busy machine can spin
-    # for longer than the whole factorisation takes
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        G = design.gram(support)
-        rhs = design.rmatvec(y, support) - lam * signs
-        try:
-            w_s = np.linalg.solve(G, rhs)
-        except np.linalg.LinAlgError:
-            return None
-    if not np.all(np.isfinite(w_s)):
-        return None
-    flipped = np.sign(w_s) != signs
-    if not flipped.any():
-        return w_s, True
-    old = w[support]
-    # first crossing of zero along old + t (w_s - old), t in (0, 1)
-    t = np.min(old[flipped] / (old[flipped] - w_s[flipped]))
-    step = old + t * (w_s - old)
-    step[flipped & (np.abs(old / (old - w_s + 1e-300) - t) <= 1e-12)] = 0.0
-    step[np.sign(step) != signs] = 0.0
-    return step, False
-
-
 def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, max_iter=100,
-                max_epochs=50_000, coef_init=None, p0=100) -> LassoResult:
+                max_epochs=50_000, coef_init=None, p0=100, solver="bcd", verbose=0,
+                callback=None) -> LassoResult:
     """Solve the Lasso ``min 1/(2n) ||y - Xw - b||^2 + alpha ||w||_1`` (scikit-learn's scaling).
 
     Parameters
@@ -296,7 +162,13 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
         Constrain ``w >= 0``.
     tol : float, default=1e-8
         Stop when the duality gap is at most ``tol * ||y_c||^2 / n`` (``y_c`` centred if an
-        intercept is fitted) — scikit-learn's convention.
+        intercept is fitted) — scikit-learn's convention. ``tol=0`` asks for machine
+        precision: the solve then ends when the gap stops decreasing (five outer iterations
+        without a new smallest gap), and counts as converged if the gap is within rounding
+        (``16 n eps`` times that scale). A positive ``tol`` below what rounding allows ends
+        the same way, with ``converged=False``. With ``alpha=0`` (least squares) the rescaled
+        residual is dual feasible only if it is orthogonal to every column, so the gap is the
+        objective itself unless the fit is exact: use :func:`numpy.linalg.lstsq` there.
     max_iter : int, default=100
         Maximum outer iterations (working-set updates).
     max_epochs : int, default=50000
@@ -308,12 +180,32 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
         the previous size while an outer iteration gains less than 4x on the gap). Smaller
         first sets cost more outer iterations, each a full product ``X'r``, which costs about
         as much as ten epochs on 250 columns.
+    solver : {"bcd", "cvxpy"}, default="bcd"
+        ``"cvxpy"`` hands the same problem to cvxpy's default conic solver (an interior-point
+        method written elsewhere, with its own optimality certificate): a slow, independent
+        reference for small problems. It ignores ``tol``, ``max_iter``, ``max_epochs``,
+        ``coef_init`` and ``p0``; ``converged`` is cvxpy's status ``"optimal"``, ``n_iter``
+        its solver's iterations, and ``duality_gap`` is recomputed here from its ``coef``.
+    verbose : int or bool, default=0
+        ``1``: a summary line at the end; ``2``: a line per outer iteration as well.
+    callback : callable, optional
+        ``callback(iteration, state)`` after each outer iteration; ``state`` is a read-only
+        mapping with ``duality_gap``, ``primal``, ``coef`` (a read-only view: copy it to keep
+        it), ``working_set_size`` and ``n_active``. Returning ``True`` stops the solve.
 
     Returns
     -------
     LassoResult
         ``history`` records the objective and the duality gap per outer iteration, with the
         working-set size and the number of nonzeros.
+
+    Raises
+    ------
+    ValueError
+        For non-finite or negative ``alpha`` or ``tol``, inputs of inconsistent sizes, NaN or
+        infinite entries, or entries so large that squared norms overflow.
+    TypeError
+        For arguments of the wrong type (a string ``tol``, a number as ``fit_intercept``).
 
     References
     ----------
@@ -332,37 +224,63 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
     (True, [0, 1])
     """
     # dense designs keep their memory order (C or Fortran): no full copy just for validation;
-    # their finiteness is checked on the column norms (_Design), saving two passes over X
-    X = _check_csc(X) if sp.issparse(X) else check_array(X, "X", ndim=2, order="A",
-                                                          allow_nan=True)
+    # their finiteness is checked on the column norms (Design), saving two passes over X
+    X = check_csc(X) if sp.issparse(X) else check_array(X, "X", ndim=2, order="A",
+                                                         allow_nan=True)
     y = check_array(y, "y", ndim=1)
     n, d = X.shape
     if y.shape[0] != n:
         raise ValueError(f"y must have length X.shape[0]={n}; got {y.shape[0]}")
     alpha = check_scalar(alpha, "alpha", low=0.0)
-    tol = check_scalar(tol, "tol", low=0.0)
+    fit_intercept = check_bool(fit_intercept, "fit_intercept")
+    positive = check_bool(positive, "positive")
+    tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", low=1)
     max_epochs = check_int(max_epochs, "max_epochs", low=1)
     p0 = check_int(p0, "p0", low=1)
-    design = _Design(X, fit_intercept, y)
-    y_mean = float(y.mean()) if fit_intercept else 0.0
-    yc = y - y_mean
-    lam = n * alpha
+    solver = check_solver(solver)
+    verbose = check_verbose(verbose)
+    callback = check_callback(callback)
     w = np.zeros(d) if coef_init is None else check_array(coef_init, "coef_init", ndim=1,
                                                            copy=True)
     if w.shape[0] != d:
-        raise ValueError(f"coef_init must have length n_features={d}; got {w.shape[0]}")
+        raise ValueError(f"coef_init must have length X.shape[1]={d} (one coefficient per "
+                         f"feature); got {w.shape[0]}")
+    design = Design(X, fit_intercept, y)
+    y_mean = float(y.mean()) if fit_intercept else 0.0
+    yc = y - y_mean
+    check_squares_finite(float(yc @ yc), "y", "sum of squares")
+    tol_abs = tol * float(yc @ yc) / n
+    progress = Progress("solve_lasso", verbose, callback, "duality_gap", tol_abs)
+    if solver == "cvxpy":
+        return _solve_cvxpy(X, y, design, yc, y_mean, alpha, fit_intercept, positive, tol_abs,
+                            progress)
     if positive:
         w = np.maximum(w, 0.0)
-    tol_abs = tol * float(yc @ yc) / n
-    history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active"),
-                                 criterion_name="duality_gap", objective_name="primal")
-    start = time.perf_counter()
+    return _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter,
+                      max_epochs, p0, progress)
+
+
+def _solve_bcd(design, yc, y_mean, w, alpha, positive, tol, tol_abs, max_iter, max_epochs, p0,
+               progress):
+    """The working-set solver (see the module docstring); ``w`` is updated in place.
+
+    Everything inside is in the units of the unscaled objective ``1/2 ||r||^2 + lam ||w||_1``
+    with ``lam = n alpha`` (the kernels' units); values are divided by ``n`` only where they
+    reach the user (history, callback, result).
+    """
+    tuning = TUNING
+    n, d = design.X.shape
+    lam = n * alpha
+    target = n * tol_abs  # the gap to reach
+    floor = rounding_floor(n, float(yc @ yc))  # the smallest gap rounding resolves (tol=0)
+    report = _Report(max_iter, progress, n, w)
     r = yc - design.matvec(w) if w.any() else yc.copy()
     epochs = 0
-    track = {"key": None, "gap": np.inf, "tried": set()}
+    tracker = NewtonTracker()
     gap = primal = np.inf
     converged = False
+    stopped_by = "max_iter reached"
     it = 0
     ws_size = 0
     keep = np.arange(d)  # features not yet discarded by the gap safe rule (sorted)
@@ -372,162 +290,111 @@ def solve_lasso(X, y, alpha, *, fit_intercept=False, positive=False, tol=1e-8, m
     ws_buf = np.empty(d, dtype=np.intp)
     # sorted features whose correlations design holds at the current residual: the last
     # working set, or all of them at w = 0 for a sparse design
-    fresh = design._all if design.sparse and not w.any() else _NONE
-    prev_gap = np.inf  # unscaled, as in the kernels
+    fresh = design._all if design.sparse and not w.any() else NONE
+    prev_gap = np.inf
+    best_gap, since_best = np.inf, 0  # stall detection (counted in outer iterations)
+
+    def outer_step(corr, corr_max, keep, r, gap_tol, grow_to, prev_gap):
+        """Gap, screening and the next working set in one kernel call (an OuterStep)."""
+        return gap_screen_select(corr, corr_max, design.norm, design.inv_norm, keep, w, r, yc,
+                                 lam, gap_tol, positive, p0, grow_to, prev_gap, score, dropped,
+                                 ws_buf)
+
     for it in range(max_iter + 1):
         last = it == max_iter or epochs >= max_epochs
-        # gap, screening and the next working set in one kernel call (skipped when converged)
-        step = (design.norm, design.inv_norm, keep, w, r, yc, lam,
-                n * tol_abs if not last else np.inf, positive, p0,
-                2 * ws_size if _GROW and it > 1 else 0, prev_gap, score, dropped, ws_buf)
+        gap_tol = target if not last else np.inf  # below it, no screening and no next set
+        grow_to = 2 * ws_size if tuning.grow and it > 1 else 0
         corr, corr_max = design.correlations(r, keep, positive, fresh)
-        out = gap_screen_select(corr, corr_max, *step)
-        if out[0] <= n * tol_abs and not _screened_below(screened, r, corr_max):
+        step = outer_step(corr, corr_max, keep, r, gap_tol, grow_to, prev_gap)
+        if step.gap <= target and not screened_below(screened, r, corr_max):
             # the restricted gap certifies the screened problem; report the full problem's
             corr, corr_max = design.correlations(r, None, positive, fresh)
-            out = gap_screen_select(corr, corr_max, *step)
-        gap_u, primal_u, nnz, n_kept, n_dropped, drop_cmax, drop_nmax, nonzero, size = out
-        gap, primal = gap_u / n, primal_u / n
-        history.record(it, primal, gap, elapsed=time.perf_counter() - start,
-                       working_set_size=ws_size, n_active=nnz)
-        if gap <= tol_abs:
-            converged = True
+            step = outer_step(corr, corr_max, keep, r, gap_tol, grow_to, prev_gap)
+        gap, primal = step.gap, step.primal
+        stop = report(it, gap, primal, ws_size, step.nnz)
+        if gap <= target:
+            converged, stopped_by = True, "duality gap below target"
+            break
+        if gap < best_gap:
+            best_gap, since_best = gap, 0
+        else:
+            since_best += 1
+        if since_best >= tuning.stall_outer:
+            # the gap stopped decreasing: with tol=0 (machine precision) that is the goal, if the
+            # gap is as small as rounding allows (not so at alpha=0, where it is the objective)
+            converged = tol == 0.0 and gap <= floor
+            stopped_by = "no progress left at machine precision"
+            break
+        if stop:
+            stopped_by = "stopped by the callback"
             break
         if last:
+            stopped_by = "max_iter reached" if it == max_iter else "max_epochs reached"
             break
-        keep = keep[:n_kept]  # compacted in place by the kernel
-        if n_dropped:
-            _record_screening(design, yc, w, r, dropped[:n_dropped], drop_cmax, drop_nmax,
-                              nonzero, positive, screened)
-            fresh = _NONE if nonzero else fresh
-        if n_kept == 0:  # every feature is provably zero at the optimum, and now so is w
+        keep = keep[:step.n_kept]  # compacted in place by the kernel
+        if step.n_dropped:
+            record_screening(design, yc, w, r, dropped[:step.n_dropped], step.dropped_corr_max,
+                             step.dropped_norm_max, step.dropped_nonzero, positive, screened)
+            fresh = NONE if step.dropped_nonzero else fresh
+        if step.n_kept == 0:  # every feature is provably zero at the optimum, and now so is w
             r = yc.copy()
-            primal, _, gap = _gap(r, yc, design.correlations(r, None, positive)[1], 0.0, n, alpha)
-            converged = True
+            primal, _, gap = residual_gap(r, yc, design.correlations(r, None, positive)[1], 0.0,
+                                          lam)
+            it += 1
+            report(it, gap, primal, 0, 0)
+            converged, stopped_by = True, "every feature screened out"
             break
-        ws_size = size
-        prev_gap = gap_u
-        ws = ws_buf[:size].copy()
-        used, fresh = _solve_block(design, yc, w, r, ws, lam, positive,
-                                   n * max(0.3 * gap, 0.1 * tol_abs), n * tol_abs,
-                                   max_epochs - epochs, _ANDERSON_K, track)
+        ws_size = step.ws_size
+        prev_gap = gap
+        ws = ws_buf[:ws_size].copy()
+        used, fresh = solve_block(design, yc, w, r, ws, lam, positive,
+                                  max(0.3 * gap, 0.1 * target), target, max_epochs - epochs,
+                                  tuning, tracker)
         epochs += used
-    return LassoResult(converged=converged, n_iter=it, history=history, coef=w,
-                       intercept=y_mean - float(design.mu @ w), duality_gap=gap, primal=primal)
+    result = LassoResult(converged=converged, n_iter=it, history=report.history, coef=w,
+                         intercept=y_mean - float(design.mu @ w), duality_gap=gap / n,
+                         primal=primal / n)
+    progress.finish(result, stopped_by)
+    return result
 
 
-def _record_screening(design, yc, w, r, dropped, cmax, nmax, nonzero, positive, screened):
-    """Bookkeeping of features just dropped by gap safe screening (Fercoq, Gramfort & Salmon,
-    ICML 2015; the test itself runs in :func:`gap_screen_select`).
+class _Report:
+    """Records the working-set solver's outer iterations in the user's units (the solver
+    works in ``n`` times them) and passes them to the callback / verbose printing."""
 
-    The dual ``D(nu) = 1/2 ||y||^2 - 1/2 ||y - nu||^2`` is 1-strongly concave, so the optimal dual
-    point lies within ``sqrt(2 gap)`` of the rescaled residual ``nu = s r`` (unscaled ``gap``);
-    feature ``j`` is inactive at the optimum when ``s |x_j'r| + ||x_j|| sqrt(2 gap) < lam``
-    (the signed correlation with ``positive``). Zero columns are dropped too. Dropped features
-    still nonzero in ``w`` are zeroed (``r`` updated); appends to ``screened`` what
-    :func:`_screened_below` needs to bound the dropped correlations later.
-    """
-    if nonzero:
-        w[dropped] = 0.0
-        r[:] = yc - design.matvec(w)
-        cmax = float(np.abs(design.correlations(r, dropped, positive)[0][dropped]).max())
-    screened.append((r.copy(), cmax, nmax))
+    def __init__(self, max_iter, progress, n, coef):
+        self.history = ConvergenceHistory(max_iter + 1, ("working_set_size", "n_active"),
+                                          criterion_name="duality_gap", objective_name="primal",
+                                          labels=_LABELS)
+        self.progress, self.n, self.coef = progress, n, coef
+        self.start = time.perf_counter()
 
-
-def _screened_below(screened, r, corr_max):
-    """Whether every screened feature provably has ``|x_j'r| <= corr_max``, so that the gap of
-    the screened problem is the full one: ``|x_j'r| <= |x_j'r_e| + ||x_j|| ||r - r_e||`` from
-    the residual ``r_e`` of the screening event that dropped ``j``."""
-    return all(cmax + nmax * float(np.linalg.norm(r - r_e)) <= corr_max
-               for r_e, cmax, nmax in screened)
+    def __call__(self, it, gap, primal, ws_size, n_active) -> bool:
+        """Record one iteration; True if the callback asks to stop."""
+        n = self.n
+        self.history.record(it, primal / n, gap / n, elapsed=time.perf_counter() - self.start,
+                            working_set_size=ws_size, n_active=n_active)
+        return self.progress.step(it, duality_gap=gap / n, primal=primal / n, coef=self.coef,
+                                  working_set_size=ws_size, n_active=n_active)
 
 
-def _newton_pays(gap, prev_gap, target, size, n, epochs, nnz):
-    """Whether the Newton step on a support of ``size`` should cost less than the coordinate
-    descent epochs still needed, extrapolating the linear rate of the last chunk of ``epochs``.
+def _solve_cvxpy(X, y, design, yc, y_mean, alpha, fit_intercept, positive, tol_abs, progress):
+    """The reference path: cvxpy's answer, with its gap recomputed here."""
+    from ._reference import lasso_cvxpy
 
-    The step costs a Gram matrix, about ``nnz^2 / n`` flops for ``nnz`` stored entries in the
-    support's columns (``n size^2`` when dense), and a Cholesky-like solve, ``size^3 / 3``; an
-    epoch costs ``2 nnz``. Dense, that is ``size (1 + size / (3 n)) / 2`` epochs; on sparse
-    columns the solve weighs ``1 / density`` times more.
-    """
-    nnz = max(nnz, 1)
-    cost = (nnz * (nnz / n) + size**3 / 3.0) / (2.0 * nnz)
-    if gap >= prev_gap:  # coordinate descent stalls on this face
-        return True
-    remaining = epochs * np.log(gap / target) / np.log(prev_gap / gap)
-    return remaining > cost
-
-
-def _solve_block(design, yc, w, r, ws, lam, positive, inner_tol, target, budget, anderson,
-                 track):
-    """Coordinate descent on the working set ``ws`` until its restricted gap <= ``inner_tol``.
-
-    Gaps here are of the unscaled objective ``1/2 ||r||^2 + lam ||w||_1``; ``target`` is the
-    outer one. ``w`` and ``r`` (the centred residual) are updated in place. ``track`` carries the
-    last support / signs, its gap and the faces already tried by Newton across outer iterations.
-    Returns the epochs used and the features whose correlations ``design`` now holds at the
-    final residual (the working set for a sparse design, see :meth:`_Design.correlations`).
-    """
-    check_every = _CHECK_EVERY
-    used = 0
-    m = ws.size
-    wb = w[ws].copy()
-    norm2b = design.norm2[ws]
-    hist = np.empty((anderson + 1, m))
-    w_acc = np.empty(m)
-    r_acc = np.empty_like(r)
-    if design.sparse:
-        X = design.X
-        state = np.zeros(2)  # without an intercept mu = 0: no offsets, r itself is updated
-        rs = r
-        if design.centred:  # kernel residual: true residual minus the offset mu'w
-            state[0] = float(design.mu @ w)
-            rs = r - state[0]
-            state[1] = rs.sum()
-    else:
-        Xb, cols = design.block(ws)
-    while used < budget:
-        n_ep = min(check_every, budget - used)
-        if design.sparse:
-            gap = lasso_ws_sparse(X.indptr, X.indices, X.data, design.mu, design.colsum, ws,
-                                  norm2b, wb, rs, state, yc, lam, positive, n_ep, anderson, hist,
-                                  w_acc, r_acc, _FULL_EVERY, design._corr)
-        else:
-            gap = lasso_ws_dense(Xb, cols, norm2b, wb, r, yc, lam, positive, n_ep, anderson,
-                                 hist, w_acc, r_acc)
-        used += n_ep
-        inside = np.flatnonzero(wb)
-        support = ws[inside]
-        key = (support.tobytes(), np.sign(wb[inside]).tobytes())
-        if (gap > target and key == track["key"] and key not in track["tried"]
-                and inside.size and _newton_pays(gap, track["gap"], target, inside.size,
-                                                 r.shape[0], n_ep, design.stored(support))):
-            # the support and signs survived a whole chunk and coordinate descent is slow on
-            # this face: take the exact step on it (finite termination once identified)
-            track["tried"].add(key)
-            w[ws] = wb
-            out = _newton_on_support(design, yc, w, support, lam, positive)
-            if out is not None:
-                w[support] = out[0]
-                wb[:] = w[ws]
-                r[:] = yc - design.matvec(w)
-                if design.sparse and design.centred:
-                    state[0] = float(design.mu @ w)
-                    rs = r - state[0]
-                    state[1] = rs.sum()
-                corr = design.rmatvec(r, ws)
-                if design.sparse:  # keep the working set's correlations current
-                    design._corr[ws] = corr
-                corr_max = float(corr.max() if positive else np.abs(corr).max())
-                n = r.shape[0]
-                gap = n * _gap(r, yc, max(corr_max, 0.0), float(np.abs(wb).sum()), n, lam / n)[2]
-        track["key"], track["gap"] = key, gap
-        if gap <= inner_tol:
-            break
-    w[ws] = wb
-    if design.sparse:
-        if design.centred:
-            r[:] = rs + state[0]
-        return used, ws
-    return used, _NONE
+    coef, intercept, status, n_iter = lasso_cvxpy(X, y, alpha, fit_intercept, positive)
+    n = X.shape[0]
+    r = yc - design.matvec(coef)  # centred residual: the intercept profiled out, as above
+    corr = design.rmatvec(r)
+    corr_max = max(float(corr.max() if positive else np.abs(corr).max()), 0.0)
+    primal, _, gap = (value / n for value in residual_gap(
+        r, yc, corr_max, float(np.abs(coef).sum()), n * alpha))
+    history = ConvergenceHistory.from_arrays([n_iter], [primal], [gap],
+                                             criterion_name="duality_gap",
+                                             objective_name="primal", labels=_LABELS)
+    result = LassoResult(converged=status == "optimal", n_iter=n_iter, history=history,
+                         coef=coef, intercept=intercept if fit_intercept else 0.0,
+                         duality_gap=gap, primal=primal)
+    progress.step(n_iter, duality_gap=gap, primal=primal, coef=coef)
+    progress.finish(result, f"cvxpy status {status!r}")
+    return result

@@ -8,28 +8,33 @@
 * ``"newton"``: exact block Hessian with an Armijo backtracking line search;
 * ``"exact"``: exact block minimisation, for quadratic problems (same step as ``"matrix"``);
 * ``"message_passing"``: exact minimisation of a forest-structured block of a sparse quadratic
-  in O(|b|) (:func:`~sparsenum.bcd._kernels.forest_solve`).
+  in ``O(|b|)`` (:meth:`~sparsenum.bcd.SparseQuadratic.solve_forest_block`).
 
 With an L1 penalty the matrix-type updates solve the block's penalised quadratic model by
 coordinate descent, then *identify the active set* (the model's nonzeros and their signs) and take
 the Newton step restricted to it; when the step keeps the signs it is the model's exact minimiser,
 which gives the superlinear / finite termination of Section 6.
+
+Each rule is a small object that declares what it requires of the problem (a quadratic ``f``,
+forest-structured blocks of a sparse quadratic); :func:`~sparsenum.bcd.block_coordinate_descent`
+checks these declarations against the problem and the partition before it starts. The strings
+above are the public spelling; :data:`UPDATE_RULES` maps them to the objects.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.linalg as sla
 
-from ._kernels import forest_solve, quadratic_l1_cd
+from ._kernels import quadratic_l1_cd
 from .problems import prox_l1
 
-__all__ = ["UPDATES", "block_step", "solve_l1_model"]
+__all__ = ["UPDATES", "UPDATE_RULES", "UpdateRule", "solve_l1_model"]
 
-UPDATES = ("gradient", "adaptive", "matrix", "newton", "exact", "message_passing")
-
-_ARMIJO = 1e-4
-_MAX_BACKTRACK = 50
+_ARMIJO = 1e-4  # sufficient-decrease fraction of the Armijo test (the usual 1e-4)
+_MAX_BACKTRACK = 50  # halvings before a step is given up (2^-50: below rounding of any step)
 
 
 def _solve_psd(H, rhs):
@@ -88,16 +93,44 @@ def _penalised_change(problem, xb, d):
     return problem.l1 * float(np.abs(xb + d).sum() - np.abs(xb).sum())
 
 
-def block_step(update, ctx, state, block, block_id):
-    """The step ``d`` on ``block`` (already checked to decrease ``F``; not yet applied)."""
-    problem = ctx.problem
-    g = state.grad[block]
-    xb = state.x[block]
-    l1, nonneg = problem.l1, problem.nonneg
-    if update in ("gradient", "adaptive"):
+@dataclasses.dataclass(frozen=True)
+class UpdateRule:
+    """A block update rule, and what it requires.
+
+    ``step(ctx, state, block, block_id)`` returns the move ``d`` of ``x[block]`` (checked to
+    decrease ``F``, not yet applied); ``block_id`` is the block's index in a fixed partition
+    (constants and factorisations are cached per block) or None.
+    """
+
+    name: str
+    #: needs a quadratic ``f`` (exact block minimisation)
+    needs_quadratic: bool = False
+    #: needs forest-structured blocks of a smooth sparse quadratic (message passing)
+    needs_forest_blocks: bool = False
+
+    def step(self, ctx, state, block, block_id):  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _Gradient(UpdateRule):
+    """``d = prox(x_b - g_b / L_b) - x_b`` with the block's Lipschitz constant."""
+
+    def step(self, ctx, state, block, block_id):
+        problem = ctx.problem
+        g, xb = state.grad[block], state.x[block]
         L = ctx.block_constant(block, block_id)
-        if update == "gradient":
-            return prox_l1(xb - g / L, l1 / L, nonneg) - xb
+        return prox_l1(xb - g / L, problem.l1 / L, problem.nonneg) - xb
+
+
+class _Adaptive(UpdateRule):
+    """The gradient step with a local estimate of ``L_b``: halved after each success, doubled
+    until the descent-lemma test holds."""
+
+    def step(self, ctx, state, block, block_id):
+        problem = ctx.problem
+        g, xb = state.grad[block], state.x[block]
+        l1, nonneg = problem.l1, problem.nonneg
+        L = ctx.block_constant(block, block_id)
         scale = ctx.adaptive_scale(block_id)
         for _ in range(_MAX_BACKTRACK):
             Lhat = scale * L
@@ -112,35 +145,69 @@ def block_step(update, ctx, state, block, block_id):
                 return d
             scale *= 2
         return prox_l1(xb - g / L, l1 / L, nonneg) - xb
-    if update == "message_passing":
-        Q = problem.Q
-        d = forest_solve(Q.indptr, Q.indices, Q.data, np.asarray(block, np.int64), -g,
-                         problem._local)
+
+
+class _Matrix(UpdateRule):
+    """``d = -H_b^{-1} g_b`` with the constant matrix bound (exact for quadratics); with L1,
+    the minimiser of the block's penalised model."""
+
+    def step(self, ctx, state, block, block_id):
+        problem = ctx.problem
+        g, xb = state.grad[block], state.x[block]
+        H = ctx.block_matrix(block, block_id)
+        if not (problem.l1 or problem.nonneg):
+            return -ctx.block_solve(block, block_id, g)
+        return solve_l1_model(H, g, xb, problem.l1, problem.nonneg) - xb
+
+
+class _MessagePassing(UpdateRule):
+    """Exact minimisation of a forest-structured block of a sparse quadratic in ``O(|b|)``."""
+
+    def step(self, ctx, state, block, block_id):
+        d = ctx.problem.solve_forest_block(block, -state.grad[block])
         if np.isnan(d).any():
             raise ValueError("message_passing needs forest-structured blocks; this block has a "
                              "cycle: use partition='forest' (or blocks whose graph is a forest)")
         return d
-    if update in ("matrix", "exact"):
-        H = ctx.block_matrix(block, block_id)
-        if not (l1 or nonneg):
-            return -ctx.block_solve(block, block_id, g)
-        return solve_l1_model(H, g, xb, l1, nonneg) - xb
-    # newton with Armijo backtracking on F
-    H = problem.block_hessian(state, block)
-    d = -_solve_psd(H, g) if not (l1 or nonneg) else solve_l1_model(H, g, xb, l1, nonneg) - xb
-    decrease = g @ d + _penalised_change(problem, xb, d)
-    if decrease >= 0:
+
+
+class _Newton(UpdateRule):
+    """The exact block Hessian, with Armijo backtracking on ``F``."""
+
+    def step(self, ctx, state, block, block_id):
+        problem = ctx.problem
+        g, xb = state.grad[block], state.x[block]
+        l1, nonneg = problem.l1, problem.nonneg
+        H = problem.block_hessian(state, block)
+        d = (-_solve_psd(H, g) if not (l1 or nonneg)
+             else solve_l1_model(H, g, xb, l1, nonneg) - xb)
+        decrease = g @ d + _penalised_change(problem, xb, d)
+        if decrease >= 0:
+            return np.zeros_like(d)
+        if problem.is_quadratic:  # the Newton step minimises the block model exactly
+            return d
+        t = 1.0
+        for _ in range(_MAX_BACKTRACK):
+            if np.array_equal(xb + t * d, xb):  # the step is below rounding: nothing to gain
+                break
+            change = problem.smooth_change(state, block, t * d)
+            penalty = _penalised_change(problem, xb, t * d)
+            # second test free of cancellation: convexity gives f(x+s) - f(x) <= grad f(x+s)'s
+            if change + penalty <= _ARMIJO * t * decrease or (
+                    problem.directional_derivative(state, block, t * d) + penalty
+                    <= _ARMIJO * t * decrease):
+                return t * d
+            t *= 0.5
         return np.zeros_like(d)
-    if problem.is_quadratic:  # the Newton step minimises the block model exactly
-        return d
-    t = 1.0
-    for _ in range(_MAX_BACKTRACK):
-        change = problem.smooth_change(state, block, t * d)
-        penalty = _penalised_change(problem, xb, t * d)
-        # second test free of cancellation: convexity gives f(x+s) - f(x) <= grad f(x+s)'s
-        if change + penalty <= _ARMIJO * t * decrease or (
-                problem.directional_derivative(state, block, t * d) + penalty
-                <= _ARMIJO * t * decrease):
-            return t * d
-        t *= 0.5
-    return np.zeros_like(d)
+
+
+#: the update rules by their public names
+UPDATE_RULES = {rule.name: rule for rule in (
+    _Gradient("gradient"),
+    _Adaptive("adaptive"),
+    _Matrix("matrix"),
+    _Newton("newton"),
+    _Matrix("exact", needs_quadratic=True),
+    _MessagePassing("message_passing", needs_forest_blocks=True),
+)}
+UPDATES = tuple(UPDATE_RULES)

@@ -134,12 +134,15 @@ def test_memory_order_and_sparse_give_the_same_solution(fit_intercept):
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("positive", [False, True])
 def test_anderson_extrapolation_does_not_change_the_solution(monkeypatch, sparse, positive):
+    import dataclasses
+
     import sparsenum.bcd.lasso as lasso_module
 
     Xd = XS if sparse else X
     alpha = 0.01 * ALPHA_MAX
     with_acc = solve_lasso(Xd, Y, alpha, fit_intercept=True, positive=positive, tol=1e-12)
-    monkeypatch.setattr(lasso_module, "_ANDERSON_K", 0)
+    monkeypatch.setattr(lasso_module, "TUNING", dataclasses.replace(lasso_module.TUNING,
+                                                                     anderson=0))
     plain = solve_lasso(Xd, Y, alpha, fit_intercept=True, positive=positive, tol=1e-12)
     assert with_acc.converged and plain.converged
     assert np.allclose(with_acc.coef, plain.coef, atol=1e-7)
@@ -191,8 +194,8 @@ def test_gap_safe_screening_keeps_the_solution_and_reports_the_full_gap(monkeypa
     yw = Xw[:, :5] @ rng.standard_normal(5) + 0.01 * rng.standard_normal(80)
     alpha = 0.05 * np.abs(Xw.T @ yw).max() / 80
     dropped = []
-    original = lasso_module._record_screening
-    monkeypatch.setattr(lasso_module, "_record_screening",
+    original = lasso_module.record_screening
+    monkeypatch.setattr(lasso_module, "record_screening",
                         lambda *a: dropped.append(a[4].size) or original(*a))
     res = solve_lasso(Xw, yw, alpha, positive=positive, tol=1e-12)
     assert res.converged and sum(dropped) > 0  # screening happened

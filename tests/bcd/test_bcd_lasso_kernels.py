@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from sklearn.linear_model import Lasso
 
 from sparsenum.bcd import lasso_duality_gap, solve_lasso
-from sparsenum.bcd._lasso_kernels import (
+from sparsenum.bcd._lasso_outer_kernels import (
+    _kth_smallest,
     _select_smallest,
     csc_column_stats,
     csc_correlations,
@@ -70,6 +71,34 @@ def test_selection_matches_a_stable_sort(m, frac, n_support, levels, seed):
     count = _select_smallest(score, keep, size, ws)
     assert count == size
     assert np.array_equal(ws[:count], keep[reference_selection(score, size)])
+
+
+@given(m=st.integers(1, 2000), levels=st.integers(1, 2000), order=st.sampled_from(
+    ["random", "sorted", "reversed", "organ pipe"]), k_frac=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**16))
+@settings(max_examples=200, deadline=None)
+def test_quickselect_matches_numpy_partition(m, levels, order, k_frac, seed):
+    # the selection replaces np.partition (whose numba version dominated compile time): same
+    # value on ties, sorted runs and the patterns that defeat naive pivots
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, levels, m).astype(float)
+    if order == "sorted":
+        a.sort()
+    elif order == "reversed":
+        a = -np.sort(-a)
+    elif order == "organ pipe":
+        a = np.r_[np.sort(a[: m // 2]), -np.sort(-a[m // 2:])]
+    k = min(int(k_frac * m), m - 1)
+    work = a.copy()
+    assert _kth_smallest(work, k) == np.partition(a, k)[k]
+    assert np.array_equal(np.sort(work), np.sort(a))  # a permutation of the input
+
+
+def test_quickselect_bounds_its_rounds_on_adversarial_input():
+    # many rounds that split off one element each end in the sort fallback, not O(n^2)
+    a = np.r_[np.arange(5000.0), np.full(3, -np.inf)]
+    for k in (0, 2500, 5002):
+        assert _kth_smallest(a.copy(), k) == np.partition(a, k)[k]
 
 
 def test_selection_falls_back_when_the_sampled_bound_is_too_low():
@@ -169,12 +198,12 @@ def test_alpha_at_or_above_alpha_max_gives_zero_on_sparse(fit_intercept):
 def test_newton_steps_on_a_sparse_design_keep_the_gap_honest(monkeypatch):
     # force the Newton step whenever a face repeats: its correlations then come from scipy and
     # must leave the kernel's cached working-set correlations current
-    import sparsenum.bcd.lasso as lasso_module
+    import sparsenum.bcd._lasso_block as block_module
 
-    monkeypatch.setattr(lasso_module, "_newton_pays", lambda *a: True)
+    monkeypatch.setattr(block_module, "_newton_pays", lambda *a: True)
     calls = []
-    original = lasso_module._newton_on_support
-    monkeypatch.setattr(lasso_module, "_newton_on_support",
+    original = block_module.newton_on_support
+    monkeypatch.setattr(block_module, "newton_on_support",
                         lambda *a: calls.append(1) or original(*a))
     X, y = text_like(80, 300, 7)
     alpha = 0.02 * np.abs(X.T @ y).max() / 80
@@ -200,7 +229,7 @@ def test_sparse_warm_start_recomputes_the_correlations():
 
 def test_newton_cost_model_weighs_sparse_columns():
     # with prev_gap = e gap and one epoch, coordinate descent needs log(gap / target) more
-    from sparsenum.bcd.lasso import _newton_pays
+    from sparsenum.bcd._lasso_block import _newton_pays
 
     n, size = 1000, 100
     dense_cost = 0.5 * size * (1 + size / (3 * n))  # 51.7 epochs of a dense support

@@ -1,4 +1,6 @@
-"""The block coordinate descent driver: partition x selection rule x update rule."""
+"""The general block coordinate descent framework: its driver, over any problem, partition,
+selection rule and update rule (the working-set Lasso and L1-logistic solvers are in lasso.py and
+l1_logistic.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,32 @@ import numpy as np
 import scipy.linalg as sla
 
 from sparsenum.base import ConvergenceHistory, SolverResult
-from sparsenum.utils import check_int, check_one_of, check_random_state, check_scalar
+from sparsenum.utils import check_int, check_one_of, check_random_state
 
-from .partitions import FIXED_PARTITIONS, PARTITIONS, make_partition
+from ._progress import Progress
+from ._validation import check_callback, check_tol, check_verbose
+from .partitions import FIXED_PARTITIONS, PARTITION_RULES, PARTITIONS
 from .problems import BCDProblem
-from .selection import SELECTIONS, select_block
-from .updates import UPDATES, block_step
+from .selection import SELECTION_RULES, SELECTIONS
+from .updates import UPDATE_RULES, UPDATES
 
 __all__ = ["BCDResult", "block_coordinate_descent"]
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """Constants of the driver's stall detection, each with its reason."""
+
+    #: epochs (passes over all blocks) that lower neither the objective (beyond rounding) nor the
+    #: optimality measure (to a new minimum): the run can make no more progress at this
+    #: precision, and ends; with ``tol=0`` (machine precision) that is the goal
+    stall_epochs: int = 20
+    #: a decrease of the objective below this fraction of its size is rounding, not progress
+    rounding: float = 16.0 * np.finfo(np.float64).eps
+
+
+TUNING = Tuning()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
@@ -45,21 +65,16 @@ class BCDResult(SolverResult):
 class _Context:
     """What rules and updates share: the problem, the partition and cached block constants."""
 
-    def __init__(self, problem, partition, rng, update, selection):
+    def __init__(self, problem, partition, rng, partition_rule, selection):
         self.problem = problem
         self.partition = partition
         self.rng = rng
         L = problem.lipschitz
         self.L_max = float(L.max()) if L.size else 1.0
-        self.gsq_iht_steps = 3
-        needs_diag = selection in ("gsd", "gsq") and not partition.fixed
         self.diag_bound = (np.maximum(problem.diag_bound(partition.block_size), 1e-300)
-                           if (needs_diag or selection == "gsd") else None)
+                           if selection.needs_diag_bound(partition.fixed) else None)
         self._factors = {}
         self._scale = {}
-        if partition.kind == "forest":
-            self.uf = np.arange(problem.n_coords, dtype=np.int64)
-            self.in_block = np.zeros(problem.n_coords, dtype=np.bool_)
         if partition.fixed:
             if partition.block_size == 1:
                 self.block_L = np.maximum(L[partition.order], 1e-300)
@@ -67,13 +82,8 @@ class _Context:
                 self.block_L = np.array([self._lambda_max(problem.block_bound(b))
                                          for b in partition.blocks])
             self.block_prob = self.block_L / self.block_L.sum()
-            if selection == "gsq":  # padded stacks: all block scores in one einsum
-                size = max(len(b) for b in partition.blocks)
-                self._gsq_idx = np.zeros((partition.n_blocks, size), dtype=np.int64)
-                self._gsq_inv = np.zeros((partition.n_blocks, size, size))
-                for i, b in enumerate(partition.blocks):
-                    self._gsq_idx[i, :len(b)] = b
-                    self._gsq_inv[i, :len(b), :len(b)] = np.linalg.pinv(problem.block_bound(b))
+        partition_rule.prepare(self)
+        selection.prepare(self)
 
     @staticmethod
     def _lambda_max(H):
@@ -117,41 +127,41 @@ class _Context:
                 self._factors[block_id] = (H, factor)
         return sla.cho_solve(factor, g, check_finite=False)
 
-    def gsq_scores(self, grad):
-        g = grad[self._gsq_idx]
-        return np.einsum("bi,bij,bj->b", g, self._gsq_inv, g)
-
 
 def _check_combination(problem, partition, selection, update):
+    """Check what the chosen rules declare they require against the problem and each other."""
     smooth = not (problem.l1 or problem.nonneg)
-    if update in ("exact",) and not problem.is_quadratic:
-        raise ValueError(f"update='exact' needs a quadratic problem; {type(problem).__name__} is "
-                         "not: use 'matrix' (upper-bound) or 'newton'")
-    if update == "message_passing" or partition == "forest":
+    if update.needs_quadratic and not problem.is_quadratic:
+        raise ValueError(f"update={update.name!r} needs a quadratic problem; "
+                         f"{type(problem).__name__} is not: use 'matrix' (upper-bound) or "
+                         "'newton'")
+    if update.needs_forest_blocks or partition.grows_forests:
         if not getattr(problem, "supports_message_passing", False):
             raise ValueError(f"update='message_passing' and partition='forest' need a sparse "
-                             f"quadratic problem (SparseQuadratic, LabelPropagation); got "
+                             f"quadratic problem (SparseQuadratic, LabelPropagationProblem); got "
                              f"{type(problem).__name__}")
         if not smooth:
             raise ValueError("message passing solves smooth quadratics: it does not support the "
                              "L1 penalty or x >= 0")
-    if update == "message_passing" and partition not in ("forest", "order", "random") :
-        raise ValueError("update='message_passing' needs forest-structured blocks: use "
-                         f"partition='forest'; got partition={partition!r}")
-    if selection == "gsq" and not smooth:
-        raise ValueError("selection='gsq' is defined here for smooth problems only; with an L1 "
-                         "penalty use 'gsd' or 'gsl' (GS-q with a diagonal / Lipschitz bound)")
-    if selection == "cyclic" and partition not in FIXED_PARTITIONS:
-        raise ValueError(f"selection='cyclic' needs a fixed partition {FIXED_PARTITIONS}; got "
-                         f"partition={partition!r}")
-    if partition == "forest" and selection not in ("gs", "gsl", "gsd"):
-        raise ValueError("partition='forest' grows blocks greedily: use selection 'gs', 'gsl' "
-                         f"or 'gsd'; got {selection!r}")
+    if update.needs_forest_blocks and not partition.may_hold_forests:
+        raise ValueError(f"update={update.name!r} needs forest-structured blocks: use "
+                         f"partition='forest'; got partition={partition.name!r}")
+    if selection.smooth_only and not smooth:
+        raise ValueError(f"selection={selection.name!r} is defined here for smooth problems "
+                         f"only; {selection.alternative}")
+    if selection.needs_fixed_partition and not partition.fixed:
+        raise ValueError(f"selection={selection.name!r} needs a fixed partition "
+                         f"{FIXED_PARTITIONS}; got partition={partition.name!r}")
+    if partition.grows_forests and not selection.scores_coordinates:
+        ranking = [name for name, rule in SELECTION_RULES.items() if rule.scores_coordinates]
+        raise ValueError(f"partition={partition.name!r} grows blocks greedily: use selection "
+                         f"{', '.join(map(repr, ranking[:-1]))} or {ranking[-1]!r}; got "
+                         f"{selection.name!r}")
 
 
 def block_coordinate_descent(problem, *, partition="order", selection="gsl", update="gradient",
                              block_size=1, tol=1e-6, max_iter=1000, x0=None,
-                             random_state=None) -> BCDResult:
+                             random_state=None, verbose=0, callback=None) -> BCDResult:
     """Minimise ``f(x) + l1 ||x||_1`` by block coordinate descent.
 
     Each iteration picks a block ``b`` with the ``selection`` rule among the blocks of
@@ -162,7 +172,7 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     ----------
     problem : BCDProblem
         :class:`LeastSquares`, :class:`BinaryLogistic`, :class:`MultinomialLogistic`,
-        :class:`SparseQuadratic` or :class:`LabelPropagation`.
+        :class:`SparseQuadratic` or :class:`LabelPropagationProblem`.
     partition : {"order", "random", "sort", "avg", "variable", "forest"}, default="order"
         Fixed partitions, variable blocks, or variable forest-structured blocks.
     selection : {"cyclic", "random", "lipschitz", "gs", "gsl", "gsq", "gsd"}, default="gsl"
@@ -173,18 +183,37 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
         Coordinates per block (the maximal size for forest blocks).
     tol : float, default=1e-6
         Stop when the optimality measure (``history.criterion_name``) is at most ``tol``.
+        Whatever ``tol``, the run also ends when it stalls: 20 epochs (passes over all blocks)
+        that lower neither the objective beyond rounding nor the optimality measure to a new
+        minimum. ``tol=0`` asks for machine precision, and such a stop then counts as
+        converged; with ``tol > 0`` it reports ``converged=False``.
     max_iter : int, default=1000
         Maximum number of block updates.
     x0 : array-like of shape (n_coords,), optional
         Starting point (default zeros).
     random_state : int, RandomState or None
         Seeds random partitions and random / Lipschitz sampling.
+    verbose : int or bool, default=0
+        ``1``: a summary line at the end; ``2``: a line per block update as well.
+    callback : callable, optional
+        ``callback(iteration, state)`` after each block update; ``state`` is a read-only
+        mapping with ``objective``, the optimality measure under its name
+        (``history.criterion_name``), ``x`` (a read-only view: copy it to keep it) and
+        ``block`` (the coordinates just updated). Returning ``True`` stops the run.
 
     Returns
     -------
     BCDResult
         With ``history`` recording, per iteration, the objective ``F``, the optimality measure and
         the number of nonzeros (``n_active``).
+
+    Raises
+    ------
+    ValueError
+        For unknown or unsupported choices (the message says what to use instead) and bad
+        values of the numeric arguments.
+    TypeError
+        For a ``problem`` that is not a :class:`BCDProblem` and arguments of the wrong type.
 
     References
     ----------
@@ -206,42 +235,69 @@ def block_coordinate_descent(problem, *, partition="order", selection="gsl", upd
     if not isinstance(problem, BCDProblem):
         raise TypeError(f"problem must be a BCDProblem (e.g. LeastSquares); got "
                         f"{type(problem).__name__}")
-    check_one_of(partition, "partition", PARTITIONS)
-    check_one_of(selection, "selection", SELECTIONS)
-    check_one_of(update, "update", UPDATES)
+    partition = PARTITION_RULES[check_one_of(partition, "partition", PARTITIONS)]
+    selection = SELECTION_RULES[check_one_of(selection, "selection", SELECTIONS)]
+    update = UPDATE_RULES[check_one_of(update, "update", UPDATES)]
     block_size = check_int(block_size, "block_size", low=1)
-    tol = check_scalar(tol, "tol", low=0.0)
+    tol = check_tol(tol)
     max_iter = check_int(max_iter, "max_iter", low=0)
+    verbose = check_verbose(verbose)
+    callback = check_callback(callback)
     _check_combination(problem, partition, selection, update)
     rng = check_random_state(random_state)
     rng = np.random.default_rng(rng.randint(0, 2**31 - 1))
     block_size = min(block_size, problem.n_coords)
 
     state = problem.start(x0)
-    part = make_partition(partition, problem.n_coords, block_size, problem.lipschitz, rng)
-    ctx = _Context(problem, part, rng, update, selection)
+    part = partition.build(problem.n_coords, block_size, problem.lipschitz, rng)
+    ctx = _Context(problem, part, rng, partition, selection)
     history = ConvergenceHistory(max_iter + 1, ("n_active",),
-                                 criterion_name=problem.criterion_name)
+                                 criterion_name=problem.criterion_name,
+                                 labels=_labels(problem.criterion_name))
+    progress = Progress("block_coordinate_descent", verbose, callback, problem.criterion_name,
+                        tol)
     crit = problem.optimality(state)
-    history.record(0, problem.objective(state), crit, elapsed=0.0,
-                   n_active=float(np.count_nonzero(state.x)))
+    objective = problem.objective(state)
+    history.record(0, objective, crit, elapsed=0.0, n_active=float(np.count_nonzero(state.x)))
     start = time.perf_counter()
-    block_of = {} if part.fixed else None
-    if part.fixed:
-        for b, blk in enumerate(part.blocks):
-            block_of[id(blk)] = b
+    n_blocks = part.n_blocks if part.fixed else -(-problem.n_coords // block_size)
+    patience = TUNING.stall_epochs * max(n_blocks, 1)
+    best_crit, best_objective, last_progress = crit, objective, 0
+    stalled = False
+    stopped = progress.step(0, **{problem.criterion_name: crit}, objective=objective, x=state.x,
+                            block=np.empty(0, dtype=np.int64))
     it = 0
-    while crit > tol and it < max_iter:
-        block = select_block(selection, ctx, state, it)
-        block_id = block_of.get(id(block)) if block_of is not None else None
-        d = block_step(update, ctx, state, block, block_id)
+    while crit > tol and it < max_iter and not stopped:
+        block, block_id = partition.choose(selection, ctx, state, it)
+        d = update.step(ctx, state, block, block_id)
         if np.any(d):
             problem.apply(state, block, d)
         it += 1
         crit = problem.optimality(state)
-        history.record(it, problem.objective(state), crit,
-                       elapsed=time.perf_counter() - start,
+        objective = problem.objective(state)
+        history.record(it, objective, crit, elapsed=time.perf_counter() - start,
                        n_active=float(np.count_nonzero(state.x)))
-    return BCDResult(converged=bool(crit <= tol), n_iter=it, history=history, x=state.x.copy(),
-                     objective=problem.objective(state), criterion=crit,
-                     n_active=int(np.count_nonzero(state.x)))
+        stopped = progress.step(it, **{problem.criterion_name: crit}, objective=objective,
+                                x=state.x, block=block)
+        if crit < best_crit or objective < best_objective - TUNING.rounding * abs(best_objective):
+            best_crit = min(best_crit, crit)
+            best_objective = min(best_objective, objective)
+            last_progress = it
+        elif it - last_progress >= patience and crit > tol:
+            stalled = True
+            break
+    converged = bool(crit <= tol or (stalled and tol == 0.0))
+    result = BCDResult(converged=converged, n_iter=it, history=history, x=state.x.copy(),
+                       objective=problem.objective(state), criterion=crit,
+                       n_active=int(np.count_nonzero(state.x)))
+    reason = ("optimality measure below tol" if crit <= tol else
+              "no progress left at machine precision" if stalled else
+              "stopped by the callback" if stopped else "max_iter reached")
+    progress.finish(result, reason)
+    return result
+
+
+def _labels(criterion_name):
+    return {"max_abs_gradient": "largest gradient entry |grad f|_inf",
+            "prox_gradient_residual": "proximal-gradient residual |x - prox(x - grad f)|_inf",
+            "n_active": "nonzero coordinates"}

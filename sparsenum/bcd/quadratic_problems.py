@@ -14,10 +14,17 @@ from scipy.sparse.csgraph import connected_components
 
 from sparsenum.utils import check_array, check_scalar, check_sparse
 
-from ._kernels import csr_block_quad, csr_block_update, csr_submatrix
+from ._kernels import (
+    csr_block_quad,
+    csr_block_update,
+    csr_submatrix,
+    forest_solve,
+    greedy_forest,
+)
+from ._validation import affinity_from_graph, is_graph
 from .problems import BCDProblem, ProblemState
 
-__all__ = ["LabelPropagation", "SparseQuadratic"]
+__all__ = ["LabelPropagationProblem", "SparseQuadratic"]
 
 
 class SparseQuadratic(BCDProblem):
@@ -50,8 +57,8 @@ class SparseQuadratic(BCDProblem):
     def __init__(self, Q, c, *, constant=0.0, l1=0.0, nonneg=False):
         Q = check_sparse(Q, "Q", format="csr", accept_dense=True)
         Q = sp.csr_matrix(Q) if not sp.issparse(Q) else Q
-        if Q.shape[0] != Q.shape[1]:
-            raise ValueError(f"Q must be square; got shape {Q.shape}")
+        if Q.shape[0] != Q.shape[1] or Q.shape[0] < 1:
+            raise ValueError(f"Q must be square with at least one row; got shape {Q.shape}")
         asym = abs(Q - Q.T)
         if asym.nnz and asym.max() > 1e-10 * max(abs(Q).max(), 1.0):
             raise ValueError("Q must be symmetric")
@@ -112,8 +119,22 @@ class SparseQuadratic(BCDProblem):
     def bound_matvec(self, v):
         return self.Q @ v
 
+    # -- forest-structured blocks (partition="forest", update="message_passing") --------------
+    def solve_forest_block(self, block, rhs):
+        """``d`` with ``Q_bb d = rhs`` in ``O(|b|)`` by message passing when the block's graph is a
+        forest; NaN entries when it has a cycle."""
+        Q = self.Q
+        return forest_solve(Q.indptr, Q.indices, Q.data, np.asarray(block, np.int64), rhs,
+                            self._local)
 
-class LabelPropagation(SparseQuadratic):
+    def grow_forest_block(self, priority, max_size, union_find, in_block):
+        """Coordinates taken in ``priority`` order while the block's graph stays a forest, up to
+        ``max_size`` (``union_find`` and ``in_block`` are work arrays of length n_coords)."""
+        return greedy_forest(self.Q.indptr, self.Q.indices, priority, max_size, union_find,
+                             in_block)
+
+
+class LabelPropagationProblem(SparseQuadratic):
     """Harmonic label propagation: ``min_x 1/2 sum_{ij} w_ij (u_i - u_j)^2 + reg/2 ||x||^2``.
 
     ``u`` equals the given targets on labelled nodes and ``x`` on unlabelled ones; the sum runs
@@ -121,10 +142,16 @@ class LabelPropagation(SparseQuadratic):
     is the sparse quadratic with ``Q = L_UU + reg I`` (``L`` the graph Laplacian) and
     ``c = W_UL t_L``. Each connected component needs a labelled node unless ``reg > 0``.
 
+    This is the problem that :func:`block_coordinate_descent` solves; the scikit-learn
+    estimator built on it is :class:`BCDLabelPropagation`. ``sparsenum.bcd.LabelPropagation``,
+    its former name, still refers to this class.
+
     Parameters
     ----------
-    W : sparse matrix or array-like of shape (n_nodes, n_nodes)
-        Symmetric nonnegative edge weights (the diagonal is ignored).
+    W : sparse matrix, array-like of shape (n_nodes, n_nodes), or networkx graph
+        Symmetric nonnegative edge weights (the diagonal is ignored). A networkx graph
+        (undirected) gives its edge attribute ``"weight"`` (1 where absent), with nodes in the
+        order of ``list(W.nodes)``; see also :meth:`from_graph`.
     targets : array-like of shape (n_nodes,)
         Values of the labelled nodes (e.g. +1/-1 or a one-vs-rest indicator); ignored elsewhere.
     labelled : array-like of bool, shape (n_nodes,)
@@ -134,24 +161,29 @@ class LabelPropagation(SparseQuadratic):
     Attributes
     ----------
     unlabelled : ndarray of int
-        Node ids of the coordinates.
+        Node ids (positions) of the coordinates.
+    nodes : list or None
+        The graph's nodes in the order of the positions, when ``W`` was a networkx graph.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sparsenum.bcd import LabelPropagation, block_coordinate_descent
+    >>> from sparsenum.bcd import LabelPropagationProblem, block_coordinate_descent
     >>> W = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], float)  # a path 0 - 1 - 2
-    >>> p = LabelPropagation(W, [1.0, 0.0, -1.0], [True, False, True])
+    >>> p = LabelPropagationProblem(W, [1.0, 0.0, -1.0], [True, False, True])
     >>> float(block_coordinate_descent(p, update="exact", tol=1e-12).x[0])
     0.0
     """
 
     def __init__(self, W, targets, labelled, *, reg=0.0, l1=0.0, nonneg=False):
+        self.nodes = None
+        if is_graph(W):
+            W, self.nodes = affinity_from_graph(W, "W")
         W = check_sparse(W, "W", format="csr", accept_dense=True)
         W = sp.csr_matrix(W) if not sp.issparse(W) else W
         n = W.shape[0]
-        if W.shape != (n, n):
-            raise ValueError(f"W must be square; got shape {W.shape}")
+        if W.shape != (n, n) or n < 1:
+            raise ValueError(f"W must be square with at least one row; got shape {W.shape}")
         if W.nnz and W.data.min() < 0:
             raise ValueError("W must have nonnegative weights")
         W = W - sp.diags(W.diagonal())
@@ -160,9 +192,15 @@ class LabelPropagation(SparseQuadratic):
         if asym.nnz and asym.max() > 1e-10 * max(W.max(), 1.0):
             raise ValueError("W must be symmetric")
         t = check_array(targets, "targets", ndim=1)
+        if t.shape != (n,):
+            raise ValueError(f"targets must have length n_nodes={n}; got {t.shape[0]}")
+        if isinstance(labelled, (str, bytes)):
+            raise TypeError(f"labelled must be a boolean array of length n_nodes={n}; got "
+                            f"{labelled!r}")
         lab = np.asarray(labelled)
-        if lab.dtype != np.bool_ or lab.shape != (n,) or t.shape != (n,):
-            raise ValueError(f"targets and labelled (bool) must have length n_nodes={n}")
+        if lab.dtype != np.bool_ or lab.shape != (n,):
+            raise ValueError(f"labelled must be a boolean array of length n_nodes={n}; got "
+                             f"dtype {lab.dtype} and shape {lab.shape}")
         if not lab.any():
             raise ValueError("at least one node must be labelled")
         reg = check_scalar(reg, "reg", low=0.0)
@@ -192,3 +230,62 @@ class LabelPropagation(SparseQuadratic):
         super().__init__(Q.tocsr(), c, constant=const, l1=l1, nonneg=nonneg)
         self.unlabelled = U
         self.W = W
+
+    @classmethod
+    def from_graph(cls, G, targets, *, weight="weight", reg=0.0, l1=0.0, nonneg=False):
+        """Label propagation on a networkx graph, with targets given per labelled node.
+
+        Parameters
+        ----------
+        G : networkx.Graph
+            Undirected; nodes of any hashable kind. Edge attribute ``weight`` is the affinity
+            (1 where absent; parallel edges of a multigraph add up).
+        targets : mapping of node to float
+            The values of the labelled nodes; every other node is unlabelled.
+        weight : str, default="weight"
+            Name of the edge attribute holding the affinity.
+        reg, l1, nonneg :
+            As in the constructor.
+
+        Returns
+        -------
+        LabelPropagationProblem
+            With ``nodes`` the graph's nodes in position order; ``unlabelled_nodes()`` maps a
+            solution back to them.
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> from sparsenum.bcd import LabelPropagationProblem, block_coordinate_descent
+        >>> G = nx.path_graph(["a", "b", "c"])
+        >>> p = LabelPropagationProblem.from_graph(G, {"a": 1.0, "c": -1.0})
+        >>> res = block_coordinate_descent(p, update="exact", tol=1e-12)
+        >>> dict(zip(p.unlabelled_nodes(), res.x.round(6).tolist()))
+        {'b': 0.0}
+        """
+        if not is_graph(G):
+            raise TypeError(f"G must be a networkx graph; got {type(G).__name__}")
+        if not hasattr(targets, "items") or isinstance(targets, (str, bytes)):
+            raise TypeError("targets must be a mapping {node: value} of the labelled nodes; "
+                            f"got {type(targets).__name__}")
+        if not isinstance(weight, str):
+            raise TypeError(f"weight must be the name of an edge attribute; got {weight!r}")
+        W, nodes = affinity_from_graph(G, "G", weight=weight)
+        position = {node: k for k, node in enumerate(nodes)}
+        missing = [node for node in targets if node not in position]
+        if missing:
+            raise ValueError(f"targets names nodes that are not in G: {missing[:5]}")
+        values = np.zeros(len(nodes))
+        labelled = np.zeros(len(nodes), dtype=bool)
+        for node, value in targets.items():
+            values[position[node]] = check_scalar(value, f"targets[{node!r}]")
+            labelled[position[node]] = True
+        problem = cls(W, values, labelled, reg=reg, l1=l1, nonneg=nonneg)
+        problem.nodes = nodes
+        return problem
+
+    def unlabelled_nodes(self):
+        """The nodes of the coordinates: graph nodes if built from a graph, else positions."""
+        if self.nodes is None:
+            return self.unlabelled.tolist()
+        return [self.nodes[k] for k in self.unlabelled]

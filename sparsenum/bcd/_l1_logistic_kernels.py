@@ -9,11 +9,20 @@ stays in one compiled call, so an outer iteration costs one Python round trip.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sparsenum.utils import jit
 
 from ._kernels import _REASSOC, _l1, _soft
+
+#: work arrays of :func:`l1_logistic_pn`: ``p, h, g, Bd, zt`` of length n (sigmoids, Hessian
+#: weights, loss gradient, ``B d`` and the trial ``z``), ``grad, lip, d`` of length m
+NewtonWork = namedtuple("NewtonWork", ["p", "h", "g", "Bd", "zt", "grad", "lip", "d"])
+#: what :func:`l1_logistic_pn` returns: the working set's final gap, the proximal Newton
+#: iterations and the coordinate-descent epochs it took
+NewtonSteps = namedtuple("NewtonSteps", ["gap", "n_newton", "n_cd"])
 
 
 @jit
@@ -60,15 +69,14 @@ def logistic_dual(p, scale):
 
 
 @jit(fastmath=_REASSOC)
-def l1_logistic_pn(B, y, w, z, lam, max_pn, max_cd, cd_ratio, inner_tol, p, h, g, grad, lip, d, Bd,
-                   zt):
+def l1_logistic_pn(B, y, w, z, lam, max_pn, max_cd, cd_ratio, inner_tol, work):
     """Proximal Newton on ``sum log(1 + exp(-y B w)) + lam ||w||_1`` from ``w`` (``z = B w``).
 
-    ``w`` and ``z`` are updated in place; ``p, h, g, Bd, zt`` (n) and ``grad, lip, d`` (m) are
-    work arrays. Stops when the working set's duality gap (dual point ``-g`` rescaled into
-    ``||B'u||_inf <= lam``) is at most ``inner_tol`` or after ``max_pn`` iterations.
-    Returns ``(gap, iterations, coordinate-descent epochs)``.
+    ``w`` and ``z`` are updated in place; ``work`` is a :data:`NewtonWork`. Stops when the
+    working set's duality gap (dual point ``-g`` rescaled into ``||B'u||_inf <= lam``) is at
+    most ``inner_tol`` or after ``max_pn`` iterations. Returns a :data:`NewtonSteps`.
     """
+    p, h, g, Bd, zt, grad, lip, d = work
     n, m = B.shape
     gap = np.inf
     n_pn = 0
@@ -152,4 +160,4 @@ def l1_logistic_pn(B, y, w, z, lam, max_pn, max_cd, cd_ratio, inner_tol, p, h, g
         for i in range(n):
             z[i] = zt[i]
         n_pn += 1
-    return gap, n_pn, n_cd
+    return NewtonSteps(gap, n_pn, n_cd)
