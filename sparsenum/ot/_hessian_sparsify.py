@@ -33,8 +33,10 @@ def _largest_dropped_ascending(buf, count, budget):
 def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
     """Lower ``thr_row`` and ``thr_col`` so that, with entry ``(i, j)`` kept when
     ``P_ij > thr_row[i]`` or ``P_ij > thr_col[j]``, the dropped mass is at most ``delta`` in
-    every column and ``2 delta`` in every row. Like :func:`~._kernels.sparsify_counts`, fills
-    ``indptr[1:]`` with the cumulated kept counts per row and returns the number kept.
+    every column and ``2 delta`` in every row. Fills ``indptr[1:]`` with the cumulated kept
+    counts per row and returns ``(kept, sorted)``: the number of entries kept, and the number
+    of entries it had to sort (the part of its work that grows with the plan's density; the
+    Newton stage's schedule counts it).
 
     Entries already kept by the given thresholds stay kept. Per column, entries below
     ``delta / (2 n)`` are dropped without sorting (together at most ``delta / 2``); only the
@@ -45,6 +47,7 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
     buf = np.empty(max(n, m))
     col_cut = np.empty(m)
     small = 0.5 * delta / n
+    n_sorted = 0
     for j in range(m):
         tj = thr_col[j]
         tiny = 0.0
@@ -57,6 +60,7 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
                 else:
                     buf[count] = p
                     count += 1
+        n_sorted += count
         cut = _largest_dropped_ascending(buf, count, delta - tiny)
         col_cut[j] = min(tj, max(cut, small))
     small = 0.5 * delta / m
@@ -74,6 +78,7 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
         if dropped > 2.0 * delta:
             # keep the largest dropped entries: the excess over 2 delta must leave the row
             vals = np.sort(buf[:count])
+            n_sorted += count
             k = count - 1
             while k >= 0 and dropped > 2.0 * delta:
                 dropped -= vals[k]
@@ -92,4 +97,4 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
     indptr[0] = 0
     for i in range(n):
         indptr[i + 1] += indptr[i]
-    return indptr[n]
+    return indptr[n], n_sorted

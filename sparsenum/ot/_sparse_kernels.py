@@ -48,21 +48,24 @@ def semi_dual_columns(alpha, b, Ct, gamma, k, idx, val, column_value, theta):
     """Semi-dual terms: ``t_j = b_j P_k((alpha - c_j) / (gamma b_j))`` for every column.
 
     ``column_value[j] = <alpha - c_j, t_j> - gamma/2 ||t_j||^2``; ``theta[j]`` is the simplex
-    threshold, so ``t_ij = [alpha_i - c_ij - gamma b_j theta_j]_+ / gamma`` on the top-k.
+    threshold in the units of the potentials, so ``t_ij = [alpha_i - c_ij - theta_j]_+ / gamma``
+    on the top-k (the projection of ``x / s`` onto the simplex is that of ``x`` onto the
+    simplex scaled by ``s = gamma b_j``: nothing is divided by ``gamma b_j``, which may
+    underflow).
     """
     m = Ct.shape[0]
     for j in prange(m):
-        scale = 1.0 / (gamma * b[j])
-        s = (alpha - Ct[j]) * scale
+        budget = gamma * b[j]
+        s = alpha - Ct[j]
         top = np.empty(k)
         sel = np.empty(k, dtype=np.int64)
         _top_k(s, k, sel, top)
-        # projection of the k largest onto the simplex: theta from the sorted values
+        # projection of the k largest onto {t >= 0, sum t = budget}: theta from sorted values
         cumsum = 0.0
         th = 0.0
         for r in range(k):
             cumsum += top[r]
-            cand = (cumsum - 1.0) / (r + 1)
+            cand = (cumsum - budget) / (r + 1)
             if top[r] - cand > 0.0:
                 th = cand
         value = 0.0
@@ -70,7 +73,7 @@ def semi_dual_columns(alpha, b, Ct, gamma, k, idx, val, column_value, theta):
             p = top[r] - th
             if p < 0.0:
                 p = 0.0
-            t = b[j] * p
+            t = p / gamma
             idx[j, r] = sel[r]
             val[j, r] = t
             value += (alpha[sel[r]] - Ct[j, sel[r]]) * t - 0.5 * gamma * t * t
