@@ -60,3 +60,17 @@ def warm_up():
     from ._cases import warm_up
 
     warm_up()
+
+
+def solver_cases():
+    """One small problem per public solver function (both sparsity-constrained formulations)."""
+    from ._cases import solver_cases
+
+    return solver_cases()
+
+
+def easy_fits():
+    """Both estimators with default parameters on two well-separated Gaussian clouds."""
+    from ._cases import easy_fits
+
+    return easy_fits()

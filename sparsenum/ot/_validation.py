@@ -129,11 +129,13 @@ class Problem:
     def of(cls, a, b, C, reg, *, quadratic: bool = False) -> Problem:
         marginals, C_full = check_weights(a, b, C)
         mass = marginals.mass
-        reg = check_reg(reg, C_full, mass=mass if quadratic else 1.0)
-        scale = mass * max(float(np.abs(C_full).max()), reg)
+        if reg is not None:  # None: unregularised (emd)
+            reg = check_reg(reg, C_full, mass=mass if quadratic else 1.0)
+        scale = mass * max(float(np.abs(C_full).max()), reg or 0.0)
         if not scale <= COST_MAX:
             raise ValueError(
-                f"the total mass of a and b ({mass:.3g}) times the cost scale max(max|C|, reg) "
+                f"the total mass of a and b ({mass:.3g}) times the cost scale (max|C|, or reg if "
+                "larger) "
                 f"must be at most {COST_MAX:g} so that costs and objectives stay finite; got "
                 f"{scale:.3g}: rescale a and b (plans and costs scale linearly with the mass)")
         support = Support.of(marginals.a, marginals.b)

@@ -25,6 +25,18 @@ __all__ = ["EntropicTransport", "SparseTransport"]
 _METRICS = ("sqeuclidean", "euclidean", "cityblock", "cosine")
 
 
+def _distances(X, Y, metric, names):
+    """``cdist(X, Y, metric)``, refusing samples whose distances overflow float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        D = cdist(X, Y, metric=metric)
+    if not np.all(np.isfinite(D)):
+        largest = max(float(np.abs(X).max()), float(np.abs(Y).max()))
+        raise ValueError(
+            f"the {metric} distances between the samples of {names} overflow float64 (largest "
+            f"|entry| {largest:.3g}): rescale {names}")
+    return D
+
+
 class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
     def _solve(self, a, b, C):  # pragma: no cover - implemented by subclasses
         raise NotImplementedError
@@ -57,7 +69,7 @@ class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         if Xt.shape[1] != X.shape[1]:
             raise ValueError(f"X_target must have {X.shape[1]} features like X; "
                              f"got {Xt.shape[1]}")
-        C = cdist(X, Xt, metric=self.metric)
+        C = _distances(X, Xt, self.metric, "X" if X_target is None else "X and X_target")
         scale = C.max()
         self.cost_scale_ = float(scale) if scale > 0 else 1.0
         C = C / self.cost_scale_
@@ -85,7 +97,7 @@ class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "plan_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        nearest = np.argmin(cdist(X, self.X_source_, metric="sqeuclidean"), axis=1)
+        nearest = np.argmin(_distances(X, self.X_source_, "sqeuclidean", "X"), axis=1)
         return X + (self.X_mapped_[nearest] - self.X_source_[nearest])
 
 
