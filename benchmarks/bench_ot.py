@@ -28,7 +28,13 @@ so every time is a time to 1e-9. It writes ot_suite.json (ot.json stays the --qu
 summary: ours / min(POT sinkhorn, regot SSNS) per instance, and whether POT needed > 10,000
 iterations (then the target is ours >= 5x faster than POT).
 
-Run: python -m benchmarks.bench_ot [--quick | --medium]
+The --small mode times every function that takes ``n_jobs`` on square random problems of 1 to
+1,000 rows, with the default ``n_jobs=None`` against ``n_jobs=1`` (interleaved rounds, each the
+median of warm calls; best round kept), and writes ot_small.json: the default must stay within
+1.2x of ``n_jobs=1`` (it runs serially below a work estimate of the input's size, and
+``sparsity_constrained_ot`` holds BLAS to one thread).
+
+Run: python -m benchmarks.bench_ot [--quick | --medium | --small]
 """
 
 from __future__ import annotations
@@ -474,6 +480,48 @@ def sparse(report, n, ks, args):
                        max_col_nnz=int((P > 0).sum(0).max()), primal=primal(P))
 
 
+SMALL_SIZES = (1, 10, 30, 100, 300, 1000)
+
+
+def _median_time(fn, args, kwargs, calls):
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def small_inputs(report, rounds=5):
+    """Default ``n_jobs`` against ``n_jobs=1`` on small inputs (the serial path's overhead)."""
+    import os
+
+    report.notes += f"\nload average at start: {os.getloadavg()[0]:.1f}"
+    functions = (("sinkhorn", sinkhorn, (0.05,)),
+                 ("sinkhorn_newton_sparse", sinkhorn_newton_sparse, (0.05,)),
+                 ("sparsity_constrained_ot", sparsity_constrained_ot, (0.1, 3)))
+    summary = []
+    for n in SMALL_SIZES:
+        rng = np.random.default_rng(n)
+        a = np.full(n, 1.0 / n)
+        C = rng.random((n, n))
+        for name, fn, extra in functions:
+            args = (a, a, C, *extra[:1], *(min(k, n) for k in extra[1:]))
+            calls = max(1, min(50, int(0.2 / max(_median_time(fn, args, {}, 1), 1e-6))))
+            best = {"n_jobs=1": np.inf, "default": np.inf}
+            for _ in range(rounds):
+                for label, kwargs in (("n_jobs=1", {"n_jobs": 1}), ("default", {})):
+                    best[label] = min(best[label], _median_time(fn, args, kwargs, calls))
+            problem = f"{name}, {n}x{n}"
+            report.add(problem, "n_jobs=1", best["n_jobs=1"], ours=True)
+            report.add(problem, "default (n_jobs=None)", best["default"])
+            ratio = best["default"] / best["n_jobs=1"]
+            summary.append([name, f"{n}x{n}", best["n_jobs=1"] * 1e3, best["default"] * 1e3,
+                            f"{ratio:.2f}", "yes" if ratio <= 1.2 else "NO"])
+    return markdown_table(["function", "size", "n_jobs=1 [ms]", "default [ms]",
+                           "default / n_jobs=1", "within 1.2x"], summary)
+
+
 def suite_problems():
     problems = [(f"random n={n} seed={s}", random_assignment(n, s))
                 for n, s in ((500, 0), (1000, 1), (2000, 2))]
@@ -486,6 +534,8 @@ def _add_medium(parser):
                         help="the issue's entropic suite with capped peers (~15 min): ot_suite")
     parser.add_argument("--summarize", action="store_true",
                         help="recompute the summary table of an existing ot_suite.json")
+    parser.add_argument("--small", action="store_true",
+                        help="default n_jobs against n_jobs=1 on 1-1000 rows: ot_small")
     parser.add_argument("--only", default=None,
                         help="with --medium: run only instances whose name contains this")
 
@@ -494,6 +544,18 @@ def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, extra=_add_medium)
     if args.summarize:
         print(_write_summary(args.out / "ot_suite.json"))
+        return
+    if args.small:
+        report = BenchmarkReport("ot_small", args, notes=__doc__)
+        with blas_threads(args.threads):
+            table = small_inputs(report)
+        report.finish()
+        path = Path(args.out) / "ot_small.json"
+        data = json.loads(path.read_text())
+        data["summary"] = table
+        path.write_text(json.dumps(data, indent=1, default=float))
+        print()
+        print(table)
         return
     if args.medium:
         # our solver runs in forked children: GNU OpenMP aborts a forked child that starts a

@@ -93,10 +93,11 @@ def dual_columns(alpha, beta, Ct, gamma, k, idx, val, column_value):
         value = 0.0
         for r in range(k):
             p = top[r] if top[r] > 0.0 else 0.0
+            t = p / gamma
             idx[j, r] = sel[r]
-            val[j, r] = p / gamma
-            value += p * p
-        column_value[j] = value / (2.0 * gamma)
+            val[j, r] = t
+            value += t * p  # p^2 / gamma without squaring p (which may overflow)
+        column_value[j] = 0.5 * value
 
 
 @jit

@@ -126,17 +126,21 @@ class Problem:
     C: np.ndarray
 
     @classmethod
-    def of(cls, a, b, C, reg, *, quadratic: bool = False) -> Problem:
+    def of(cls, a, b, C, reg, *, quadratic: bool = False,
+           regularised: bool = True) -> Problem:
         marginals, C_full = check_weights(a, b, C)
         mass = marginals.mass
-        if reg is not None:  # None: unregularised (emd)
+        if regularised:
             reg = check_reg(reg, C_full, mass=mass if quadratic else 1.0)
-        scale = mass * max(float(np.abs(C_full).max()), reg or 0.0)
+        # the objective's terms: <C, P> <= mass max|C|; the entropy term is about reg * mass,
+        # the quadratic one at most reg / 2 * mass^2
+        reg_scale = 0.0 if not regularised else reg * mass if quadratic else reg
+        scale = mass * max(float(np.abs(C_full).max()), reg_scale)
         if not scale <= COST_MAX:
             raise ValueError(
-                f"the total mass of a and b ({mass:.3g}) times the cost scale (max|C|, or reg if "
-                "larger) "
-                f"must be at most {COST_MAX:g} so that costs and objectives stay finite; got "
+                f"the total mass of a and b ({mass:.3g}) times the cost scale (max|C|, or the "
+                f"regulariser's if larger) must be at most {COST_MAX:g} so that costs and "
+                "objectives stay finite; got "
                 f"{scale:.3g}: rescale a and b (plans and costs scale linearly with the mass)")
         support = Support.of(marginals.a, marginals.b)
         a_s, b_s, C_s = support.restrict(marginals.a_unit, marginals.b_unit, C_full)

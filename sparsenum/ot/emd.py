@@ -67,7 +67,7 @@ def emd(a, b, C, *, max_iter=100_000) -> TransportResult:
     (0.0, array([[0.5, 0. ],
            [0. , 0.5]]))
     """
-    problem = Problem.of(a, b, C, None)
+    problem = Problem.of(a, b, C, None, regularised=False)
     max_iter = check_int(max_iter, "max_iter", low=1)
     import ot  # POT: imported here, not with sparsenum.ot
 

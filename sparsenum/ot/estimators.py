@@ -25,6 +25,15 @@ __all__ = ["EntropicTransport", "SparseTransport"]
 _METRICS = ("sqeuclidean", "euclidean", "cityblock", "cosine")
 
 
+def _validate_X(estimator, X, *, reset):
+    """scikit-learn's validation of ``X`` (its conventions: object arrays of numbers accepted,
+    its messages kept), with the argument named in every error."""
+    try:
+        return validate_data(estimator, X, dtype=np.float64, reset=reset)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"invalid X: {exc}") from exc
+
+
 def _distances(X, Y, metric, names):
     """``cdist(X, Y, metric)``, refusing samples whose distances overflow float64."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -64,7 +73,7 @@ class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        X = validate_data(self, X, dtype=np.float64)
+        X = _validate_X(self, X, reset=True)
         Xt = X if X_target is None else check_array(X_target, "X_target", ndim=2)
         if Xt.shape[1] != X.shape[1]:
             raise ValueError(f"X_target must have {X.shape[1]} features like X; "
@@ -96,7 +105,7 @@ class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self, "plan_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = _validate_X(self, X, reset=False)
         nearest = np.argmin(_distances(X, self.X_source_, "sqeuclidean", "X"), axis=1)
         return X + (self.X_mapped_[nearest] - self.X_source_[nearest])
 

@@ -57,8 +57,12 @@ class ScalingState:
         return float(np.searchsorted(np.cumsum(sample), share * total) + 1) / n_samples
 
     def potentials(self):
-        reg = self.reg
-        return self.f + reg * np.log(self.u), self.g + reg * np.log(self.v)
+        """Effective potentials ``f + reg log u``, ``g + reg log v``. A scaling that
+        underflowed to zero (a subnormal weight, about 1e-320 of the mass) counts as the
+        smallest normal number: the potential stays finite where the weight is positive."""
+        reg, tiny = self.reg, np.finfo(np.float64).tiny
+        return (self.f + reg * np.log(np.maximum(self.u, tiny)),
+                self.g + reg * np.log(np.maximum(self.v, tiny)))
 
     def run(self, max_iter, tol, check_every, tau=ABSORB_TAU):
         """Up to ``max_iter`` iterations; returns ``(n_iter, check_iterations, errors, duals)``."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
 
@@ -243,9 +242,9 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
         plan.
     n_jobs : int, optional
         Numba threads for the per-column kernel (``None``: numba's default for problems of at
-        least 250,000 entries, one thread below; ``-1``: all cores). While more than one numba
-        thread runs, BLAS is held to one thread inside the call (threadpoolctl): its threads
-        would compete with numba's for the cores. The results do not depend on it.
+        least 250,000 entries, one thread below; ``-1``: all cores). BLAS is held to one thread
+        inside the call (threadpoolctl): L-BFGS-B's many small BLAS calls gain nothing from its
+        threads, which compete with numba's for the cores. The results do not depend on it.
     verbose : int or bool, default=0
         ``1``: a line when done; ``2``: a line per L-BFGS iteration.
     callback : callable, optional
@@ -301,7 +300,7 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     gamma = problem.reg * problem.mass
     k = min(max_nz, a.shape[0])
     work = 4.0 * C.size * k  # flops of one evaluation (top-k per column)
-    with numba_threads(n_jobs, work=work) as threads, _blas_pinned(threads, n_jobs):
+    with numba_threads(n_jobs, work=work), _one_blas_thread():
         objective = _Objective(a, b, C, gamma, k, formulation)
         ascent = _Ascent(objective, tol, max_iter, progress)
         size = C.shape[0] if formulation == "semi_dual" else sum(C.shape)
@@ -330,6 +329,8 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
         else:
             plan = objective.dual_plan()
     mass = problem.mass
+    # reg / 2 ||T||^2 = (gamma / 2) mass ||T_unit||^2: squaring the scaled plan could overflow
+    quadratic = 0.5 * gamma * mass * float(np.sum(plan * plan))
     plan, f, g = problem.support.expand(plan * mass, alpha, beta, problem.shape)
     cost = float(np.sum(problem.C_full * plan))
     hist = np.array(rows, dtype=float).reshape(-1, 4).T
@@ -337,7 +338,7 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     marginals = problem.marginals
     result = TransportResult(
         plan=plan, f=f, g=g, cost=cost,
-        objective=cost + 0.5 * problem.reg * float(np.sum(plan * plan)),
+        objective=cost + quadratic,
         dual_objective=mass * dual_value,
         marginal_error=marginal_violation(plan, marginals.a, marginals.b),
         converged=converged and not progress.stopped, n_iter=n_iter, history=history)
@@ -345,19 +346,20 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     return result
 
 
-@contextlib.contextmanager
-def _blas_pinned(threads, n_jobs):
-    """One BLAS thread while numba's threads evaluate the objective in parallel.
+_BLAS = []  # threadpoolctl's controller, made on first use (it scans the loaded libraries)
 
-    L-BFGS-B's vector updates and the recovery's sparse solves call BLAS between the parallel
-    kernel calls; OpenBLAS threads spinning for work compete with numba's for the cores, which
-    cost several times the run time on two cores. Serial calls (small problems) skip the pin:
-    entering it costs more than their run.
+
+def _one_blas_thread():
+    """One BLAS thread for the duration of the solve.
+
+    L-BFGS-B (scipy's C code) and the recovery's sparse solves make many small BLAS calls;
+    OpenBLAS threads waking and spinning for each of them cost several times the whole run
+    (on 2 cores, both with and without numba's threads beside them) and bring nothing at these
+    sizes. The controller is made once: entering a fresh ``threadpool_limits`` scans the loaded
+    libraries every time, which costs more than a small solve.
     """
-    if threads <= 1 and n_jobs is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
