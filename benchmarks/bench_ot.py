@@ -16,7 +16,7 @@ violation they reached and their time at the cap, so their time / ours ratio is 
 on the true ratio to 1e-9. Solvers whose first call takes more than SLOW_SECONDS are timed
 once (no warm repeat).
 
-The --medium mode runs the issue's whole entropic suite (random n in {500, 1000, 2000}, digits
+The --medium mode runs the whole entropic suite (random n in {500, 1000, 2000}, digits
 28x28 with squared-L2 and L1 costs, clouds n=800; eta in {100, 400, 1200, 4000}) within about
 15 minutes on 2 cores: POT's kernel Sinkhorn gets an iteration cap worth MEDIUM_POT_SECONDS of
 its own measured per-iteration time (capped rows are unconverged lower bounds); regot's SSNS
@@ -284,7 +284,7 @@ def _best(t):
 
 
 def suite(report, problems, etas, args):
-    """The issue's entropic suite at a bounded cost; returns one summary dict per instance."""
+    """The entropic suite at a bounded cost; returns one summary dict per instance."""
     summary = []
     _compile_ours()
     for name, (a, b, C) in problems:
@@ -443,7 +443,7 @@ def _suite_table(summary):
 
 
 def sparse(report, n, ks, args):
-    """Uniform a, non-uniform b (the issue's instance): every plan's primal objective and
+    """Uniform a, non-uniform b: every plan's primal objective and
     marginal violation recomputed here; ``dual_bound`` (our relaxation's optimum) is a lower
     bound on the objective of every feasible plan, so primal - dual_bound bounds suboptimality."""
     rng = np.random.default_rng(0)
@@ -531,7 +531,7 @@ def suite_problems():
 
 def _add_medium(parser):
     parser.add_argument("--medium", action="store_true",
-                        help="the issue's entropic suite with capped peers (~15 min): ot_suite")
+                        help="the 24-instance entropic suite with capped peers (~15 min): ot_suite")
     parser.add_argument("--summarize", action="store_true",
                         help="recompute the summary table of an existing ot_suite.json")
     parser.add_argument("--small", action="store_true",

@@ -34,8 +34,8 @@ class Tuning:
     absorb_entry_numpy: float = 3.5
     #: the sparsification's comparison passes (thresholds, then the CSR fill)
     sparsify_entry: float = 3.5
-    #: per entry the error-bounded thresholds sort (dense plans: up to a third of the entries)
-    sorted_entry: float = 60.0
+    #: per entry the error-bounded thresholds order in a heap (dense plans: up to half of them)
+    sorted_entry: float = 30.0
     #: per entry copied into the sparse Hessian
     kept_entry: float = 9.0
     #: the magnitude threshold's random sample of 20,000 entries (cache misses), per step
@@ -56,8 +56,9 @@ class Tuning:
     #: Newton steps to the tolerance assumed before a Newton stage has been seen
     newton_steps_guess: int = 6
     #: epsilon-scaling levels are used when scaling at reg is predicted to cost more than this
-    #: many plan evaluations per level (easy problems skip them)
-    ladder_pays: float = 4.0
+    #: many plan evaluations per level (about 400 scaling iterations): below that, restarting
+    #: at each level costs about what it saves (digits and 120-point clouds at eta=400)
+    ladder_pays: float = 16.0
     #: a scaling stretch before the next decision costs about a Newton stage, but at most this
     #: share of the work so far (scaling slows as it converges; its rate is only known by
     #: measuring it) ...

@@ -3,7 +3,7 @@
 Columns are independent, so each kernel runs ``prange`` over the columns of ``Ct = C.T``
 (contiguous rows) and writes the column's at most ``k`` nonzeros into ``idx[j], val[j]``; the
 caller reduces them into row sums. Top-k selection keeps a small sorted buffer (O(n k)) for small
-``k`` and falls back to a full argsort otherwise.
+``k`` and a heap of the ``k`` best otherwise.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 from numba import prange
 
 from ..utils import jit, jit_parallel
+from ._sorting import largest_k
 
 _SMALL_K = 24
 
@@ -21,10 +22,7 @@ def _top_k(x, k, idx, top):
     """Indices and values of the ``k`` largest entries of ``x``, in decreasing order."""
     n = x.shape[0]
     if k > _SMALL_K:
-        order = np.argsort(-x)
-        for t in range(k):
-            idx[t] = order[t]
-            top[t] = x[order[t]]
+        largest_k(x, k, idx, top)
         return
     filled = 0
     for i in range(n):

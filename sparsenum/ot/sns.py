@@ -318,7 +318,7 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
         first solve at ``reg`` times 3, 9, ... (coarse to fine, while ``ptp(C) / level >=
         100``; none when ``ptp(C) / reg < 300``) to a marginal violation of 1e-3, each level
         warm-starting the next, when the warm-up at ``reg`` predicts scaling to cost more
-        than 4 exp passes over C per level (easy problems skip them). Scaling corrects the
+        than 16 exp passes over C per level (easy problems skip them). Scaling corrects the
         smooth, image-wide modes of the potentials slowest at small ``reg``; a large ``reg``
         sets them in a few iterations (digits with L1 cost at eta=1200 and 4000 are solved
         several times faster). Ignored with ``init``. The history's rows then begin with the
