@@ -31,6 +31,8 @@ def warm_up():
     sinkhorn_newton_sparse(a, b, C, 0.01, newton="always")  # the Newton stage's kernels
     sparsity_constrained_ot(a, b, C, 0.1, 3)
     sparsity_constrained_ot(a, b, C, 0.1, 3, formulation="dual")
+    a, b, C = _problem(8, 8, 0)
+    sparsity_constrained_ot(a, b, C, 0.1, 2)  # an infeasible dual support: the repair search
     emd(a, b, C)
 
 
