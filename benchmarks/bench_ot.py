@@ -399,7 +399,7 @@ def _write_summary(path):
     """Add the per-instance summary to the suite's JSON (key ``summary``, markdown: it stays out
     of ``notes``, which the docs include as reStructuredText)."""
     data = json.loads(path.read_text())
-    data["notes"] = __doc__
+    data["notes"] = __doc__ + data.get("notes", "").partition(__doc__)[2]
     data["summary"] = _suite_table(_entries_from_rows(data["rows"]))
     path.write_text(json.dumps(data, indent=1, default=float))
     return data["summary"]
@@ -492,11 +492,16 @@ def _median_time(fn, args, kwargs, calls):
     return statistics.median(times)
 
 
-def small_inputs(report, rounds=5):
-    """Default ``n_jobs`` against ``n_jobs=1`` on small inputs (the serial path's overhead)."""
+def _load_note():
+    """The machine's 1-minute load average (the machine may be shared: it says how noisy the
+    times are)."""
     import os
 
-    report.notes += f"\nload average at start: {os.getloadavg()[0]:.1f}"
+    return f"\n\nLoad average (1 min) when the run started: {os.getloadavg()[0]:.1f}."
+
+
+def small_inputs(report, rounds=5):
+    """Default ``n_jobs`` against ``n_jobs=1`` on small inputs (the serial path's overhead)."""
     functions = (("sinkhorn", sinkhorn, (0.05,)),
                  ("sinkhorn_newton_sparse", sinkhorn_newton_sparse, (0.05,)),
                  ("sparsity_constrained_ot", sparsity_constrained_ot, (0.1, 3)))
@@ -546,7 +551,7 @@ def main(argv=None):
         print(_write_summary(args.out / "ot_suite.json"))
         return
     if args.small:
-        report = BenchmarkReport("ot_small", args, notes=__doc__)
+        report = BenchmarkReport("ot_small", args, notes=__doc__ + _load_note())
         with blas_threads(args.threads):
             table = small_inputs(report)
         report.finish()
@@ -565,7 +570,7 @@ def main(argv=None):
         numba.config.THREADING_LAYER = "workqueue"
         global _OURS_THREADS
         _OURS_THREADS = args.threads
-        report = BenchmarkReport("ot_suite", args, notes=__doc__)
+        report = BenchmarkReport("ot_suite", args, notes=__doc__ + _load_note())
         with blas_threads(args.threads):
             problems = [p for p in suite_problems() if args.only is None or args.only in p[0]]
             suite(report, problems, [100, 400, 1200, 4000], args)
@@ -573,7 +578,7 @@ def main(argv=None):
         print()
         print(_write_summary(Path(args.out) / "ot_suite.json"))
         return
-    report = BenchmarkReport("ot", args, notes=__doc__)
+    report = BenchmarkReport("ot", args, notes=__doc__ + _load_note())
     with blas_threads(args.threads):
         if args.quick:
             # a hard instance for scaling (random, slow contraction at eta=1200) and an easy one

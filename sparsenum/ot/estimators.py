@@ -51,10 +51,15 @@ class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _check_params(self):
+        """Every parameter, before any work (the solver checks them again, in its terms)."""
         check_scalar(self.reg, "reg", low=0.0, include_low=False)
         check_one_of(self.metric, "metric", _METRICS)
         check_scalar(self.tol, "tol", low=0.0, include_low=False)
         check_int(self.max_iter, "max_iter", low=1)
+        self._check_own_params()
+
+    def _check_own_params(self):  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
 
     def fit(self, X, y=None, *, X_target=None):
         """Compute the transport plan from ``X`` (uniform weights) to ``X_target``.
@@ -159,8 +164,10 @@ class EntropicTransport(_TransportBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _solve(self, a, b, C):
+    def _check_own_params(self):
         check_one_of(self.solver, "solver", ("sns", "sinkhorn"))
+
+    def _solve(self, a, b, C):
         fn = sinkhorn_newton_sparse if self.solver == "sns" else sinkhorn
         return fn(a, b, C, self.reg, tol=self.tol, max_iter=self.max_iter)
 
@@ -204,6 +211,10 @@ class SparseTransport(_TransportBase):
         self.metric = metric
         self.tol = tol
         self.max_iter = max_iter
+
+    def _check_own_params(self):
+        check_int(self.max_nz, "max_nz", low=1)
+        check_one_of(self.formulation, "formulation", ("semi_dual", "dual"))
 
     def _solve(self, a, b, C):
         k = check_int(self.max_nz, "max_nz", low=1)
