@@ -18,15 +18,19 @@ _SMALL_K = 24
 
 
 @jit
-def _top_k(x, k, idx, top):
-    """Indices and values of the ``k`` largest entries of ``x``, in decreasing order."""
-    n = x.shape[0]
+def _top_k(alpha, shift, c, k, idx, top):
+    """Indices and values of the ``k`` largest entries of ``x = (alpha + shift) - c``, in
+    decreasing order (``x`` is formed entry by entry: no temporary array per column)."""
+    n = alpha.shape[0]
     if k > _SMALL_K:
+        x = np.empty(n)
+        for i in range(n):
+            x[i] = (alpha[i] + shift) - c[i]
         largest_k(x, k, idx, top)
         return
     filled = 0
     for i in range(n):
-        xi = x[i]
+        xi = (alpha[i] + shift) - c[i]
         if filled == k and xi <= top[k - 1]:
             continue
         pos = filled if filled < k else k - 1
@@ -54,10 +58,9 @@ def semi_dual_columns(alpha, b, Ct, gamma, k, idx, val, column_value, theta):
     m = Ct.shape[0]
     for j in prange(m):
         budget = gamma * b[j]
-        s = alpha - Ct[j]
         top = np.empty(k)
         sel = np.empty(k, dtype=np.int64)
-        _top_k(s, k, sel, top)
+        _top_k(alpha, 0.0, Ct[j], k, sel, top)
         # projection of the k largest onto {t >= 0, sum t = budget}: theta from sorted values
         cumsum = 0.0
         th = 0.0
@@ -74,7 +77,7 @@ def semi_dual_columns(alpha, b, Ct, gamma, k, idx, val, column_value, theta):
             t = p / gamma
             idx[j, r] = sel[r]
             val[j, r] = t
-            value += (alpha[sel[r]] - Ct[j, sel[r]]) * t - 0.5 * gamma * t * t
+            value += top[r] * t - 0.5 * gamma * t * t  # top[r] = alpha_i - c_ij
         column_value[j] = value
         theta[j] = th
 
@@ -84,10 +87,9 @@ def dual_columns(alpha, beta, Ct, gamma, k, idx, val, column_value):
     """Dual terms: ``Omega*(alpha + beta_j - c_j) = sum_topk [.]_+^2 / (2 gamma)`` per column."""
     m = Ct.shape[0]
     for j in prange(m):
-        x = alpha + beta[j] - Ct[j]
         top = np.empty(k)
         sel = np.empty(k, dtype=np.int64)
-        _top_k(x, k, sel, top)
+        _top_k(alpha, beta[j], Ct[j], k, sel, top)
         value = 0.0
         for r in range(k):
             p = top[r] if top[r] > 0.0 else 0.0

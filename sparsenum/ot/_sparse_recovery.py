@@ -179,7 +179,10 @@ def improve_support(a, b, C, gamma, slot_row, flow, plan, alpha, beta, converged
         score = best[1][:, None] + best[2][None, :] - C
         if improving_swaps(a, b, score, trial_rows, trial_flow, tol) == 0:
             break
-        result = polish(a, b, C, gamma, trial_rows.ravel(), cols, trial_flow.ravel())
+        # the previous potentials fit all but the swapped entries: a far closer start for
+        # Newton than the potentials of the flow alone
+        result = polish(a, b, C, gamma, trial_rows.ravel(), cols, trial_flow.ravel(),
+                        start=(best[1], best[2]))
         value = _objective(C, gamma, result[0])
         if not result[3] or value >= best_value * (1 - 1e-12):
             break
