@@ -16,7 +16,7 @@ violation they reached and their time at the cap, so their time / ours ratio is 
 on the true ratio to 1e-9. Solvers whose first call takes more than SLOW_SECONDS are timed
 once (no warm repeat).
 
-The --medium mode runs the issue's whole entropic suite (random n in {500, 1000, 2000}, digits
+The --medium mode runs the whole entropic suite (random n in {500, 1000, 2000}, digits
 28x28 with squared-L2 and L1 costs, clouds n=800; eta in {100, 400, 1200, 4000}) within about
 15 minutes on 2 cores: POT's kernel Sinkhorn gets an iteration cap worth MEDIUM_POT_SECONDS of
 its own measured per-iteration time (capped rows are unconverged lower bounds); regot's SSNS
@@ -28,7 +28,18 @@ so every time is a time to 1e-9. It writes ot_suite.json (ot.json stays the --qu
 summary: ours / min(POT sinkhorn, regot SSNS) per instance, and whether POT needed > 10,000
 iterations (then the target is ours >= 5x faster than POT).
 
-Run: python -m benchmarks.bench_ot [--quick | --medium]
+The --small mode times every function that takes ``n_jobs`` on square random problems of 1 to
+1,000 rows, with the default ``n_jobs=None`` against ``n_jobs=1`` (interleaved rounds, each the
+median of warm calls; best round kept), and writes ot_small.json: the default must stay within
+1.2x of ``n_jobs=1`` (it runs serially below a work estimate of the input's size, and
+``sparsity_constrained_ot`` holds BLAS to one thread).
+
+The --sparse mode is the sparsity-constrained table (see benchmarks/_ot_sparse.py): point
+clouds with n in {300, 1000}, max_nz in {2, 5, 10}, ours against the faster of POT's
+smooth_ot_dual and smooth_ot_semi_dual; it writes ot_sparse.json. --sparse --large solves
+n=5000 with ours alone (ot_sparse_large.json).
+
+Run: python -m benchmarks.bench_ot [--quick | --medium | --small | --sparse]
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ import ot
 import scipy.ndimage
 from sklearn.datasets import load_digits
 
+from benchmarks import _ot_sparse
 from benchmarks._harness import (
     BenchmarkReport,
     Timing,
@@ -278,7 +290,7 @@ def _best(t):
 
 
 def suite(report, problems, etas, args):
-    """The issue's entropic suite at a bounded cost; returns one summary dict per instance."""
+    """The entropic suite at a bounded cost; returns one summary dict per instance."""
     summary = []
     _compile_ours()
     for name, (a, b, C) in problems:
@@ -393,7 +405,7 @@ def _write_summary(path):
     """Add the per-instance summary to the suite's JSON (key ``summary``, markdown: it stays out
     of ``notes``, which the docs include as reStructuredText)."""
     data = json.loads(path.read_text())
-    data["notes"] = __doc__
+    data["notes"] = __doc__ + data.get("notes", "").partition(__doc__)[2]
     data["summary"] = _suite_table(_entries_from_rows(data["rows"]))
     path.write_text(json.dumps(data, indent=1, default=float))
     return data["summary"]
@@ -437,7 +449,7 @@ def _suite_table(summary):
 
 
 def sparse(report, n, ks, args):
-    """Uniform a, non-uniform b (the issue's instance): every plan's primal objective and
+    """Uniform a, non-uniform b: every plan's primal objective and
     marginal violation recomputed here; ``dual_bound`` (our relaxation's optimum) is a lower
     bound on the objective of every feasible plan, so primal - dual_bound bounds suboptimality."""
     rng = np.random.default_rng(0)
@@ -474,6 +486,53 @@ def sparse(report, n, ks, args):
                        max_col_nnz=int((P > 0).sum(0).max()), primal=primal(P))
 
 
+SMALL_SIZES = (1, 10, 30, 100, 300, 1000)
+
+
+def _median_time(fn, args, kwargs, calls):
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _load_note():
+    """The machine's 1-minute load average (the machine may be shared: it says how noisy the
+    times are)."""
+    import os
+
+    return f"\n\nLoad average (1 min) when the run started: {os.getloadavg()[0]:.1f}."
+
+
+def small_inputs(report, rounds=5):
+    """Default ``n_jobs`` against ``n_jobs=1`` on small inputs (the serial path's overhead)."""
+    functions = (("sinkhorn", sinkhorn, (0.05,)),
+                 ("sinkhorn_newton_sparse", sinkhorn_newton_sparse, (0.05,)),
+                 ("sparsity_constrained_ot", sparsity_constrained_ot, (0.1, 3)))
+    summary = []
+    for n in SMALL_SIZES:
+        rng = np.random.default_rng(n)
+        a = np.full(n, 1.0 / n)
+        C = rng.random((n, n))
+        for name, fn, extra in functions:
+            args = (a, a, C, *extra[:1], *(min(k, n) for k in extra[1:]))
+            calls = max(1, min(50, int(0.2 / max(_median_time(fn, args, {}, 1), 1e-6))))
+            best = {"n_jobs=1": np.inf, "default": np.inf}
+            for _ in range(rounds):
+                for label, kwargs in (("n_jobs=1", {"n_jobs": 1}), ("default", {})):
+                    best[label] = min(best[label], _median_time(fn, args, kwargs, calls))
+            problem = f"{name}, {n}x{n}"
+            report.add(problem, "n_jobs=1", best["n_jobs=1"], ours=True)
+            report.add(problem, "default (n_jobs=None)", best["default"])
+            ratio = best["default"] / best["n_jobs=1"]
+            summary.append([name, f"{n}x{n}", best["n_jobs=1"] * 1e3, best["default"] * 1e3,
+                            f"{ratio:.2f}", "yes" if ratio <= 1.2 else "NO"])
+    return markdown_table(["function", "size", "n_jobs=1 [ms]", "default [ms]",
+                           "default / n_jobs=1", "within 1.2x"], summary)
+
+
 def suite_problems():
     problems = [(f"random n={n} seed={s}", random_assignment(n, s))
                 for n, s in ((500, 0), (1000, 1), (2000, 2))]
@@ -483,9 +542,17 @@ def suite_problems():
 
 def _add_medium(parser):
     parser.add_argument("--medium", action="store_true",
-                        help="the issue's entropic suite with capped peers (~15 min): ot_suite")
+                        help="the 24-instance entropic suite with capped peers (~15 min): ot_suite")
     parser.add_argument("--summarize", action="store_true",
                         help="recompute the summary table of an existing ot_suite.json")
+    parser.add_argument("--small", action="store_true",
+                        help="default n_jobs against n_jobs=1 on 1-1000 rows: ot_small")
+    parser.add_argument("--sparse", action="store_true",
+                        help="sparsity-constrained OT on point clouds n=300, 1000 against POT's "
+                             "smooth solvers: ot_sparse")
+    parser.add_argument("--large", action="store_true",
+                        help="with --sparse: n=5000, ours alone (minutes per solve): "
+                             "ot_sparse_large")
     parser.add_argument("--only", default=None,
                         help="with --medium: run only instances whose name contains this")
 
@@ -495,6 +562,34 @@ def main(argv=None):
     if args.summarize:
         print(_write_summary(args.out / "ot_suite.json"))
         return
+    if args.small:
+        report = BenchmarkReport("ot_small", args, notes=__doc__ + _load_note())
+        with blas_threads(args.threads):
+            table = small_inputs(report)
+        report.finish()
+        path = Path(args.out) / "ot_small.json"
+        data = json.loads(path.read_text())
+        data["summary"] = table
+        path.write_text(json.dumps(data, indent=1, default=float))
+        print()
+        print(table)
+        return
+    if args.sparse:
+        name = "ot_sparse_large" if args.large else "ot_sparse"
+        report = BenchmarkReport(name, args, notes=_ot_sparse.__doc__ + _load_note())
+        with blas_threads(args.threads):
+            sizes = [5000] if args.large else [300, 1000]
+            table = _ot_sparse.sparse_table(report, sizes, [2, 5, 10] if not args.large else
+                                            [10, 5, 2], rounds=args.repeats, ours_only=(5000,),
+                                            n_jobs=args.threads)
+        report.finish()
+        path = Path(args.out) / f"{name}.json"
+        data = json.loads(path.read_text())
+        data["summary"] = table
+        path.write_text(json.dumps(data, indent=1, default=float))
+        print()
+        print(table)
+        return
     if args.medium:
         # our solver runs in forked children: GNU OpenMP aborts a forked child that starts a
         # parallel region, numba's workqueue layer does not (same speed at one thread)
@@ -503,7 +598,7 @@ def main(argv=None):
         numba.config.THREADING_LAYER = "workqueue"
         global _OURS_THREADS
         _OURS_THREADS = args.threads
-        report = BenchmarkReport("ot_suite", args, notes=__doc__)
+        report = BenchmarkReport("ot_suite", args, notes=__doc__ + _load_note())
         with blas_threads(args.threads):
             problems = [p for p in suite_problems() if args.only is None or args.only in p[0]]
             suite(report, problems, [100, 400, 1200, 4000], args)
@@ -511,7 +606,7 @@ def main(argv=None):
         print()
         print(_write_summary(Path(args.out) / "ot_suite.json"))
         return
-    report = BenchmarkReport("ot", args, notes=__doc__)
+    report = BenchmarkReport("ot", args, notes=__doc__ + _load_note())
     with blas_threads(args.threads):
         if args.quick:
             # a hard instance for scaling (random, slow contraction at eta=1200) and an easy one

@@ -32,10 +32,10 @@ for ax, k in zip(axes, [2, 4, 8, n]):
     res = sparsity_constrained_ot(a, b, C, 0.5, k)
     ax.imshow(res.plan > 0, cmap="Greys", interpolation="nearest")
     ax.set_title(f"max_nz={k}: nnz={int((res.plan > 0).sum())}")
-    ax.set_xlabel("target")
+    ax.set_xlabel("target point j (sorted by position)")
     print(f"max_nz={k}: max nonzeros per column {int((res.plan > 0).sum(0).max())}, "
           f"marginal violation {res.marginal_error:.1e}, cost {res.cost:.5f}, "
           f"gap to the dual bound {res.objective - res.dual_objective:.1e}")
-axes[0].set_ylabel("source")
+axes[0].set_ylabel("source point i (sorted by position)")
 fig.tight_layout()
 plt.show()

@@ -258,6 +258,13 @@ _absorb_cols_serial = jit(absorb_cols.py_func)
 _plan_serial = jit(plan_from_potentials.py_func)
 
 
+def pass_work(C):
+    """Floating-point operations of one exp pass over ``C`` (about 20 per entry): the work
+    estimate given to ``numba_threads``, so the default ``n_jobs`` runs small problems on one
+    thread."""
+    return 20.0 * C.size
+
+
 def _numpy_exp_pays(C, reg):
     """numpy's SIMD exp is 2-4x faster than numba's scalar libm exp (no SVML here) while no
     exponent underflows (5 ms against 10-19 ms at n = 1000, ``reg = 0.01``), and slower once
@@ -348,29 +355,6 @@ def plan_cost_entropy(C, f, g, reg, P):
                 cost += c * p
                 entropy += p * ((fi + g[j] - c) * inv - 1.0)
     return cost, entropy
-
-
-@jit
-def sparsify_counts(P, thr_row, thr_col, indptr):
-    """Row counts of the kept entries (``P_ij > thr_row[i]`` or ``P_ij > thr_col[j]``) into
-    ``indptr[1:]`` (cumulated); returns nnz. Per-row and per-column thresholds keep the
-    leading entries of light rows and columns that a global magnitude threshold would drop.
-
-    Serial: a comparison pass is memory-bound and too short for threads to pay on a loaded
-    machine.
-    """
-    n, m = P.shape
-    for i in range(n):
-        c = 0
-        ti = thr_row[i]
-        for j in range(m):
-            p = P[i, j]
-            if p > ti or p > thr_col[j]:
-                c += 1
-        indptr[i + 1] = c
-    for i in range(n):
-        indptr[i + 1] += indptr[i]
-    return indptr[n]
 
 
 @jit

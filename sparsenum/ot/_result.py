@@ -1,4 +1,4 @@
-"""The result type of every OT solver, input validation, and the zero-mass support handling."""
+"""The result type of every OT solver, its history, and the zero-mass support handling."""
 
 from __future__ import annotations
 
@@ -7,12 +7,19 @@ import dataclasses
 import numpy as np
 
 from ..base import ConvergenceHistory, SolverResult
-from ..utils import check_array, check_int, check_marginals, check_scalar, check_shape
 
 __all__ = ["TransportResult"]
 
-#: Relative tolerance on ``|sum(a) - sum(b)|`` accepted by every solver.
-MASS_RTOL = 1e-6
+#: Axis labels of the OT histories (units in brackets; the violation is relative to the mass).
+LABELS = {
+    "marginal_violation": "marginal violation (||P1 - a||_1 + ||P^T 1 - b||_1) / sum(a)",
+    "dual_objective": "dual objective [cost units]",
+    "sinkhorn_iterations": "Sinkhorn iterations (cumulative)",
+    "newton_iterations": "Newton steps (cumulative)",
+    "cg_products": "CG matrix-vector products (cumulative)",
+    "lbfgs_iterations": "L-BFGS iterations (cumulative)",
+    "reg": "regularisation of the row's problem (epsilon-scaling level)",
+}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
@@ -22,22 +29,29 @@ class TransportResult(SolverResult):
     Attributes
     ----------
     plan : ndarray of shape (n, m)
-        The transport plan (rows: source ``a``, columns: target ``b``).
+        The transport plan (rows: source ``a``, columns: target ``b``). Its rows sum to ``a``;
+        its columns to ``b`` rescaled to the mass of ``a`` (the two masses may differ by the
+        rounding of float32 weights, up to the accepted relative 1e-6).
     f, g : ndarray of shape (n,) and (m,)
         Dual potentials. Entries of zero-mass points are ``-inf``.
     cost : float
         Transport cost ``<C, plan>``.
     objective : float
         Regularised primal objective of ``plan``: ``<C, P> + reg * sum P (log P - 1)`` for the
-        entropic solvers, ``<C, P> + (reg / 2) ||P||_F^2`` for sparsity-constrained OT.
+        entropic solvers, ``<C, P> + (reg / 2) ||P||_F^2`` for sparsity-constrained OT, ``<C, P>``
+        for :func:`~sparsenum.ot.emd`.
     dual_objective : float
         Value of the solver's (semi-)dual objective at the returned potentials.
     marginal_error : float
-        ``||P 1 - a||_1 + ||P^T 1 - b||_1``, recomputed from ``plan``.
+        ``||P 1 - a||_1 + ||P^T 1 - b||_1`` against the ``a`` and ``b`` given (as float64),
+        recomputed from ``plan``; in the units of the mass (the stopping tests are relative to
+        it: see ``history``).
     converged, n_iter, history
         See :class:`sparsenum.base.SolverResult`. The history's criterion is the marginal
-        violation; its extra columns count Sinkhorn iterations, Newton iterations and CG
-        matrix-vector products (cumulative) where they apply.
+        violation relative to the total mass, ``(||P1 - a||_1 + ||P^T 1 - b||_1) / sum(a)``
+        with ``b`` rescaled to the mass of ``a``; its extra columns count Sinkhorn iterations,
+        Newton iterations, CG matrix-vector products or L-BFGS iterations (cumulative) where
+        they apply. Its last row is the returned result.
 
     Examples
     --------
@@ -63,21 +77,6 @@ class TransportResult(SolverResult):
 def marginal_violation(plan: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """``||P 1 - a||_1 + ||P^T 1 - b||_1``."""
     return float(np.abs(plan.sum(axis=1) - a).sum() + np.abs(plan.sum(axis=0) - b).sum())
-
-
-def validate_problem(a, b, C, reg, *, reg_name: str = "reg"):
-    """Validated float64 copies-or-views of ``a``, ``b``, ``C`` and ``reg`` (never written to)."""
-    a, b = check_marginals(a, b, rtol=MASS_RTOL)
-    C = check_array(C, "C", ndim=2)
-    check_shape(C, "C", (a.shape[0], b.shape[0]))
-    reg = check_scalar(reg, reg_name, low=0.0, include_low=False)
-    return a, b, C, reg
-
-
-def validate_common(tol, max_iter, *, max_iter_name: str = "max_iter"):
-    tol = check_scalar(tol, "tol", low=0.0, include_low=False)
-    max_iter = check_int(max_iter, max_iter_name, low=1)
-    return tol, max_iter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,14 +111,6 @@ class Support:
         return full_plan, full_f, full_g
 
 
-def entropic_objective(plan: np.ndarray, C: np.ndarray, reg: float) -> tuple[float, float]:
-    """``(<C, P>, <C, P> + reg * sum P (log P - 1))`` with ``0 log 0 = 0``."""
-    cost = float(np.sum(C * plan))
-    positive = plan[plan > 0]
-    entropy = float(np.sum(positive * (np.log(positive) - 1.0)))
-    return cost, cost + reg * entropy
-
-
 def make_history(errors, objectives, *, iteration=None, elapsed=None,
                  **extra) -> ConvergenceHistory:
     errors = np.asarray(errors, dtype=float)
@@ -127,4 +118,4 @@ def make_history(errors, objectives, *, iteration=None, elapsed=None,
         iteration = np.arange(errors.shape[0])
     return ConvergenceHistory.from_arrays(
         iteration, objectives, errors, elapsed=elapsed, criterion_name="marginal_violation",
-        objective_name="dual_objective", **extra)
+        objective_name="dual_objective", labels=LABELS, **extra)

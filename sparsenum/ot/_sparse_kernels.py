@@ -3,7 +3,7 @@
 Columns are independent, so each kernel runs ``prange`` over the columns of ``Ct = C.T``
 (contiguous rows) and writes the column's at most ``k`` nonzeros into ``idx[j], val[j]``; the
 caller reduces them into row sums. Top-k selection keeps a small sorted buffer (O(n k)) for small
-``k`` and falls back to a full argsort otherwise.
+``k`` and a heap of the ``k`` best otherwise.
 """
 
 from __future__ import annotations
@@ -12,23 +12,25 @@ import numpy as np
 from numba import prange
 
 from ..utils import jit, jit_parallel
+from ._sorting import largest_k
 
 _SMALL_K = 24
 
 
 @jit
-def _top_k(x, k, idx, top):
-    """Indices and values of the ``k`` largest entries of ``x``, in decreasing order."""
-    n = x.shape[0]
+def _top_k(alpha, shift, c, k, idx, top):
+    """Indices and values of the ``k`` largest entries of ``x = (alpha + shift) - c``, in
+    decreasing order (``x`` is formed entry by entry: no temporary array per column)."""
+    n = alpha.shape[0]
     if k > _SMALL_K:
-        order = np.argsort(-x)
-        for t in range(k):
-            idx[t] = order[t]
-            top[t] = x[order[t]]
+        x = np.empty(n)
+        for i in range(n):
+            x[i] = (alpha[i] + shift) - c[i]
+        largest_k(x, k, idx, top)
         return
     filled = 0
     for i in range(n):
-        xi = x[i]
+        xi = (alpha[i] + shift) - c[i]
         if filled == k and xi <= top[k - 1]:
             continue
         pos = filled if filled < k else k - 1
@@ -48,21 +50,23 @@ def semi_dual_columns(alpha, b, Ct, gamma, k, idx, val, column_value, theta):
     """Semi-dual terms: ``t_j = b_j P_k((alpha - c_j) / (gamma b_j))`` for every column.
 
     ``column_value[j] = <alpha - c_j, t_j> - gamma/2 ||t_j||^2``; ``theta[j]`` is the simplex
-    threshold, so ``t_ij = [alpha_i - c_ij - gamma b_j theta_j]_+ / gamma`` on the top-k.
+    threshold in the units of the potentials, so ``t_ij = [alpha_i - c_ij - theta_j]_+ / gamma``
+    on the top-k (the projection of ``x / s`` onto the simplex is that of ``x`` onto the
+    simplex scaled by ``s = gamma b_j``: nothing is divided by ``gamma b_j``, which may
+    underflow).
     """
     m = Ct.shape[0]
     for j in prange(m):
-        scale = 1.0 / (gamma * b[j])
-        s = (alpha - Ct[j]) * scale
+        budget = gamma * b[j]
         top = np.empty(k)
         sel = np.empty(k, dtype=np.int64)
-        _top_k(s, k, sel, top)
-        # projection of the k largest onto the simplex: theta from the sorted values
+        _top_k(alpha, 0.0, Ct[j], k, sel, top)
+        # projection of the k largest onto {t >= 0, sum t = budget}: theta from sorted values
         cumsum = 0.0
         th = 0.0
         for r in range(k):
             cumsum += top[r]
-            cand = (cumsum - 1.0) / (r + 1)
+            cand = (cumsum - budget) / (r + 1)
             if top[r] - cand > 0.0:
                 th = cand
         value = 0.0
@@ -70,10 +74,10 @@ def semi_dual_columns(alpha, b, Ct, gamma, k, idx, val, column_value, theta):
             p = top[r] - th
             if p < 0.0:
                 p = 0.0
-            t = b[j] * p
+            t = p / gamma
             idx[j, r] = sel[r]
             val[j, r] = t
-            value += (alpha[sel[r]] - Ct[j, sel[r]]) * t - 0.5 * gamma * t * t
+            value += top[r] * t - 0.5 * gamma * t * t  # top[r] = alpha_i - c_ij
         column_value[j] = value
         theta[j] = th
 
@@ -83,17 +87,17 @@ def dual_columns(alpha, beta, Ct, gamma, k, idx, val, column_value):
     """Dual terms: ``Omega*(alpha + beta_j - c_j) = sum_topk [.]_+^2 / (2 gamma)`` per column."""
     m = Ct.shape[0]
     for j in prange(m):
-        x = alpha + beta[j] - Ct[j]
         top = np.empty(k)
         sel = np.empty(k, dtype=np.int64)
-        _top_k(x, k, sel, top)
+        _top_k(alpha, beta[j], Ct[j], k, sel, top)
         value = 0.0
         for r in range(k):
             p = top[r] if top[r] > 0.0 else 0.0
+            t = p / gamma
             idx[j, r] = sel[r]
-            val[j, r] = p / gamma
-            value += p * p
-        column_value[j] = value / (2.0 * gamma)
+            val[j, r] = t
+            value += t * p  # p^2 / gamma without squaring p (which may overflow)
+        column_value[j] = 0.5 * value
 
 
 @jit

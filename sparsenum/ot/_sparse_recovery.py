@@ -39,7 +39,7 @@ import scipy.optimize
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ._support_repair import improving_swaps, repair
+from ._support_repair import improving_swaps, repair, saturate
 
 _POLISH_TOL = 1e-12
 _TRIALS_PER_MOVE = 200
@@ -67,12 +67,13 @@ def feasible_support(a, b, C, alpha, beta, idx, val):
     tol = 1e-15 * max(float(a.sum()), np.finfo(float).tiny)
     done = 1e-12 * max(float(a.sum()), 1.0)
     moves = 0
+    deficit = saturate(a, b, slot_row, flow, tol)
     # a cheap search first; if it stalls, a wider one (more rows per column, more trials) from
     # the best support so far. Not for k = 1: a feasible support is then a partition of the
     # column masses (subset sum), which the first search finds when it is easy (permutations)
     single = idx.shape[1] == 1
     patience = (n + m) // 4 + 10 if single else 2 * (n + m)
-    for widen in (1,) if single else (1, 3):
+    for widen in () if deficit <= done else (1,) if single else (1, 3):
         deficit, made = repair(a, b, score, slot_row, flow, tol, 10 * (n + m), patience,
                                widen * _TRIALS_PER_MOVE, _TABU_TENURE, widen * _ROWS_PER_COLUMN)
         moves += made
@@ -178,7 +179,10 @@ def improve_support(a, b, C, gamma, slot_row, flow, plan, alpha, beta, converged
         score = best[1][:, None] + best[2][None, :] - C
         if improving_swaps(a, b, score, trial_rows, trial_flow, tol) == 0:
             break
-        result = polish(a, b, C, gamma, trial_rows.ravel(), cols, trial_flow.ravel())
+        # the previous potentials fit all but the swapped entries: a far closer start for
+        # Newton than the potentials of the flow alone
+        result = polish(a, b, C, gamma, trial_rows.ravel(), cols, trial_flow.ravel(),
+                        start=(best[1], best[2]))
         value = _objective(C, gamma, result[0])
         if not result[3] or value >= best_value * (1 - 1e-12):
             break

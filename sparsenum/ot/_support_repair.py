@@ -20,34 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils import jit
-
-
-@jit
-def _sift_down(x, order, root, end):
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and x[order[child + 1]] > x[order[child]]:
-            child += 1
-        if x[order[root]] >= x[order[child]]:
-            return
-        order[root], order[child] = order[child], order[root]
-        root = child
-
-
-@jit
-def _argsort(x):
-    """Heap sort of the indices of ``x`` (ascending): numba's ``np.argsort`` takes seconds
-    longer to compile."""
-    size = x.shape[0]
-    order = np.arange(size)
-    for root in range(size // 2 - 1, -1, -1):
-        _sift_down(x, order, root, size)
-    for end in range(size - 1, 0, -1):
-        order[0], order[end] = order[end], order[0]
-        _sift_down(x, order, 0, end)
-    return order
+from ._sorting import argsort
 
 
 @jit
@@ -229,6 +202,17 @@ def _candidates(score, slot_row, reach_row, reach_col, tabu_until, move, per_col
 
 
 @jit
+def saturate(a, b, slot_row, flow, tol):
+    """Augment ``flow`` in place to a maximum flow on the support; returns the deficit (the
+    column mass it cannot carry, 0 when the support is feasible). The common case needs only
+    this: :func:`repair` (and its compilation) is for supports that turn out infeasible."""
+    row_spare, col_spare = _spares(a, b, slot_row, flow)
+    reach_row = np.zeros(a.shape[0], np.bool_)
+    reach_col = np.zeros(slot_row.shape[0], np.bool_)
+    return augment(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col)
+
+
+@jit
 def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_move, tenure,
            per_column):
     """Tabu search over single-slot swaps for a support whose maximum flow meets both marginals.
@@ -267,7 +251,7 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
                                                tabu_until, move, per_column)
         if loss.size == 0:
             break
-        order = _argsort(loss)
+        order = argsort(loss)
         chosen = -1
         chosen_deficit = np.inf
         for t in order[:trials_per_move]:

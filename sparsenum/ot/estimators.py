@@ -25,15 +25,41 @@ __all__ = ["EntropicTransport", "SparseTransport"]
 _METRICS = ("sqeuclidean", "euclidean", "cityblock", "cosine")
 
 
+def _validate_X(estimator, X, *, reset):
+    """scikit-learn's validation of ``X`` (its conventions: object arrays of numbers accepted,
+    its messages kept), with the argument named in every error."""
+    try:
+        return validate_data(estimator, X, dtype=np.float64, reset=reset)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"invalid X: {exc}") from exc
+
+
+def _distances(X, Y, metric, names):
+    """``cdist(X, Y, metric)``, refusing samples whose distances overflow float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        D = cdist(X, Y, metric=metric)
+    if not np.all(np.isfinite(D)):
+        largest = max(float(np.abs(X).max()), float(np.abs(Y).max()))
+        raise ValueError(
+            f"the {metric} distances between the samples of {names} overflow float64 (largest "
+            f"|entry| {largest:.3g}): rescale {names}")
+    return D
+
+
 class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
     def _solve(self, a, b, C):  # pragma: no cover - implemented by subclasses
         raise NotImplementedError
 
     def _check_params(self):
+        """Every parameter, before any work (the solver checks them again, in its terms)."""
         check_scalar(self.reg, "reg", low=0.0, include_low=False)
         check_one_of(self.metric, "metric", _METRICS)
         check_scalar(self.tol, "tol", low=0.0, include_low=False)
         check_int(self.max_iter, "max_iter", low=1)
+        self._check_own_params()
+
+    def _check_own_params(self):  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
 
     def fit(self, X, y=None, *, X_target=None):
         """Compute the transport plan from ``X`` (uniform weights) to ``X_target``.
@@ -52,12 +78,12 @@ class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        X = validate_data(self, X, dtype=np.float64)
+        X = _validate_X(self, X, reset=True)
         Xt = X if X_target is None else check_array(X_target, "X_target", ndim=2)
         if Xt.shape[1] != X.shape[1]:
             raise ValueError(f"X_target must have {X.shape[1]} features like X; "
                              f"got {Xt.shape[1]}")
-        C = cdist(X, Xt, metric=self.metric)
+        C = _distances(X, Xt, self.metric, "X" if X_target is None else "X and X_target")
         scale = C.max()
         self.cost_scale_ = float(scale) if scale > 0 else 1.0
         C = C / self.cost_scale_
@@ -84,8 +110,8 @@ class _TransportBase(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self, "plan_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        nearest = np.argmin(cdist(X, self.X_source_, metric="sqeuclidean"), axis=1)
+        X = _validate_X(self, X, reset=False)
+        nearest = np.argmin(_distances(X, self.X_source_, "sqeuclidean", "X"), axis=1)
         return X + (self.X_mapped_[nearest] - self.X_source_[nearest])
 
 
@@ -138,8 +164,10 @@ class EntropicTransport(_TransportBase):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _solve(self, a, b, C):
+    def _check_own_params(self):
         check_one_of(self.solver, "solver", ("sns", "sinkhorn"))
+
+    def _solve(self, a, b, C):
         fn = sinkhorn_newton_sparse if self.solver == "sns" else sinkhorn
         return fn(a, b, C, self.reg, tol=self.tol, max_iter=self.max_iter)
 
@@ -183,6 +211,10 @@ class SparseTransport(_TransportBase):
         self.metric = metric
         self.tol = tol
         self.max_iter = max_iter
+
+    def _check_own_params(self):
+        check_int(self.max_nz, "max_nz", low=1)
+        check_one_of(self.formulation, "formulation", ("semi_dual", "dual"))
 
     def _solve(self, a, b, C):
         k = check_int(self.max_nz, "max_nz", low=1)

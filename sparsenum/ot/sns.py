@@ -1,4 +1,8 @@
-"""Sinkhorn-Newton-Sparse (Tang et al., ICLR 2024) with an adaptive switch between the stages."""
+"""Sinkhorn-Newton-Sparse (Tang et al., ICLR 2024) with an adaptive switch between the stages.
+
+The switch is taken by :class:`~._schedule.StageSchedule` from counted work (see there), so the
+same input gives the same iterates, ``n_iter`` and history under any load and thread count.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..utils import check_int, check_scalar, numba_threads
+from ..utils import check_bool, check_int, check_n_jobs, check_one_of, check_scalar, numba_threads
 from . import _kernels
 from ._hessian_sparsify import error_bounded_thresholds
-from ._result import Support, TransportResult, make_history, validate_common, validate_problem
-from .sinkhorn import ScalingState, check_init, finish_entropic, scaling_plan
+from ._progress import Progress
+from ._result import TransportResult, make_history
+from ._schedule import StageSchedule
+from ._validation import Problem, check_callback, check_init, check_tol_max_iter, check_verbose
+from .sinkhorn import ScalingState, finish_entropic, scaling_plan, start_potential
 
 __all__ = ["sinkhorn_newton_sparse"]
 
@@ -26,28 +33,17 @@ RELATIVE_KEEP = 0.01
 #: ... applied when some marginal entry is below this fraction of the largest of its marginal.
 LIGHT_SPREAD = 1e-2
 #: Mass dropped from a column of the plan at most this times ||gradient||_2 (twice that per row),
-#: as in SSNS (Tang & Qiu 2024). Measured, one thread: clouds n=800, eta=4000, 48 s -> 6.1 s;
-#: digits L1 (light pixels, on top of RELATIVE_KEEP) at eta 400 / 1200 / 4000: 0.42 / 0.91 /
-#: 3.6 s -> 0.32 / 0.71 / 3.3 s, once a stagnating Newton stage hands back to scaling (before
-#: that rule, one run in six stalled for 2,200 steps at 4e-8 there).
+#: as in SSNS (Tang & Qiu 2024): the Hessian's error shrinks with the gradient, so the Newton
+#: steps become asymptotically exact (2-D clouds at eta=4000 otherwise take thousands of
+#: linearly converging steps).
 ERROR_BOUND = 0.01
-#: Cost of a Newton step in exp passes over C, before one is measured, on sparse plans...
-NEWTON_PASSES = 1.0
-#: ... and times this and the share of entries holding 99% of the plan's mass, on dense ones.
-DENSE_COST = 100.0
 #: Epsilon scaling: levels at reg times LADDER_FACTOR, its square, ... while the cost range is at
 #: least LADDER_MIN_RANGE times the level's reg (eta = 1200 on costs in [0, 1]: 1/133, 1/400),
-#: each solved to a marginal violation of LADDER_TOL. Measured on digits L1, eta=1200: one level
-#: (1/400) 0.29 s, two 0.33 s, three 0.32 s, none 1.15 s; levels below range 100 cost more
-#: exp passes than they save on easy problems.
+#: each solved to a marginal violation of LADDER_TOL; levels below range 100 cost more exp
+#: passes than they save on easy problems.
 LADDER_FACTOR = 3.0
 LADDER_MIN_RANGE = 100.0
 LADDER_TOL = 1e-3
-#: ... used when, after the warm-up at reg, scaling's predicted time exceeds this many exp
-#: passes per level (random assignment n=1000, eta=400: 30 ms with a level, 18 ms without)
-LADDER_PAYS = 4.0
-#: Newton steps to the tolerance assumed before a Newton stage has been measured.
-NEWTON_STEPS_GUESS = 6
 _ACCEPT = 1e-4  # minimal ratio of actual to predicted dual increase
 MU_START = 0.1  # initial shift factor of the Newton system (times ||grad||_1)
 _MU_MIN = 1e-6
@@ -55,28 +51,38 @@ _MAX_TRIALS = 12
 #: Largest number of columns whose Newton system is factorised densely (Schur complement).
 DENSE_SCHUR_MAX = 1500
 _SAMPLE = 20_000
-_kernel_variants_loaded = set()  # kernel variants already run in this process (see _solve)
-_newton_kernels_loaded = []  # non-empty once _load_newton_kernels has run
 
 
 class _Log:
-    """Rows of the SNS history with cumulative counters per stage."""
+    """Rows of the SNS history with cumulative counters per stage; reports each row."""
 
-    def __init__(self, start):
-        self.start = start
-        self.rows = []  # (iteration, elapsed, objective, error, sinkhorn, newton, cg)
+    def __init__(self, progress):
+        self.progress = progress
+        self.start = time.perf_counter()
+        self.rows = []  # (iteration, elapsed, objective, error, sinkhorn, newton, cg, reg)
         self.sinkhorn = self.newton = self.cg = 0
 
-    def add(self, objective, error, elapsed=None):
+    @property
+    def n_iter(self):
+        return self.sinkhorn + self.newton
+
+    def add(self, objective, error, reg, elapsed=None, potentials=None):
+        """Record a row; returns True when the callback asks to stop."""
         elapsed = time.perf_counter() - self.start if elapsed is None else elapsed
-        self.rows.append((self.sinkhorn + self.newton, elapsed, objective, error,
-                          self.sinkhorn, self.newton, self.cg))
+        self.rows.append((self.n_iter, elapsed, objective, error, self.sinkhorn, self.newton,
+                          self.cg, reg))
+        if not self.progress.active:
+            return False
+        return self.progress.update(
+            self.n_iter, float(objective), float(error), potentials, reg=reg,
+            sinkhorn_iterations=self.sinkhorn, newton_iterations=self.newton,
+            cg_products=self.cg)
 
     def history(self):
-        cols = np.array(self.rows, dtype=float).reshape(-1, 7).T
+        cols = np.array(self.rows, dtype=float).reshape(-1, 8).T
         return make_history(cols[3], cols[2], iteration=cols[0], elapsed=cols[1],
                             sinkhorn_iterations=cols[4], newton_iterations=cols[5],
-                            cg_products=cols[6])
+                            cg_products=cols[6], reg=cols[7])
 
 
 def _threshold(P, density, rng):
@@ -96,27 +102,14 @@ def _threshold(P, density, rng):
     return float(np.partition(sample, k)[k])
 
 
-def _load_newton_kernels():
-    """Run the Newton step's kernels once on a 3x3 plan: a process's first call loads them from
-    numba's cache (about 20 ms), which the first timed step would otherwise count as its cost."""
-    if _newton_kernels_loaded:
-        return
-    P = np.full((3, 3), 1.0 / 9.0)
-    indptr = np.zeros(4, dtype=np.int64)
-    thr_row, thr_col = np.zeros(3), np.zeros(3)
-    nnz = error_bounded_thresholds(P, 1e-3, thr_row, thr_col, indptr)
-    indices, data = np.empty(nnz, dtype=np.int64), np.empty(nnz)
-    _kernels.sparsify_fill(P, thr_row, thr_col, indptr, indices, data)
-    sums = P.sum(axis=1)
-    _kernels.newton_direction(sums, sums, indptr, indices, data, 1e-3, np.ones(6), 1e-2, 10)
-    _newton_kernels_loaded.append(True)
-
-
 class _Newton:
-    """Newton stage on the dual potentials; owns the dense plan buffer."""
+    """Newton stage on the dual potentials; owns the dense plan buffer.
+
+    After each :meth:`step`, ``work`` holds the counts the schedule prices: plan evaluations,
+    kept and sorted entries of the sparsification, CG products and direct solves.
+    """
 
     def __init__(self, C, a, b, reg, density, max_cg):
-        _load_newton_kernels()
         n, m = C.shape
         self.C, self.a, self.b, self.reg = C, a, b, reg
         self.density, self.max_cg = density, max_cg
@@ -127,8 +120,9 @@ class _Newton:
         self.indptr = np.zeros(n + 1, dtype=np.int64)
         self.mu = MU_START
         self.n_direct = 0
+        self.work = {}
         # only for marginals spanning orders of magnitude: on uniform ones the extra entries
-        # slowed random n=1000, eta=4000 from 2.5 s to 8 s (Newton left early for scaling)
+        # slowed random n=1000, eta=4000 (Newton left early for scaling)
         spread = min(a.min() / a.max(), b.min() / b.max())
         self.relative = RELATIVE_KEEP if spread < LIGHT_SPREAD else 0.0
 
@@ -167,8 +161,10 @@ class _Newton:
             np.minimum(thr_col, self.relative * self.P.max(axis=0), out=thr_col)
         # a fixed density keeps a fixed Hessian error and Newton converges only linearly;
         # dropping mass proportional to the gradient makes the steps asymptotically exact
-        nnz = error_bounded_thresholds(self.P, ERROR_BOUND * float(np.sqrt(grad @ grad)),
-                                       thr_row, thr_col, self.indptr)
+        nnz, n_sorted = error_bounded_thresholds(
+            self.P, ERROR_BOUND * float(np.sqrt(grad @ grad)), thr_row, thr_col, self.indptr)
+        work = self.work = {"evaluations": 0, "kept": int(nnz), "n_sorted": int(n_sorted),
+                            "cg_products": 0, "direct_solves": 0}
         indices = np.empty(nnz, dtype=np.int64)
         data = np.empty(nnz)
         _kernels.sparsify_fill(self.P, thr_row, thr_col, self.indptr, indices, data)
@@ -182,12 +178,14 @@ class _Newton:
             d, n_cg, curvature = _kernels.newton_direction(
                 self.row, self.col, self.indptr, indices, data, shift, grad, rtol, self.max_cg)
             n_cg_total += n_cg
+            work["cg_products"] += n_cg
             if n_cg > self.max_cg:
                 # CG stalled: at small reg the kept graph splits into weakly linked clusters and
                 # the system is too ill-conditioned for CG; a sparse LU solve costs little more
                 d, curvature = _direct_direction(self.row, self.col, self.indptr, indices,
                                                  data, shift, grad)
                 self.n_direct += 1
+                work["direct_solves"] += 1
             d *= self.reg
             slope = float(grad @ d)
             # quadratic model of the dual increase along d (reg * curvature = d^T H d / reg)
@@ -195,6 +193,7 @@ class _Newton:
             if slope > 0 and predicted > 0:
                 f_new, g_new = f + d[:n], g + d[n:]
                 dual_new, err_new = self.evaluate(f_new, g_new)
+                work["evaluations"] += 1
                 ratio = (dual_new - dual) / predicted if np.isfinite(dual_new) else -np.inf
                 if np.isfinite(dual_new) and predicted < self._dual_rounding(f_new, g_new):
                     # the predicted increase is below the rounding of the dual (marginal
@@ -211,6 +210,7 @@ class _Newton:
                     return f_new, g_new, dual_new, err_new, n_cg_total, True
             self.mu *= 4.0
         self.evaluate(f, g)  # restore the buffers at the last accepted point
+        work["evaluations"] += 1
         return f, g, dual, err, n_cg_total, False
 
 
@@ -257,52 +257,45 @@ def _schur_cholesky(row, col, S, shift, grad, x):
     return True
 
 
-def _predicted_steps(err, tol, rate):
-    if err <= tol:
-        return 0.0
-    if not (0.0 < rate < 1.0):
-        return math.inf
-    return math.log(tol / err) / math.log(rate)
-
-
-def _predicted_seconds(err, tol, rate, seconds_per_iter):
-    return _predicted_steps(err, tol, rate) * seconds_per_iter if err > tol else 0.0
-
-
 def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=None,
                            warmup=20, check_every=10, max_cg=1000, newton="auto",
-                           eps_scaling=True, init=None, n_jobs=None) -> TransportResult:
+                           eps_scaling=True, init=None, n_jobs=None, verbose=0,
+                           callback=None) -> TransportResult:
     r"""Entropic OT by Sinkhorn-Newton-Sparse: scaling warm-up, then sparse Newton steps.
 
     Same problem as :func:`sinkhorn`. After ``warmup`` stabilised Sinkhorn iterations the solver
-    measures Sinkhorn's contraction rate and the cost of an iteration; when the predicted time
-    to ``tol`` exceeds the predicted cost of the Newton stage, it switches to Newton steps on
-    the dual potentials. Each Newton step keeps the exact diagonal of the Hessian (row and
-    column sums of P) and only the largest entries of P (about ``density * n * m`` of them),
-    solves the Newton system by Jacobi-preconditioned conjugate gradients with the gauge fixed
-    (last potential of ``g`` pinned), and takes an Armijo backtracking step on the dual
-    objective. If Newton progresses slower than scaling would, it returns to scaling.
+    measures Sinkhorn's contraction rate; when the predicted work to ``tol`` exceeds the
+    predicted work of a Newton stage, it switches to Newton steps on the dual potentials. Work is
+    counted from the problem's size and the operations each stage performs (scaling iterations,
+    exp passes, entries kept and sorted, CG products), never timed: the same input gives the
+    same iterates, ``n_iter`` and history on any machine, under any load, with any ``n_jobs``.
+
+    Each Newton step keeps the exact diagonal of the Hessian (row and column sums of P) and
+    only the largest entries of P (about ``density * n * m`` of them), solves the Newton system
+    by Jacobi-preconditioned conjugate gradients with the gauge fixed (last potential of ``g``
+    pinned), and accepts the step by a trust-region test on the dual objective. If Newton
+    progresses slower than scaling would, it returns to scaling.
 
     Parameters
     ----------
     a, b, C, reg
         As in :func:`sinkhorn`.
     tol : float, default=1e-9
-        Stop when ``||P1 - a||_1 + ||P^T 1 - b||_1 <= tol``.
+        Stop when ``(||P1 - a||_1 + ||P^T 1 - b||_1) / sum(a) <= tol`` (relative to the total
+        mass, as in :func:`sinkhorn`).
     max_iter : int, default=100_000
-        Maximum total iterations (Sinkhorn iterations plus Newton steps).
+        Maximum total iterations (Sinkhorn iterations plus Newton steps, epsilon-scaling levels
+        included).
     density : float in (0, 1], optional
         Fraction of the entries of P kept in the sparsified Hessian. Default
         ``min(1, 8 / min(n, m))`` (measured: 4/n to 16/n give similar Newton step counts on
         random assignment and point clouds; 2/n, the paper's value, is slower to converge).
         When a marginal has entries below 1% of its largest (images with near-empty pixels),
         each row's and column's entries within 1% of its largest are kept as well, so light
-        rows stay coupled (measured: digits 28x28, L1 cost, eta=400, 5.2 s -> 1.6-2.5 s).
-        Then the kept set is enlarged so that at most ``0.01 ||grad||_2`` of mass is dropped
-        from every column of P and twice that from every row (the error-bounded rule of Tang &
-        Qiu's SSNS): the Hessian's error shrinks with the gradient and the Newton steps become
-        asymptotically exact (measured: 2-D clouds, n=800, eta=4000, 48 s -> 6.1 s; digits L1,
-        eta=1200, 0.91 s -> 0.71 s).
+        rows stay coupled. Then the kept set is enlarged so that at most ``0.01 ||grad||_2``
+        of mass is dropped from every column of P and twice that from every row (the
+        error-bounded rule of Tang & Qiu's SSNS): the Hessian's error shrinks with the
+        gradient and the Newton steps become asymptotically exact.
     warmup : int, default=20
         Sinkhorn iterations before the first decision (the paper uses 20).
     check_every : int, default=10
@@ -310,12 +303,13 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
     max_cg : int, default=1000
         Maximum conjugate-gradient products per Newton step; if CG has not reached its
         tolerance by then (ill-conditioned systems at small ``reg``), the sparse system is
-        solved by sparse LU instead. A product costs ``O(n + m + nnz)``, far less than the
-        ``O(n m)`` exp pass of a step, so many products are cheaper than one LU solve
-        (measured at n=300, eta=1200: 100 -> 0.69 s with 7 LU solves, 1000 -> 0.34 s).
+        solved directly instead (dense Cholesky of the Schur complement, or sparse LU). A
+        product costs ``O(n + m + nnz)``, far less than the ``O(n m)`` exp pass of a step, so
+        many products are cheaper than one direct solve.
     newton : {"auto", "always", "never"}, default="auto"
-        ``"auto"`` decides from measured rates; ``"always"`` switches after the warm-up (the
-        paper's algorithm), then behaves like ``"auto"``: a Newton stage that progresses slower
+        ``"auto"`` decides from measured rates and counted work; ``"always"`` switches after the
+        warm-up (the paper's algorithm), then behaves like ``"auto"``: a Newton stage that
+        progresses slower
         than scaling would (seen at small ``reg`` on tiny problems, where the sparsified
         Hessian is nearly singular) hands back to scaling; ``"never"`` runs stabilised
         Sinkhorn only.
@@ -323,23 +317,40 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
         Epsilon scaling (Kosowsky & Yuille 1994; Schmitzer 2019), not part of the SNS paper:
         first solve at ``reg`` times 3, 9, ... (coarse to fine, while ``ptp(C) / level >=
         100``; none when ``ptp(C) / reg < 300``) to a marginal violation of 1e-3, each level
-        warm-starting the next, when the warm-up at ``reg`` predicts scaling to take longer
-        than 4 exp passes over C per level (easy problems skip them). Scaling corrects the
+        warm-starting the next, when the warm-up at ``reg`` predicts scaling to cost more
+        than 16 exp passes over C per level (easy problems skip them). Scaling corrects the
         smooth, image-wide modes of the potentials slowest at small ``reg``; a large ``reg``
-        sets them in a few iterations (measured, one thread: digits L1 cost, eta=1200,
-        1.1 s -> 0.35 s; eta=4000, 3.2 s -> 0.5 s;
-        clouds n=800, eta=4000, 1.05 s -> 0.39 s). Ignored with ``init``. The history's rows
-        begin with the levels' iterations, errors and duals (of their own problems).
+        sets them in a few iterations (digits with L1 cost at eta=1200 and 4000 are solved
+        several times faster). Ignored with ``init``. The history's rows then begin with the
+        levels' iterations, errors and duals (of their own problems); its ``reg`` column says
+        which level a row belongs to.
     init : tuple (f, g), optional
-        Warm-start potentials.
+        Warm-start potentials; ``-inf`` is accepted at zero weights, as returned.
     n_jobs : int, optional
-        Numba threads.
+        Numba threads for the exp passes over ``C`` (``None``: numba's default for problems of
+        at least 250,000 entries, one thread below; ``-1``: all cores). The results do not
+        depend on it.
+    verbose : int or bool, default=0
+        ``1``: a line per epsilon-scaling ladder and when done; ``2``: a line per history row
+        (every check of the scaling stage, every Newton step).
+    callback : callable, optional
+        ``callback(iteration, state)`` at every history row, with ``state`` a read-only
+        mapping of ``objective``, ``marginal_violation``, ``reg``, the cumulative
+        ``sinkhorn_iterations``, ``newton_iterations`` and ``cg_products``, and the potentials
+        ``f``, ``g`` (of the unit-mass problem on the support); returning True stops the
+        solver.
 
     Returns
     -------
     TransportResult
         ``history`` columns ``sinkhorn_iterations``, ``newton_iterations`` and ``cg_products``
-        are cumulative counts.
+        are cumulative counts; ``reg`` is the regularisation of the row's problem.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`sinkhorn`, and for out-of-range ``density``, ``warmup``, ``max_cg`` or
+        ``newton``.
 
     References
     ----------
@@ -364,42 +375,47 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
     >>> res.converged, res.marginal_error <= 1e-9
     (True, True)
     """
-    a_full, b_full, C_full, reg = validate_problem(a, b, C, reg)
-    tol, max_iter = validate_common(tol, max_iter)
+    problem = Problem.of(a, b, C, reg)
+    tol, max_iter = check_tol_max_iter(tol, max_iter)
     density = check_scalar(density, "density", low=0.0, high=1.0, include_low=False,
                            allow_none=True)
     warmup = check_int(warmup, "warmup", low=1)
     check_every = check_int(check_every, "check_every", low=1)
     max_cg = check_int(max_cg, "max_cg", low=1)
-    if newton not in ("auto", "always", "never"):
-        raise ValueError(f"newton must be one of 'auto', 'always', 'never'; got {newton!r}")
-    if not isinstance(eps_scaling, (bool, np.bool_)):
-        raise TypeError(f"eps_scaling must be a bool; got {eps_scaling!r}")
-    init = check_init(init, a_full.shape[0], b_full.shape[0])
-    support = Support.of(a_full, b_full)
-    a, b, C = support.restrict(a_full, b_full, C_full)
+    newton = check_one_of(newton, "newton", ("auto", "always", "never"))
+    eps_scaling = check_bool(eps_scaling, "eps_scaling")
+    init = check_init(init, problem.marginals)
+    check_n_jobs(n_jobs)
+    progress = Progress("sinkhorn_newton_sparse", check_verbose(verbose),
+                        check_callback(callback))
+    a, b, C, reg = problem.a, problem.b, problem.C, problem.reg
     if density is None:
         density = min(1.0, DEFAULT_KEEP / min(C.shape))
-    g0 = None if init is None else np.where(np.isfinite(init[1][support.cols]),
-                                            init[1][support.cols], 0.0)
+    g0 = start_potential(problem, init)
     # epsilon scaling: each level's potentials start the next, so the smooth global modes that
-    # scaling at small reg corrects slowest are set at a large reg (measured: digits L1,
-    # eta=1200 and 4000, 1.1 s and 3.2 s -> 0.3 s and 0.4 s; random n=500, eta=4000, 0.25 s ->
-    # 0.11 s); not from a user's warm start
+    # scaling at small reg corrects slowest are set at a large reg; not from a user's warm start
     levels = _reg_ladder(C, reg) if eps_scaling and init is None else []
-    log = _Log(time.perf_counter())
+    log = _Log(progress)
     args = (density, warmup, check_every, max_cg, newton)
-    with numba_threads(n_jobs):
+    with numba_threads(n_jobs, work=_kernels.pass_work(C)):
         f, g, converged, plan = _solve(C, a, b, reg, tol, max_iter, *args, g0, log,
                                        n_levels=len(levels))
         if plan is None:  # the warm-up at reg asked for the levels
+            progress.stage(f"epsilon scaling through reg = {', '.join(f'{r:.3g}' for r in levels)}")
             g0 = g
             for level in levels:
-                _, g0, _, _ = _solve(C, a, b, level, max(tol, LADDER_TOL), max_iter, *args, g0,
-                                     log)
-            f, g, converged, plan = _solve(C, a, b, reg, tol, max_iter, *args, g0, log)
-    return finish_entropic(support, a_full, b_full, C_full, C, reg, f, g, converged=converged,
-                           n_iter=log.sinkhorn + log.newton, history=log.history(), plan=plan)
+                _, g0, _, plan = _solve(C, a, b, level, max(tol, LADDER_TOL), max_iter, *args,
+                                        g0, log)
+                if progress.stopped:
+                    break
+            if not progress.stopped:
+                f, g, converged, plan = _solve(C, a, b, reg, tol, max_iter, *args, g0, log)
+            else:  # stopped by the callback within a level: the result is at reg
+                f, g, converged, plan = _solve(C, a, b, reg, tol, 0, *args, g0, log)
+        result = finish_entropic(problem, f, g, converged=converged, n_iter=log.n_iter,
+                                 history=log.history(), plan=plan)
+    progress.finish(result)
+    return result
 
 
 def _reg_ladder(C, reg):
@@ -419,144 +435,120 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
     """One SNS solve at ``reg`` from potentials ``g0``, appending to ``log`` (whose counters
     also bound ``max_iter`` across epsilon-scaling levels).
 
-    Returns ``(f, g, converged, plan)``; with ``n_levels`` > 0, ``plan`` is None when the
+    Returns ``(f, g, converged, plan)`` with ``plan`` the plan at ``(f, g)``, whose marginal
+    violation is the last row of ``log``. With ``n_levels`` > 0, ``plan`` is None when the
     solve stopped after the warm-up because ``n_levels`` epsilon-scaling levels should pay.
     """
-    start = time.perf_counter()
     state = ScalingState(C, a, b, reg, g0)
-    t_exp = time.perf_counter() - start  # one exp pass over C: the unit of the Newton guess
-    variant = _kernels.variant(C, reg)
-    if variant not in _kernel_variants_loaded:
-        # the first call in a process loads the numba kernels from the cache (0.2-0.6 s), which
-        # would count as the cost of an exp pass and of scaling: time a second pass, and run one
-        # untimed scaling iteration (measured: random n=500, eta=4000, 1.8 s against 0.36 s warm)
-        t0 = time.perf_counter()
-        state.reset_from(None, state.g)
-        t_exp = time.perf_counter() - t0
-        log.sinkhorn += state.run(1, 0.0, 1)[0]  # the log is shared by the epsilon levels
-        _kernel_variants_loaded.add(variant)
+    schedule = StageSchedule(C.shape, _kernels.variant(C, reg)[1])
+    schedule.absorbed(state.n_absorb)
+    if log.n_iter >= max_iter or log.progress.stopped:  # nothing left: report the start
+        plan = scaling_plan(state)
+        dual = float(a @ state.potentials()[0] + b @ state.potentials()[1]
+                     - reg * plan.sum())
+        log.add(dual, float(np.abs(plan.sum(axis=1) - a).sum()
+                            + np.abs(plan.sum(axis=0) - b).sum()), reg)
+        return (*state.potentials(), False, plan)
     newton = None
-    newton_sec = None  # a guess at the first decision, then measured Newton steps
-    newton_rate = None  # per-step error ratio at the end of the last Newton stage
-    first_steps = []  # seconds of the first two Newton steps (until then newton_sec is a guess)
-    sink_rate, sink_sec, sink_err = 1.0, math.inf, math.inf
     chunk = warmup
     err = math.inf
-    # after a Newton stage hands back, scaling also stops once it has cut the error 10x: a
-    # Newton stage that failed far from the optimum may converge closer to it, and the doubled
-    # stretch of scaling would otherwise run on past that point (measured: digits L1, eta=1200,
-    # 9.5 s of scaling from 6e-2 to 5e-3 that Newton then crossed in a few steps)
-    retry_below = 0.0
-    while log.sinkhorn + log.newton < max_iter:
+    while log.n_iter < max_iter:
         # ---- scaling stage ------------------------------------------------------------------
-        t0 = time.perf_counter()
-        n_it, its, errs, objs = state.run(min(chunk, max_iter - log.sinkhorn - log.newton),
-                                          max(tol, retry_below), min(check_every, chunk))
-        t1 = time.perf_counter()
-        base = log.sinkhorn
-        for k in range(errs.shape[0]):
-            log.sinkhorn = base + int(its[k])
-            log.add(objs[k], errs[k], t0 - log.start + (t1 - t0) * its[k] / max(n_it, 1))
-        log.sinkhorn = base + n_it
+        absorbed = state.n_absorb
+        n_it, its, errs = _scale(state, min(chunk, max_iter - log.n_iter),
+                                 max(tol, schedule.retry_below), min(check_every, chunk), log,
+                                 reg)
+        schedule.scaled(n_it, state.n_absorb - absorbed, its, errs)
         if errs.shape[0]:
             err = float(errs[-1])
-        if err <= tol or not np.isfinite(err):
+        if err <= tol or not np.isfinite(err) or log.progress.stopped:
             return (*state.potentials(), err <= tol, scaling_plan(state))
-        sink_sec = (t1 - t0) / max(n_it, 1)
-        if errs.shape[0] >= 2 and errs[0] > 0:
-            # rate over the second half of the chunk: scaling slows down, the tail is what counts
-            k = errs.shape[0] // 2 if errs.shape[0] >= 4 else 0
-            sink_rate = (errs[-1] / errs[k]) ** (1.0 / max(its[-1] - its[k], 1))
-            sink_err = err
-        remaining = _predicted_seconds(err, tol, sink_rate, sink_sec)
-        if n_levels and remaining > LADDER_PAYS * n_levels * t_exp:
+        if schedule.levels_pay(err, tol, n_levels):
             # scaling at reg looks slow: the levels (a few exp passes each) pay; easy problems
             # (random assignment, eta=400: 40 iterations) skip them
             return (*state.potentials(), False, None)
         n_levels = 0
-        if newton_sec is None:
-            # the error-bounded sparsification keeps about the entries holding 99% of the mass,
-            # so a step's sorting and CG products grow with their share of the plan: measured
-            # 0.3-0.9 exp passes where that share is below 1% (random, digits, clouds at small
-            # reg), 15-25 at 15-40% (clouds n=800 at eta 100 and 400)
-            newton_sec = NEWTON_PASSES * t_exp * max(1.0, DENSE_COST * state.mass_fraction(0.99))
-        stage_sec = newton_sec * (NEWTON_STEPS_GUESS if newton_rate is None else
-                                  _predicted_steps(err, tol, newton_rate))
-        go_newton = mode == "always" or (
-            mode == "auto" and remaining > stage_sec) or (
-            mode == "auto" and err <= retry_below and remaining > 3.0 * newton_sec)
-        if go_newton or err <= retry_below:
-            retry_below = 0.0  # else it stays: the scaling run stops there for this retry
+        go_newton, chunk = schedule.decide(err, tol, mode, lambda: state.mass_fraction(0.99),
+                                           check_every)
         if not go_newton:
-            # keep scaling for a stretch costing about a Newton stage but at most half the time
-            # spent so far, then look again: scaling slows down as it converges, and its rate
-            # is only known by measuring it (digits L1, eta=1200: 0.998 at 3e-2, 0.99993 at
-            # 2e-3, where one blind 9,000-iteration stretch had cost 3 s)
-            stretch = min(stage_sec, max(0.5 * (t1 - start), 50 * sink_sec))
-            chunk = int(min(max(check_every * 5, stretch / sink_sec), 20_000))
             continue
         # ---- Newton stage -------------------------------------------------------------------
         if newton is None:
             newton = _Newton(C, a, b, reg, density, max_cg)
         f, g = state.potentials()
         dual, err = newton.evaluate(f, g)
-        log.add(dual, err)
+        schedule.evaluated()
+        log.add(dual, err, reg, potentials=_potentials(f, g))
         # the shift grew on the steps that ended the last stage; the point is a new one
         newton.mu = min(newton.mu, MU_START)
         slow = 0
         stage_rates = []
-        while err > tol and log.sinkhorn + log.newton < max_iter:
-            t0 = time.perf_counter()
+        while err > tol and log.n_iter < max_iter and not log.progress.stopped:
             f, g, dual, err_new, n_cg, ok = newton.step(f, g, dual, err)
-            newton_sec = time.perf_counter() - t0
+            schedule.stepped(schedule.step_cost(**newton.work))
             log.newton += 1
             log.cg += n_cg
-            log.add(dual, err_new)
+            log.add(dual, err_new, reg, potentials=_potentials(f, g))
             rate = err_new / err if err > 0 else 0.0
             err = err_new
             if not ok:
                 stage_rates.append(1.0)
                 break
             stage_rates.append(rate)
-            if len(first_steps) < 2:
-                first_steps.append(newton_sec)
+            if len(schedule.first_steps) < 2 and schedule.recheck_after_first_steps(
+                    err, tol, mode):
                 # the stage began on a guessed step cost, which misses when the plan is dense
                 # (large reg: the error bound keeps a third of the plan and sorting it costs
-                # 20x the exp pass; measured on clouds n=800, eta=100): decide again on the
-                # faster of the first two steps (the first may include one-off costs)
-                if len(first_steps) == 2 and mode == "auto" and _predicted_seconds(
-                        err, tol, sink_rate, sink_sec) < NEWTON_STEPS_GUESS * min(first_steps):
-                    break
-            # Newton converging slower (in seconds) than scaling would: go back to scaling
-            # (by a margin of 2 and three steps in a row: single steps' timings are noisy on a
-            # loaded machine, and leaving a Newton stage that was converging cost 3-4x at
-            # random n=1000, eta=4000)
-            # Scaling slows down as it converges, so a rate it showed at 10x the current error
-            # flatters it: against such a stale rate only a stagnating Newton leaves
-            # (measured: random n=500, eta=4000, Newton at rate 0.27 left at 5e-7 for a rate
-            # seen at 2e-2, and scaling then took 13,000 iterations at 0.99998)
-            # A stagnating Newton (rate >= 0.99) leaves whatever scaling's prediction: where
-            # scaling stagnates too both predictions are infinite (digits L1, eta=4000: 2,200
-            # steps at 4.3e-8 with the error-bounded Hessian)
-            stale = err < 0.1 * sink_err
-            if rate >= 0.99 or (rate > (0.9 if stale else 0.25) and _predicted_seconds(
-                    err, tol, rate, newton_sec) > 2.0 * _predicted_seconds(
-                    err, tol, sink_rate, sink_sec)):
-                slow += 1
-                if slow >= 3:
-                    break
-            else:
-                slow = 0
-        if err <= tol:
-            return f, g, True, newton.P  # the plan at (f, g), from the last evaluation
+                # many plan evaluations): scaling takes over again
+                break
+            # Newton progressing slower than scaling would, three steps in a row: back to
+            # scaling (see Tuning.leave_*)
+            slow = slow + 1 if schedule.newton_slow(err, tol, rate) else 0
+            if slow >= schedule.t.leave_after:
+                break
+        if err <= tol or log.n_iter >= max_iter or log.progress.stopped:
+            # the plan at (f, g) is the step's last evaluation, recorded in the last row
+            return f, g, err <= tol, newton.P
         # back to scaling from the Newton iterate
-        # the stage's last rates predict the next stage (pessimistically: Newton speeds up as
-        # the error falls); a failed step counts as no progress
-        last = stage_rates[-3:] if stage_rates else [1.0]
-        newton_rate = min(float(np.prod(last)) ** (1.0 / len(last)), 1.0)
-        retry_below = err / 10.0
+        schedule.newton_left(err, stage_rates)
         state.reset_from(f, g)
+        schedule.absorbed(1)
         chunk = max(check_every * 5, warmup)
         if mode == "always":
             mode = "auto"
     return (*state.potentials(), False, scaling_plan(state))
+
+
+def _potentials(f, g):
+    return lambda: {"f": f, "g": g}
+
+
+def _scale(state, n_iter, tol, check_every, log, reg):
+    """A scaling stretch, its checks recorded in ``log``; returns ``(n_it, its, errs)``.
+
+    When the progress reporter needs every check as it happens, the stretch runs in pieces of
+    ``check_every`` iterations: the checks, iterates and history are the same either way.
+    """
+    pieces = [n_iter]
+    if log.progress.active:
+        pieces = [check_every] * (n_iter // check_every)
+        if n_iter % check_every:
+            pieces.append(n_iter % check_every)
+    done, all_its, all_errs = 0, [], []
+    for piece in pieces:
+        t0 = time.perf_counter() - log.start
+        n_it, its, errs, objs = state.run(piece, tol, check_every)
+        t1 = time.perf_counter() - log.start
+        base = log.sinkhorn
+        stop = False
+        for k in range(errs.shape[0]):
+            log.sinkhorn = base + int(its[k])
+            stop = log.add(objs[k], errs[k], reg, t0 + (t1 - t0) * its[k] / max(n_it, 1),
+                           potentials=lambda: dict(zip(("f", "g"), state.potentials())))
+        log.sinkhorn = base + n_it
+        all_its.append(done + its)
+        all_errs.append(errs)
+        done += n_it
+        if n_it < piece or stop or (errs.shape[0] and errs[-1] <= tol):
+            break
+    return done, np.concatenate(all_its), np.concatenate(all_errs)

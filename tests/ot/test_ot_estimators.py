@@ -50,3 +50,15 @@ def test_default_target_is_source_and_clone():
     model = EntropicTransport(reg=0.01).fit(Xs)
     assert model.plan_.shape == (30, 30)
     clone(model).fit(Xs)  # clone keeps only parameters
+
+
+@pytest.mark.parametrize("model, name", [
+    (SparseTransport(max_nz=0), "max_nz"),
+    (SparseTransport(formulation="primal"), "formulation"),
+    (EntropicTransport(solver="pot"), "solver"),
+])
+def test_own_parameters_are_checked_before_the_data(model, name):
+    # X whose squared distances overflow: the parameter error must come first, naming it
+    X = np.array([[0.0, 0.0], [1e300, 1e300]])
+    with pytest.raises(ValueError, match=name):
+        model.fit(X)

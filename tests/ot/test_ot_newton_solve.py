@@ -66,5 +66,5 @@ def test_mass_fraction_matches_full_sort(reg):
     P = state.u[:, None] * state.K * state.v[None, :]
     flat = np.sort(P.ravel())[::-1]
     exact = (np.searchsorted(np.cumsum(flat), 0.99 * flat.sum()) + 1) / flat.size
-    # 20,000 samples: the binomial error of a fraction near 0.5 is 0.0035; 3 sigma
-    assert state.mass_fraction(0.99) == pytest.approx(exact, abs=0.011)
+    # 4,000 samples: the binomial error of a fraction near 0.5 is 0.008; 3 sigma
+    assert state.mass_fraction(0.99) == pytest.approx(exact, abs=0.025)

@@ -73,7 +73,7 @@ def test_bad_entropic_arguments(fn, change, error, match):
     ({"warmup": 0}, ValueError, "warmup must be an integer >= 1"),
     ({"max_cg": 0}, ValueError, "max_cg must be an integer >= 1"),
     ({"newton": "sometimes"}, ValueError, "newton must be one of"),
-    ({"eps_scaling": "yes"}, TypeError, "eps_scaling must be a bool; got 'yes'"),
+    ({"eps_scaling": "yes"}, TypeError, "eps_scaling must be True or False; got .yes."),
 ])
 def test_bad_sns_arguments(change, error, match):
     with pytest.raises(error, match=match):
@@ -85,7 +85,7 @@ def test_bad_sns_arguments(change, error, match):
     ({"max_nz": 5}, ValueError, "max_nz must be an integer >= 1 and <= 4"),
     ({"max_nz": 2.0}, TypeError, "max_nz must be an integer"),
     ({"formulation": "primal"}, ValueError, "formulation must be one of"),
-    ({"polish": "yes"}, TypeError, "polish must be a bool"),
+    ({"polish": "yes"}, TypeError, "polish must be True or False"),
     ({"n_jobs": 1.5}, TypeError, "n_jobs must be None or an integer"),
 ])
 def test_bad_sparse_arguments(change, error, match):

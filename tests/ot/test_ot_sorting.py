@@ -1,0 +1,33 @@
+"""The heap routines of the numba kernels against numpy's sorts."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from sparsenum.ot._sorting import argsort, heap_pop, heapify, largest_k
+
+values = hnp.arrays(np.float64, st.integers(1, 60),
+                    elements=st.floats(-1e6, 1e6, allow_subnormal=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=values, data=st.data())
+def test_largest_k_matches_a_full_sort(x, data):
+    k = data.draw(st.integers(1, x.shape[0]), label="k")
+    idx, top = np.empty(k, np.int64), np.empty(k)
+    largest_k(x, k, idx, top)
+    np.testing.assert_array_equal(top, np.sort(x)[::-1][:k])
+    np.testing.assert_array_equal(x[idx], top)
+    assert len(set(idx.tolist())) == k
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=values)
+def test_argsort_and_heaps_order_like_numpy(x):
+    np.testing.assert_array_equal(x[argsort(x)], np.sort(x))
+    for sign, expected in ((1.0, np.sort(x)[::-1]), (-1.0, np.sort(x))):
+        heap = x.copy()
+        heapify(heap, sign)
+        popped = [heap_pop(heap, size, sign) for size in range(x.shape[0], 0, -1)]
+        np.testing.assert_array_equal(popped, expected)
