@@ -27,6 +27,10 @@ import numpy as np, scipy.sparse as sp, warnings, math
 warnings.simplefilter("ignore")
 from sparsenum.bcd import *
 from sparsenum.bcd import BCDLasso, BCDLogisticRegression, BCDLabelPropagation
+try:  # the problem class's current name; older versions called it LabelPropagation
+    from sparsenum.bcd import LabelPropagationProblem as LabelPropagation
+except ImportError:
+    from sparsenum.bcd import LabelPropagation
 rng = np.random.default_rng(0)
 X = rng.standard_normal((30, 8)); y = X @ rng.standard_normal(8) + 0.1 * rng.standard_normal(30)
 ys = np.sign(y); ys[ys == 0] = 1
