@@ -70,6 +70,7 @@ sphinx_gallery_conf = {
 
 MODULE_TITLES = {
     "ot": "Optimal transport (sparsenum.ot)",
+    "ot_suite": "Optimal transport: the instance suite against POT and regot (sparsenum.ot)",
     "ot_sparse": "Sparsity-constrained optimal transport against POT (sparsenum.ot)",
     "neighbors": "Approximate nearest neighbours (sparsenum.neighbors)",
     "bcd": "Block coordinate descent (sparsenum.bcd)",
