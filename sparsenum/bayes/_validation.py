@@ -7,12 +7,10 @@ observations are checked here. Float64 or complex128 throughout.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..utils import check_array, check_int, check_scalar
-from ..utils.validation import describe_value
+from ..utils.validation import check_callback, check_verbose, describe_value  # noqa: F401 (shared)
 
 # The E-step factors a min(M, N) x min(M, N) matrix; refuse sizes whose factor alone would not
 # fit in the memory of an ordinary machine, and say how much it would need.
@@ -121,19 +119,3 @@ def check_support_shape(support: str, shape, n: int) -> tuple[int, int] | None:
         raise ValueError(f"shape {(h, w)} has {h * w} cells, but A has {n} columns")
     return h, w
 
-
-def check_verbose(verbose) -> int:
-    """``verbose`` as a level: a bool or an integer >= 0."""
-    if isinstance(verbose, (bool, np.bool_)):
-        return int(verbose)
-    if not isinstance(verbose, numbers.Integral):
-        raise TypeError(f"verbose must be a bool or an integer >= 0; got "
-                        f"{describe_value(verbose)} of type {type(verbose).__name__}")
-    return check_int(int(verbose), "verbose", low=0)
-
-
-def check_callback(callback):
-    """``None`` or a callable ``callback(iteration, state)``."""
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be None or callable; got {describe_value(callback)}")
-    return callback

@@ -10,8 +10,9 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
-from sparsenum.utils import check_array, check_int, check_one_of, check_scalar, check_sparse
-from sparsenum.utils.validation import describe_value
+from sparsenum.utils import check_array, check_one_of, check_scalar, check_sparse
+
+from ..utils.validation import check_callback, check_verbose
 
 __all__ = ["affinity_from_graph", "check_callback", "check_csc", "check_design", "check_solver",
            "check_squares_finite", "check_tol", "check_verbose", "is_graph",
@@ -44,19 +45,6 @@ def check_tol(tol, name: str = "tol") -> float:
     return check_scalar(tol, name, low=0.0)
 
 
-def check_verbose(verbose) -> int:
-    """``verbose`` as an integer level: a nonnegative integer, or True (1) / False (0)."""
-    if isinstance(verbose, (bool, np.bool_)):
-        return int(verbose)
-    return check_int(verbose, "verbose", low=0)
-
-
-def check_callback(callback):
-    """None or a callable ``callback(iteration, state)``."""
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be None or a callable callback(iteration, state); got "
-                        f"{describe_value(callback)} of type {type(callback).__name__}")
-    return callback
 
 
 def check_solver(solver) -> str:

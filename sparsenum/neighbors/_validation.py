@@ -3,13 +3,15 @@ sparsenum.utils."""
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 
 from ..utils import check_array, check_one_of
-from ..utils.validation import describe_value
+from ..utils.validation import (
+    check_verbose,  # noqa: F401 (shared)
+    describe_value,
+)
 
 # One vocabulary for the index and the transformer, in scikit-learn's words.
 METRICS = ("euclidean", "sqeuclidean", "cosine", "ip")
@@ -113,15 +115,3 @@ def check_no_duplicates(ids: np.ndarray, name: str = "ids") -> None:
     if unique.size != ids.size:
         dup = unique[counts > 1][:5].tolist()
         raise ValueError(f"{name} must not repeat an id within one call; got duplicates {dup}")
-
-
-def check_verbose(verbose, name: str = "verbose") -> int:
-    """``False``/``True`` or a nonnegative integer level (as scikit-learn's ``verbose``)."""
-    if isinstance(verbose, (bool, np.bool_)):
-        return int(verbose)
-    if isinstance(verbose, numbers.Integral):
-        if verbose < 0:
-            raise ValueError(f"{name} must be True, False or a nonnegative integer; got {verbose}")
-        return int(verbose)
-    raise TypeError(f"{name} must be True, False or a nonnegative integer; got "
-                    f"{describe_value(verbose)} of type {type(verbose).__name__}")

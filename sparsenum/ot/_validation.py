@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 import numpy as np
 
 from ..utils import check_array, check_int, check_scalar, check_shape
-from ..utils.validation import describe_value
+from ..utils.validation import check_callback, check_verbose, describe_value  # noqa: F401 (shared)
 from ._result import Support
 
 #: Relative tolerance on ``|sum(a) - sum(b)|`` accepted by every solver.
@@ -182,19 +181,3 @@ def check_init(init, marginals: Marginals):
         out.append(arr)
     return tuple(out)
 
-
-def check_verbose(verbose) -> int:
-    """``verbose`` is a level (int >= 0); ``True``/``False`` are accepted as 1/0."""
-    if isinstance(verbose, (bool, np.bool_)):
-        return int(verbose)
-    if not isinstance(verbose, numbers.Integral):
-        raise TypeError(f"verbose must be an integer >= 0 or a bool; got "
-                        f"{describe_value(verbose)} of type {type(verbose).__name__}")
-    return check_int(verbose, "verbose", low=0)
-
-
-def check_callback(callback):
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be None or callable as callback(iteration, state); "
-                        f"got {describe_value(callback)}")
-    return callback

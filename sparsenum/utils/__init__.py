@@ -6,6 +6,7 @@ from .registry import DemoRow, all_demos, all_estimators, registered_modules
 from .validation import (
     check_array,
     check_bool,
+    check_callback,
     check_consistent_length,
     check_int,
     check_marginals,
@@ -15,6 +16,7 @@ from .validation import (
     check_scalar,
     check_shape,
     check_sparse,
+    check_verbose,
 )
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "all_estimators",
     "check_array",
     "check_bool",
+    "check_callback",
     "check_consistent_length",
     "check_int",
     "check_marginals",
@@ -33,6 +36,7 @@ __all__ = [
     "check_scalar",
     "check_shape",
     "check_sparse",
+    "check_verbose",
     "effective_n_jobs",
     "jit",
     "jit_parallel",

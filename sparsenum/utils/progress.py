@@ -6,29 +6,9 @@ callback is what ``result.history`` will hold.
 
 from __future__ import annotations
 
-import numbers
 import types
 
-import numpy as np
-
-from .validation import check_int, describe_value
-
-
-def check_verbose(verbose) -> int:
-    """A level ``>= 0``; ``True``/``False`` stand for 1/0 as in scikit-learn."""
-    if isinstance(verbose, (bool, np.bool_)):
-        return int(verbose)
-    if not isinstance(verbose, numbers.Integral):
-        raise TypeError(f"verbose must be an integer >= 0 or a bool; got "
-                        f"{describe_value(verbose)} of type {type(verbose).__name__}")
-    return check_int(verbose, "verbose", low=0)
-
-
-def check_callback(callback):
-    if callback is not None and not callable(callback):
-        raise TypeError("callback must be None or a callable callback(iteration, state); got "
-                        f"{describe_value(callback)}")
-    return callback
+from .validation import check_callback, check_verbose
 
 
 class Progress:

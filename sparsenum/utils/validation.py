@@ -405,3 +405,36 @@ def check_n_jobs(n_jobs, name: str = "n_jobs") -> int | None:
         raise ValueError(f"{name} must be None, a positive integer, or negative "
                          f"(-1 means all cores); got 0")
     return int(n_jobs)
+
+
+def check_verbose(verbose, name: str = "verbose") -> int:
+    """A ``verbose`` level: a nonnegative integer, or ``True``/``False`` for 1/0 (as in
+    scikit-learn).
+
+    Examples
+    --------
+    >>> from sparsenum.utils import check_verbose
+    >>> check_verbose(True), check_verbose(2)
+    (1, 2)
+    """
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    if not isinstance(verbose, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 0 or a bool; got "
+                        f"{describe_value(verbose)} of type {type(verbose).__name__}")
+    return check_int(verbose, name, low=0)
+
+
+def check_callback(callback, name: str = "callback"):
+    """``None`` or a callable ``callback(iteration, state)``.
+
+    Examples
+    --------
+    >>> from sparsenum.utils import check_callback
+    >>> check_callback(None) is None
+    True
+    """
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{name} must be None or a callable {name}(iteration, state); got "
+                        f"{describe_value(callback)} of type {type(callback).__name__}")
+    return callback

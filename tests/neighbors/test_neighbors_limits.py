@@ -173,7 +173,7 @@ def test_verbose_add_reports_progress(data, capsys):
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda i, X: i.add(X, verbose="yes"), TypeError, "verbose must be True, False"),
+        (lambda i, X: i.add(X, verbose="yes"), TypeError, "verbose must be an integer >= 0"),
         (lambda i, X: i.add(X, verbose=-1), ValueError, "verbose must be"),
         (lambda i, X: i.query(X, k=True), TypeError, "k must be an integer"),
         (lambda i, X: i.query(X, ef=True), TypeError, "ef must be an integer"),
