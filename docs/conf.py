@@ -150,6 +150,8 @@ def _number(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, str):  # a figure some benchmarks record as text (e.g. a recall list)
+        return value
     value = float(value)
     if value == 0:
         return "0"
@@ -209,8 +211,10 @@ def _benchmark_section(data: dict, results: Path, images: Path) -> list[str]:
         shutil.copy2(results / plot, images / plot)
     rows = data.get("rows", [])
     lines += [".. raw:: html", "", '   <div class="bench-summary">', ""]
-    lines += _list_table(["problem", "ours", "our accuracy", "peers: time / ours"],
-                         _summary_rows(rows), "bench-table")
+    summary = _summary_rows(rows)
+    if summary:  # records without a row of ours (e.g. peers alone) have only the full table
+        lines += _list_table(["problem", "ours", "our accuracy", "peers: time / ours"],
+                             summary, "bench-table")
     if plots:
         lines += [f".. image:: /_generated/benchmarks/{plots[0]}", "   :class: bench-plot", ""]
     lines += [".. raw:: html", "", "   </div>",
