@@ -153,6 +153,37 @@ def _update_noise(prob, post, noise_var, update, prior):
     return max(den / num, floor)
 
 
+class _GramCache:
+    """``A[:, kept]``, ``A^H A`` and ``A^H y`` on a set of columns, reused while it lasts.
+
+    Once at most ``M`` coefficients are kept the E-step works on ``A^H A`` (``N_a x N_a``); the
+    kept set only shrinks in classical SBL, so the product with ``A`` is computed once and a
+    smaller set gathers its rows and columns (``O(N_a^2)`` instead of ``O(N_a^2 M)``).
+    """
+
+    def __init__(self, A, y):
+        self.A, self.y = A, y
+        self.columns = np.zeros(0, np.int64)
+        self.sub = self.gram = self.ahy = None
+
+    def get(self, kept):
+        """``(A[:, kept], (A^H A, A^H y) or None)``."""
+        if kept.size > self.A.shape[0] or kept.size == 0:
+            return self.A[:, kept], None
+        if self.gram is not None and np.array_equal(kept, self.columns):
+            return self.sub, (self.gram, self.ahy)
+        pos = np.minimum(np.searchsorted(self.columns, kept), max(self.columns.size - 1, 0))
+        if self.gram is not None and np.array_equal(self.columns[pos], kept):
+            self.sub, self.gram = self.sub[:, pos], self.gram[np.ix_(pos, pos)]
+            self.ahy = self.ahy[pos]
+        else:
+            self.sub = self.A[:, kept]
+            adj = self.sub.conj().T if np.iscomplexobj(self.sub) else self.sub.T
+            self.gram, self.ahy = adj @ self.sub, adj @ self.y
+        self.columns = kept.copy()
+        return self.sub, (self.gram, self.ahy)
+
+
 def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | None,
             precision_prior, noise_prior, prune: float | None, tol: float, max_iter: int,
             graph: SupportGraph | None = None, noise_start: float | None = None,
@@ -185,6 +216,7 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
                                  criterion_name="relative_change",
                                  objective_name="neg_log_evidence", labels=HISTORY_LABELS)
     mean = np.zeros(n, A.dtype)
+    gram = _GramCache(A, y)
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
@@ -194,7 +226,8 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
             frozen = np.flatnonzero((gamma > 0) & small)
         else:
             kept, frozen = np.flatnonzero(gamma > 0), np.zeros(0, np.int64)
-        post = gaussian_posterior(A[:, kept], y, gamma[kept], sigma2)
+        columns, products = gram.get(kept)
+        post = gaussian_posterior(columns, y, gamma[kept], sigma2, products)
         new_mean = np.zeros(n, A.dtype)
         new_mean[kept] = post.mean
         change = relative_change(new_mean, mean)
