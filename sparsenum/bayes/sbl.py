@@ -58,8 +58,9 @@ HISTORY_LABELS = {
 
 def relative_change(new: np.ndarray, old: np.ndarray) -> float:
     """``||new - old|| / ||new||`` (0 when both are zero)."""
-    num = float(np.linalg.norm(new - old))
-    return num / max(float(np.linalg.norm(new)), 1e-300) if num > 0 else 0.0
+    diff = new - old
+    num = float(np.sqrt(np.real(np.vdot(diff, diff))))
+    return num / max(float(np.sqrt(np.real(np.vdot(new, new)))), 1e-300) if num > 0 else 0.0
 
 
 def zero_data_result(result_type, n: int, m: int, dtype, noise_var, **extra):
@@ -123,7 +124,6 @@ def _update_variances(prob, post_mean, post_var, shrink, gamma, alpha, kept, fro
         omega = second + coupling * graph.neighbour_sum(second)
         with np.errstate(divide="ignore"):
             alpha = (h + a) / (h * omega + b)
-        with np.errstate(divide="ignore"):
             new = 1.0 / (alpha + coupling * graph.neighbour_sum(alpha))
         return new, alpha
     new = np.zeros_like(gamma)
@@ -215,6 +215,8 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
     history = ConvergenceHistory(min(max_iter, 1024) + 1, ("n_active", "noise_var"),
                                  criterion_name="relative_change",
                                  objective_name="neg_log_evidence", labels=HISTORY_LABELS)
+    dead = col_sq == 0
+    has_dead = bool(dead.any())
     mean = np.zeros(n, A.dtype)
     gram = _GramCache(A, y)
     converged = False
@@ -222,8 +224,8 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
     for it in range(1, max_iter + 1):
         if freeze > 0.0:
             small = gamma * col_sq < freeze * sigma2
-            kept = np.flatnonzero((gamma > 0) & ~small)
-            frozen = np.flatnonzero((gamma > 0) & small)
+            kept = np.flatnonzero(~small)  # gamma = 0 is always small
+            frozen = np.flatnonzero(small & (gamma > 0))
         else:
             kept, frozen = np.flatnonzero(gamma > 0), np.zeros(0, np.int64)
         columns, products = gram.get(kept)
@@ -253,7 +255,8 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
         if learn_noise:
             sigma2 = _update_noise(prob, post, sigma2, update, noise_prior)
         new_gamma = np.where(np.isfinite(new_gamma), np.minimum(new_gamma, cap), 0.0)
-        new_gamma[col_sq == 0] = 0.0
+        if has_dead:
+            new_gamma[dead] = 0.0
         if permanent:
             new_gamma[gamma == 0] = 0.0
         floor = TUNING.relative_prune * new_gamma.max() if prune is None else prune
