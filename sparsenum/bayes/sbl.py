@@ -360,8 +360,9 @@ def sparse_bayesian_learning(A, y, *, coupling=0.0, update="em", noise_var=None,
 
     Notes
     -----
-    A real iteration costs :math:`O(M^2 N_a)` with :math:`N_a` the coefficients kept, or
-    :math:`O(N_a^2 M)` once :math:`N_a \le M`. EM-SBL's noise variance, learned with the
+    An iteration costs :math:`O(M^2 N_a)` with :math:`N_a` the coefficients kept, and
+    :math:`O(N_a^3 + M N_a)` once :math:`N_a \le M`: :math:`A^H A` on the kept columns is
+    computed once and reused while the kept set shrinks. EM-SBL's noise variance, learned with the
     variances, tends to be underestimated on underdetermined problems; fix ``noise_var`` when it
     is known.
 
