@@ -128,14 +128,20 @@ def _woodbury(A, y, gamma, noise_var):
     return mean, var, shrinkage, log_det_c
 
 
-def _direct(A, y, gamma, noise_var):
+def _direct(A, y, gamma, noise_var, gram=None):
     root = np.sqrt(gamma)
-    B = A * root
-    K = _adjoint(B) @ B
+    if gram is None:
+        B = A * root
+        K = _adjoint(B) @ B
+        rhs = (_adjoint(B) @ y) / noise_var
+    else:  # A^H A and A^H y given: O(N^2) instead of O(N^2 M)
+        G, ahy = gram
+        K = G * root[:, None]
+        K *= root
+        rhs = root * ahy / noise_var
     K /= noise_var
     K.flat[:: K.shape[0] + 1] += 1.0
     R = _cholesky(K, lower=False)
-    rhs = (_adjoint(B) @ y) / noise_var
     u = _solve_triangular(R, _solve_triangular(R.conj().T, rhs, lower=True), lower=False)
     mean = root * u
     R_inv, info = _lapack("trtri", R.dtype)(R, lower=False)
@@ -152,19 +158,22 @@ def _direct(A, y, gamma, noise_var):
 
 
 def gaussian_posterior(A: np.ndarray, y: np.ndarray, gamma: np.ndarray,
-                       noise_var: float) -> Posterior:
+                       noise_var: float, gram=None) -> Posterior:
     """Posterior mean and variances of ``x`` for prior variances ``gamma > 0``.
 
     ``A`` (M, N) and ``y`` (M,) are float64 or complex128 (the same); ``gamma`` (N,) > 0 and
-    ``noise_var > 0``. The Woodbury form is used when ``N > M``.
+    ``noise_var > 0``. The Woodbury form is used when ``N > M``. ``gram``, optional, is
+    ``(A^H A, A^H y)``, used when ``N <= M`` (it saves the product with ``A``).
     """
     m, n = A.shape
     if n == 0:
         resid = float(np.real(np.vdot(y, y)))
         return Posterior(np.zeros(0, A.dtype), np.zeros(0), np.zeros(0), resid,
                          m * np.log(noise_var), resid / noise_var)
-    solve = _woodbury if n > m else _direct
-    mean, var, shrinkage, log_det_c = solve(A, y, gamma, noise_var)
+    if n > m:
+        mean, var, shrinkage, log_det_c = _woodbury(A, y, gamma, noise_var)
+    else:
+        mean, var, shrinkage, log_det_c = _direct(A, y, gamma, noise_var, gram)
     residual = y - A @ mean
     residual_sq = float(np.real(np.vdot(residual, residual)))
     quad = residual_sq / noise_var + float((np.abs(mean) ** 2 / gamma).sum())

@@ -40,6 +40,10 @@ def check_design(A, y) -> tuple[np.ndarray, np.ndarray]:
     A complex ``y`` with a real ``A`` is a complex problem with a real design: ``A`` is
     promoted (the posterior of a complex ``x`` is then computed).
     """
+    shape = getattr(A, "shape", None)
+    if isinstance(shape, tuple) and len(shape) == 2:
+        # before the conversion, which would copy a huge (possibly strided) input
+        _check_factor_size(int(shape[0]), int(shape[1]), np.dtype(np.float64), "A")
     A = _as_numeric(A, "A", 2)
     y = _as_numeric(y, "y", 1)
     if y.shape[0] != A.shape[0]:
