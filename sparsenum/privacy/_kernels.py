@@ -17,7 +17,7 @@ from numba import prange
 from sparsenum.utils import jit, jit_parallel
 from sparsenum.utils.random import splitmix64, uniform01
 
-from ._normal import fill_normals, normal
+from ._normal import fill_normals
 
 _USER_MIX = np.uint64(0xD1B54A32D192ED03)
 # chunks of users summed separately; enough to balance a few dozen threads, few enough that the
@@ -41,9 +41,10 @@ def laplace(state, scale):
     return state, -scale * math.log(2.0 - 2.0 * u)
 
 
-@jit
-def duchi_message(state, x, coef, norm, radius, big_radius, keep_prob, zig, gauss):
-    """Duchi, Jordan and Wainwright's l2-ball randomiser of ``v = coef * x`` (``norm = ||v||``).
+@jit(inline="always")  # inlined at numba IR level: as a call it costs as much as its draws
+def duchi_message(state, X, i, coef, norm, radius, big_radius, keep_prob, zig, gauss):
+    """Duchi, Jordan and Wainwright's l2-ball randomiser of ``v = coef * X[i]``
+    (``norm = ||v||``).
 
     ``v`` is clipped to norm ``radius``, rounded to ``+-radius v/||v||`` (``+`` with probability
     ``1/2 + ||v||/(2 radius)``), and the message is a uniform point of the sphere of radius
@@ -52,19 +53,19 @@ def duchi_message(state, x, coef, norm, radius, big_radius, keep_prob, zig, gaus
     the chosen hemisphere has a density ratio of at most ``keep_prob/(1-keep_prob)`` between
     two inputs; Gaussian directions make it uniform, hence unbiased. The Gaussian direction is
     left in ``gauss`` and the message is ``scale * gauss``; returns ``(state, scale)``. Taking
-    ``v`` as a multiple of ``x`` lets a user randomise its gradient without forming it.
+    ``v`` as a multiple of a row lets a user randomise its gradient without forming it.
     """
-    d = x.shape[0]
+    d = X.shape[1]
     kept = radius if norm > radius else norm
     state, u = uniform01(state)
     sign = 1.0 if u < 0.5 + 0.5 * kept / radius else -1.0
+    # drawing in its own loop keeps the sampler's loop tight (fusing the sums into it is slower)
+    state = fill_normals(state, gauss, d, zig)
     dot = 0.0
     gnorm = 0.0
-    for j in range(d):  # the direction, its norm and its side of v in one pass
-        state, g = normal(state, zig)
-        gauss[j] = g
-        dot += g * x[j]
-        gnorm += g * g
+    for j in range(d):
+        dot += gauss[j] * X[i, j]
+        gnorm += gauss[j] * gauss[j]
     if norm > 0.0:
         dot *= sign * coef
     else:  # v = 0: any unit vector rounds it without bias (both signs equally likely)
@@ -77,11 +78,11 @@ def duchi_message(state, x, coef, norm, radius, big_radius, keep_prob, zig, gaus
     return state, scale
 
 
-@jit
-def _norm(x):
+@jit(inline="always")
+def _row_norm(G, i):
     total = 0.0
-    for j in range(x.shape[0]):
-        total += x[j] * x[j]
+    for j in range(G.shape[1]):
+        total += G[i, j] * G[i, j]
     return math.sqrt(total)
 
 
@@ -94,9 +95,9 @@ def duchi_rows(G, radius, big_radius, keep_prob, seed, noise, zig):
     for c in prange(N_CHUNKS):
         gauss = np.empty(d)
         for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
-            norm = _norm(G[i])
+            norm = _row_norm(G, i)
             if noise:
-                _state, scale = duchi_message(user_state(seed, i), G[i], 1.0, norm, radius,
+                _state, scale = duchi_message(user_state(seed, i), G, i, 1.0, norm, radius,
                                               big_radius, keep_prob, zig, gauss)
                 for j in range(d):
                     out[i, j] = scale * gauss[j]
@@ -126,23 +127,22 @@ def iht_round(X, y, users, theta, radius, big_radius, keep_prob, seed, noise, zi
         acc = sums[c]
         for t in range(c * m // N_CHUNKS, (c + 1) * m // N_CHUNKS):
             i = users[t]
-            x = X[i]
             residual = -y[i]
             sq = 0.0
             for j in range(d):
-                residual += x[j] * theta[j]
-                sq += x[j] * x[j]
+                residual += X[i, j] * theta[j]
+                sq += X[i, j] * X[i, j]
             norm = abs(residual) * math.sqrt(sq)  # ||g_i|| for g_i = residual * x_i
             n_clipped[c] += norm > radius
             if noise:
-                _state, scale = duchi_message(user_state(seed, i), x, residual, norm, radius,
+                _state, scale = duchi_message(user_state(seed, i), X, i, residual, norm, radius,
                                               big_radius, keep_prob, zig, gauss)
                 for j in range(d):
                     acc[j] += scale * gauss[j]
             else:
                 scale = residual * (radius / norm if norm > radius else 1.0)
                 for j in range(d):
-                    acc[j] += scale * x[j]
+                    acc[j] += scale * X[i, j]
     return sums, n_clipped
 
 
