@@ -18,11 +18,14 @@ from sparsenum.utils import jit, jit_parallel
 from sparsenum.utils.random import splitmix64, uniform01
 
 from ._normal import fill_normals
+from ._prefetch import prefetch_row
 
 _USER_MIX = np.uint64(0xD1B54A32D192ED03)
 # chunks of users summed separately; enough to balance a few dozen threads, few enough that the
 # d(d+1)/2-long NLDP buffers stay small
 N_CHUNKS = 64
+# LDP-IHT users whose rows are requested ahead of use: enough to cover a memory latency
+PREFETCH_USERS = 8
 
 
 @jit
@@ -125,7 +128,10 @@ def iht_round(X, y, users, theta, radius, big_radius, keep_prob, seed, noise, zi
     for c in prange(N_CHUNKS):
         gauss = np.empty(d)
         acc = sums[c]
-        for t in range(c * m // N_CHUNKS, (c + 1) * m // N_CHUNKS):
+        end = (c + 1) * m // N_CHUNKS
+        for t in range(c * m // N_CHUNKS, end):
+            if t + PREFETCH_USERS < end:
+                prefetch_row(X, users[t + PREFETCH_USERS])
             i = users[t]
             residual = -y[i]
             sq = 0.0
