@@ -17,10 +17,15 @@ from numba import prange
 from sparsenum.utils import jit, jit_parallel
 from sparsenum.utils.random import splitmix64, uniform01
 
+from ._normal import fill_normals
+from ._prefetch import prefetch_row
+
 _USER_MIX = np.uint64(0xD1B54A32D192ED03)
 # chunks of users summed separately; enough to balance a few dozen threads, few enough that the
 # d(d+1)/2-long NLDP buffers stay small
 N_CHUNKS = 64
+# LDP-IHT users whose rows are requested ahead of use: enough to cover a memory latency
+PREFETCH_USERS = 8
 
 
 @jit
@@ -28,30 +33,6 @@ def user_state(seed, user):
     """A uint64 state private to (seed, user): users get independent SplitMix64 streams."""
     _state, z = splitmix64(np.uint64(seed) ^ (np.uint64(user) * _USER_MIX))
     return z
-
-
-@jit
-def _uniform_pm1(state):
-    state, u = uniform01(state)
-    return state, 2.0 * u - 1.0
-
-
-@jit
-def fill_normals(state, out, n):
-    """``out[:n]`` <- standard normals (Marsaglia's polar method, both draws used)."""
-    i = 0
-    while i < n:
-        state, a = _uniform_pm1(state)
-        state, b = _uniform_pm1(state)
-        s = a * a + b * b
-        if s >= 1.0 or s == 0.0:
-            continue
-        f = math.sqrt(-2.0 * math.log(s) / s)
-        out[i] = a * f
-        if i + 1 < n:
-            out[i + 1] = b * f
-        i += 2
-    return state
 
 
 @jit
@@ -63,52 +44,53 @@ def laplace(state, scale):
     return state, -scale * math.log(2.0 - 2.0 * u)
 
 
-@jit
-def duchi_row(v, radius, big_radius, keep_prob, state, gauss, out):
-    """Duchi, Jordan and Wainwright's l2-ball randomiser of one vector ``v`` into ``out``.
+@jit(inline="always")  # inlined at numba IR level: as a call it costs as much as its draws
+def duchi_message(state, X, i, coef, norm, radius, big_radius, keep_prob, zig, gauss):
+    """Duchi, Jordan and Wainwright's l2-ball randomiser of ``v = coef * X[i]``
+    (``norm = ||v||``).
 
     ``v`` is clipped to norm ``radius``, rounded to ``+-radius v/||v||`` (``+`` with probability
-    ``1/2 + ||v||/(2 radius)``), and ``out`` is a uniform point of the sphere of radius
+    ``1/2 + ||v||/(2 radius)``), and the message is a uniform point of the sphere of radius
     ``big_radius`` in the half-space agreeing with the rounded vector with probability
     ``keep_prob = e^eps/(e^eps+1)``. A direction drawn from any symmetric law and flipped into
     the chosen hemisphere has a density ratio of at most ``keep_prob/(1-keep_prob)`` between
-    two inputs; Gaussian directions make it uniform, hence unbiased. Returns
-    ``(state, clipped)``.
+    two inputs; Gaussian directions make it uniform, hence unbiased. The Gaussian direction is
+    left in ``gauss`` and the message is ``scale * gauss``; returns ``(state, scale)``. Taking
+    ``v`` as a multiple of a row lets a user randomise its gradient without forming it.
     """
-    d = v.shape[0]
-    norm = 0.0
-    for j in range(d):
-        norm += v[j] * v[j]
-    norm = math.sqrt(norm)
-    clipped = norm > radius
-    kept = radius if clipped else norm
+    d = X.shape[1]
+    kept = radius if norm > radius else norm
     state, u = uniform01(state)
     sign = 1.0 if u < 0.5 + 0.5 * kept / radius else -1.0
-    state = fill_normals(state, gauss, d)
+    # drawing in its own loop keeps the sampler's loop tight (fusing the sums into it is slower)
+    state = fill_normals(state, gauss, d, zig)
     dot = 0.0
     gnorm = 0.0
+    for j in range(d):
+        dot += gauss[j] * X[i, j]
+        gnorm += gauss[j] * gauss[j]
     if norm > 0.0:
-        for j in range(d):
-            dot += gauss[j] * v[j]
-            gnorm += gauss[j] * gauss[j]
-        dot *= sign
+        dot *= sign * coef
     else:  # v = 0: any unit vector rounds it without bias (both signs equally likely)
-        for j in range(d):
-            gnorm += gauss[j] * gauss[j]
         dot = sign * gauss[0]
     state, u = uniform01(state)
     agree = u < keep_prob
-    flip = (dot >= 0.0) != agree
     scale = big_radius / math.sqrt(gnorm)
-    if flip:
+    if (dot >= 0.0) != agree:
         scale = -scale
-    for j in range(d):
-        out[j] = scale * gauss[j]
-    return state, clipped
+    return state, scale
+
+
+@jit(inline="always")
+def _row_norm(G, i):
+    total = 0.0
+    for j in range(G.shape[1]):
+        total += G[i, j] * G[i, j]
+    return math.sqrt(total)
 
 
 @jit_parallel
-def duchi_rows(G, radius, big_radius, keep_prob, seed, noise):
+def duchi_rows(G, radius, big_radius, keep_prob, seed, noise, zig):
     """Each row of ``G`` randomised by its user (row index = user); ``noise=False`` clips only."""
     n, d = G.shape
     out = np.empty((n, d))
@@ -116,61 +98,82 @@ def duchi_rows(G, radius, big_radius, keep_prob, seed, noise):
     for c in prange(N_CHUNKS):
         gauss = np.empty(d)
         for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
+            norm = _row_norm(G, i)
             if noise:
-                _state, was_clipped = duchi_row(G[i], radius, big_radius, keep_prob,
-                                                user_state(seed, i), gauss, out[i])
+                _state, scale = duchi_message(user_state(seed, i), G, i, 1.0, norm, radius,
+                                              big_radius, keep_prob, zig, gauss)
+                for j in range(d):
+                    out[i, j] = scale * gauss[j]
             else:
-                was_clipped = _clip_copy(G[i], radius, out[i])
-            clipped[i] = was_clipped
+                scale = radius / norm if norm > radius else 1.0
+                for j in range(d):
+                    out[i, j] = scale * G[i, j]
+            clipped[i] = norm > radius
     return out, clipped
 
 
-@jit
-def _clip_copy(v, radius, out):
-    norm = math.sqrt(np.sum(v * v))
-    scale = radius / norm if norm > radius else 1.0
-    for j in range(v.shape[0]):
-        out[j] = scale * v[j]
-    return norm > radius
-
-
 @jit_parallel
-def iht_round(X, y, users, theta, radius, big_radius, keep_prob, seed, noise):
+def iht_round(X, y, users, theta, radius, big_radius, keep_prob, seed, noise, zig):
     """Sum of the messages of ``users`` in one LDP-IHT round, per chunk of users.
 
     User ``i`` computes its gradient ``x_i (<x_i, theta> - y_i)`` and sends its randomisation
     (or, with ``noise=False``, the clipped gradient). Returns the ``(N_CHUNKS, d)`` partial sums
-    and the number of clipped gradients per chunk (a simulation-only diagnostic).
+    and the number of clipped gradients per chunk (a simulation-only diagnostic). ``users`` in
+    increasing order read ``X`` front to back.
     """
     m = users.shape[0]
     d = X.shape[1]
     sums = np.zeros((N_CHUNKS, d))
     n_clipped = np.zeros(N_CHUNKS, dtype=np.int64)
     for c in prange(N_CHUNKS):
-        grad = np.empty(d)
         gauss = np.empty(d)
-        message = np.empty(d)
         acc = sums[c]
-        for t in range(c * m // N_CHUNKS, (c + 1) * m // N_CHUNKS):
+        end = (c + 1) * m // N_CHUNKS
+        for t in range(c * m // N_CHUNKS, end):
+            if t + PREFETCH_USERS < end:
+                prefetch_row(X, users[t + PREFETCH_USERS])
             i = users[t]
             residual = -y[i]
+            sq = 0.0
             for j in range(d):
                 residual += X[i, j] * theta[j]
-            for j in range(d):
-                grad[j] = residual * X[i, j]
+                sq += X[i, j] * X[i, j]
+            norm = abs(residual) * math.sqrt(sq)  # ||g_i|| for g_i = residual * x_i
+            n_clipped[c] += norm > radius
             if noise:
-                _state, clipped = duchi_row(grad, radius, big_radius, keep_prob,
-                                            user_state(seed, i), gauss, message)
+                _state, scale = duchi_message(user_state(seed, i), X, i, residual, norm, radius,
+                                              big_radius, keep_prob, zig, gauss)
+                for j in range(d):
+                    acc[j] += scale * gauss[j]
             else:
-                clipped = _clip_copy(grad, radius, message)
-            n_clipped[c] += clipped
-            for j in range(d):
-                acc[j] += message[j]
+                scale = residual * (radius / norm if norm > radius else 1.0)
+                for j in range(d):
+                    acc[j] += scale * X[i, j]
     return sums, n_clipped
 
 
 @jit
-def _user_noise(state, laplace_noise, n_cov, cov_scale, n_xy, xy_scale, cov_out, xy_out):
+def users_by_round(order, sizes):
+    """Users grouped by round, increasing within a round: round ``t`` holds the users of
+    ``order[sizes[:t].sum() : sizes[:t + 1].sum()]`` (a counting sort, linear in ``n``)."""
+    n = order.shape[0]
+    rounds = np.empty(n, dtype=np.int64)
+    next_slot = np.empty(sizes.shape[0], dtype=np.int64)
+    start = 0
+    for t in range(sizes.shape[0]):
+        next_slot[t] = start
+        for p in range(start, start + sizes[t]):
+            rounds[order[p]] = t
+        start += sizes[t]
+    users = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        users[next_slot[rounds[i]]] = i
+        next_slot[rounds[i]] += 1
+    return users
+
+
+@jit
+def _user_noise(state, laplace_noise, n_cov, cov_scale, n_xy, xy_scale, zig, cov_out, xy_out):
     """One user's noise: ``n_cov`` entries for the covariance message, then ``n_xy``."""
     if laplace_noise:
         for j in range(n_cov):
@@ -178,8 +181,8 @@ def _user_noise(state, laplace_noise, n_cov, cov_scale, n_xy, xy_scale, cov_out,
         for j in range(n_xy):
             state, xy_out[j] = laplace(state, xy_scale)
     else:
-        state = fill_normals(state, cov_out, n_cov)
-        state = fill_normals(state, xy_out, n_xy)
+        state = fill_normals(state, cov_out, n_cov, zig)
+        state = fill_normals(state, xy_out, n_xy, zig)
         for j in range(n_cov):
             cov_out[j] *= cov_scale
         for j in range(n_xy):
@@ -188,7 +191,7 @@ def _user_noise(state, laplace_noise, n_cov, cov_scale, n_xy, xy_scale, cov_out,
 
 
 @jit_parallel
-def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale):
+def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zig):
     """Every user's NLDP message: the upper triangle of ``x x^T`` (row-major, ``i <= j``) and
     ``x y``, each plus its noise. ``Xc``, ``yc`` are already clipped."""
     n, d = Xc.shape
@@ -197,7 +200,7 @@ def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale):
     xy = np.empty((n, d))
     for c in prange(N_CHUNKS):
         for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
-            _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale,
+            _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale, zig,
                         cov[i], xy[i])
             k = 0
             for a in range(d if with_cov else 0):
@@ -210,7 +213,7 @@ def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale):
 
 
 @jit_parallel
-def nldp_noise_sums(n, d, seed, laplace_noise, with_cov, cov_scale, xy_scale):
+def nldp_noise_sums(n, d, seed, laplace_noise, with_cov, cov_scale, xy_scale, zig):
     """The sums over users ``0..n-1`` of the noise they add (drawn from the same per-user
     streams as :func:`nldp_messages`), per chunk of users; the clean sums come from BLAS."""
     n_cov = d * (d + 1) // 2 if with_cov else 0
@@ -222,7 +225,7 @@ def nldp_noise_sums(n, d, seed, laplace_noise, with_cov, cov_scale, xy_scale):
         cov_acc = cov[c]
         xy_acc = xy[c]
         for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
-            _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale,
+            _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale, zig,
                         cov_noise, xy_noise)
             for j in range(n_cov):
                 cov_acc[j] += cov_noise[j]

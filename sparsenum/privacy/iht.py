@@ -22,7 +22,8 @@ import numpy as np
 from ..base import ConvergenceHistory
 from ..utils import check_int, numba_threads, random_seed
 from ._hooks import noise_enabled
-from ._kernels import iht_round
+from ._kernels import iht_round, users_by_round
+from ._normal import ZIGGURAT
 from ._result import LDPRegressionResult
 from ._solvers import hard_threshold, project_ball
 from ._validation import check_bound, check_design, check_epsilon
@@ -156,7 +157,13 @@ def run_iht(X, y, epsilon, k, T, step, radius, coef_bound, k_wide, random_state,
     n, d = X.shape
     seed = random_seed(random_state)
     rng = np.random.default_rng(seed)
-    batches = np.array_split(rng.permutation(n), T)
+    sizes = np.full(T, n // T, dtype=np.int64)
+    sizes[:n % T] += 1
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    # random batches (consecutive slices of a permutation), each in increasing order so that a
+    # round reads X front to back
+    grouped = users_by_round(rng.permutation(n), sizes)
+    batches = [grouped[bounds[t]:bounds[t + 1]] for t in range(T)]
     user_seed = np.uint64(rng.integers(0, 2**63 - 1))
     big = duchi_sphere_radius(d, epsilon, radius)
     keep = 1.0 / (1.0 + math.exp(-epsilon))
@@ -169,7 +176,8 @@ def run_iht(X, y, epsilon, k, T, step, radius, coef_bound, k_wide, random_state,
     theta = np.zeros(d)
     with numba_threads(n_jobs, work=30.0 * n * d / T):
         for t, users in enumerate(batches, start=1):
-            sums, n_clipped = iht_round(X, y, users, theta, radius, big, keep, user_seed, noise)
+            sums, n_clipped = iht_round(X, y, users, theta, radius, big, keep, user_seed, noise,
+                                         ZIGGURAT)
             mean = sums.sum(axis=0) / users.shape[0]
             new = _sparse_step(theta - step * mean, k if t == T else k_wide, coef_bound, n_free)
             criterion[t] = float(np.linalg.norm(new - theta))

@@ -30,6 +30,7 @@ from ..utils import (
 )
 from ._hooks import noise_enabled
 from ._kernels import nldp_messages, nldp_noise_sums
+from ._normal import ZIGGURAT
 from ._result import LDPRegressionResult, NLDPReports
 from ._solvers import hard_threshold, l1_quadratic_cd
 from ._validation import check_bound, check_delta, check_design, check_epsilon
@@ -161,7 +162,7 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
     with numba_threads(n_jobs, work=work):
         if not aggregate:
             cov, xy = nldp_messages(Xc, yc, np.uint64(seed), laplace_noise, with_cov,
-                                    noise * cov_scale, noise * xy_scale)
+                                    noise * cov_scale, noise * xy_scale, ZIGGURAT)
             cov = cov if with_cov else None
         else:
             upper = np.triu_indices(d)
@@ -175,7 +176,7 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
             else:
                 cov_noise, xy_noise = nldp_noise_sums(n, d, np.uint64(seed), laplace_noise,
                                                       with_cov, noise * cov_scale,
-                                                      noise * xy_scale)
+                                                      noise * xy_scale, ZIGGURAT)
                 cov = cov + cov_noise.sum(axis=0) if with_cov else None
                 xy = xy + xy_noise.sum(axis=0)
     return NLDPReports(cov=cov, xy=xy, n_users=n, n_features=d, aggregated=aggregate,

@@ -16,6 +16,7 @@ import numpy as np
 from ..utils import check_array, numba_threads, random_seed
 from ._hooks import noise_enabled
 from ._kernels import duchi_rows
+from ._normal import ZIGGURAT
 from ._validation import check_bound, check_epsilon
 
 __all__ = ["duchi_randomizer", "duchi_sphere_radius"]
@@ -111,5 +112,6 @@ def duchi_randomizer(G, epsilon, radius, *, random_state=None, n_jobs=None) -> n
     big = duchi_sphere_radius(d, epsilon, radius)
     keep = 1.0 / (1.0 + math.exp(-epsilon))
     with numba_threads(n_jobs, work=20.0 * n * d):
-        Z, _clipped = duchi_rows(G, radius, big, keep, np.uint64(seed), noise_enabled())
+        Z, _clipped = duchi_rows(G, radius, big, keep, np.uint64(seed), noise_enabled(),
+                                 ZIGGURAT)
     return Z
