@@ -118,7 +118,7 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return pairs.shape[1] == np.unique(a).size == np.unique(b).size
 
 
-def _lanczos_max(L_a, L_b, grounded, tol, solver_b=None, v0=None) -> float:
+def _lanczos_max(L_a, L_b, grounded, tol, solver_b=None, v0=None, ncv=None) -> float:
     """Largest eigenvalue of the grounded pencil ``L_a x = lambda L_b x`` (ARPACK mode 2)."""
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
@@ -132,6 +132,7 @@ def _lanczos_max(L_a, L_b, grounded, tol, solver_b=None, v0=None) -> float:
     start = np.random.RandomState(0).standard_normal(free.size) if v0 is None else v0[free]
     try:
         value = eigsh(A, k=1, M=B, Minv=Binv, which="LA", tol=tol, v0=start,
+                      ncv=None if ncv is None else min(ncv, free.size),
                       return_eigenvectors=False, maxiter=max(1000, 10 * free.size))
     except ArpackNoConvergence as exc:  # keep the best Ritz value ARPACK reached
         if not len(exc.eigenvalues):

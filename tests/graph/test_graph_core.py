@@ -163,3 +163,17 @@ def test_low_stretch_tree_beats_max_weight_on_a_grid():
     low = tree_stretch(A, spanning_tree(A, random_state=0)).mean()
     maxw = tree_stretch(A, spanning_tree(A, kind="max_weight")).mean()
     assert low < 0.5 * maxw
+
+
+def test_low_stretch_tree_spans_when_contraction_levels_run_out(monkeypatch, disconnected):
+    import dataclasses
+
+    from sparsenum.graph import trees
+
+    monkeypatch.setattr(trees, "LOW_STRETCH",
+                        dataclasses.replace(trees.LOW_STRETCH, max_levels=1))
+    T = spanning_tree(disconnected, kind="low_stretch", random_state=0)
+    n_comp, _labels = connected_components(disconnected, directed=False)
+    n_t, _labels_t = connected_components(T, directed=False)
+    assert n_t == n_comp and T.nnz // 2 == disconnected.shape[0] - n_comp
+    assert ((T != 0) > (disconnected != 0)).nnz == 0
