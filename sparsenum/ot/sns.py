@@ -19,9 +19,9 @@ from . import _kernels
 from ._hessian_sparsify import error_bounded_thresholds
 from ._progress import Progress
 from ._result import TransportResult, make_history
+from ._scaling import ScalingState, finish_entropic, scaling_plan, start_potential
 from ._schedule import StageSchedule
 from ._validation import Problem, check_callback, check_init, check_tol_max_iter, check_verbose
-from .sinkhorn import ScalingState, finish_entropic, scaling_plan, start_potential
 
 __all__ = ["sinkhorn_newton_sparse"]
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparsenum.ot import sns
-from sparsenum.ot.sinkhorn import ScalingState
+from sparsenum.ot._scaling import ScalingState
 
 
 def _sparsified_system(n, m, seed, scale):
