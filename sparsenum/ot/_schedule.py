@@ -11,84 +11,9 @@ history on any machine, under any load and with any number of threads.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
-
-@dataclasses.dataclass(frozen=True)
-class Tuning:
-    """Tuning constants of the SNS schedule, each with its reason.
-
-    Costs are in work units of about a nanosecond of one core of the 2-core x86-64 machine they
-    were measured on (one thread, numba 0.6x, OpenBLAS); only their ratios matter.
-    """
-
-    # -- costs, per entry of the n x m plan unless stated ---------------------------------------
-    #: forming the plan by exp (measured 4-12 units: more where exponents underflow at random)
-    exp_entry: float = 6.0
-    #: a scaling iteration: two matrix-vector products with the kernel (BLAS gemv)
-    scaling_entry: float = 0.25
-    #: recomputing the kernel (an exact log-domain row or column update) with numba's exp ...
-    absorb_entry: float = 25.0
-    #: ... and with numpy's SIMD exp, used while no exponent underflows
-    absorb_entry_numpy: float = 3.5
-    #: the sparsification's comparison passes (thresholds, then the CSR fill)
-    sparsify_entry: float = 3.5
-    #: per entry the error-bounded thresholds order in a heap (dense plans: up to half of them)
-    sorted_entry: float = 30.0
-    #: per entry copied into the sparse Hessian
-    kept_entry: float = 9.0
-    #: the magnitude threshold's random sample of 20,000 entries (cache misses), per step
-    sample: float = 6e5
-    #: a conjugate-gradient product, per kept entry ...
-    cg_entry: float = 1.2
-    #: ... and per potential (the fused vector updates)
-    cg_coordinate: float = 3.0
-    #: direct solve of a stalled CG system (dense Cholesky of the Schur complement), per flop
-    dense_flop: float = 0.15
-
-    # -- decisions ------------------------------------------------------------------------------
-    #: a Newton step's cost in plan evaluations before one is counted, on sparse plans ...
-    newton_passes: float = 1.0
-    #: ... times this and the share of entries holding 99% of the mass on dense ones (the
-    #: sparsification then sorts a large part of the plan: 15-25 evaluations at 15-40%)
-    dense_cost: float = 100.0
-    #: Newton steps to the tolerance assumed before a Newton stage has been seen
-    newton_steps_guess: int = 6
-    #: epsilon-scaling levels are used when scaling at reg is predicted to cost more than this
-    #: many plan evaluations per level (about 400 scaling iterations): below that, restarting
-    #: at each level costs about what it saves (digits and 120-point clouds at eta=400)
-    ladder_pays: float = 16.0
-    #: a scaling stretch before the next decision costs about a Newton stage, but at most this
-    #: share of the work so far (scaling slows as it converges; its rate is only known by
-    #: measuring it) ...
-    stretch_share: float = 0.5
-    #: ... and at least this many iterations ...
-    min_stretch: int = 50
-    #: ... and at most this many (the kernel's history buffers hold one row per check)
-    max_chunk: int = 20_000
-    #: a Newton stage leaves for scaling when its predicted cost exceeds scaling's by this factor
-    leave_factor: float = 2.0
-    #: ... while its per-step rate is above this ...
-    leave_rate: float = 0.25
-    #: ... or above this when scaling's rate is stale (measured at 10x the current error or
-    #: more: scaling slows as it converges, so an old rate flatters it) ...
-    leave_rate_stale: float = 0.9
-    #: ... or whatever the prediction when Newton stagnates at this rate (both may stagnate) ...
-    stagnation: float = 0.99
-    #: ... for this many steps in a row (one poor step is common and leaving a converging
-    #: Newton stage cost 3-4x on random assignment, n=1000, eta=4000)
-    leave_after: int = 3
-    #: scaling's rate is stale below this fraction of the error it was measured at
-    stale: float = 0.1
-    #: after a Newton stage failed, scaling stops once it has cut the error this much, and
-    #: Newton is retried there (it may converge closer to the optimum) ...
-    retry_factor: float = 10.0
-    #: ... if scaling's predicted remaining cost exceeds this many Newton steps
-    retry_steps: float = 3.0
-
-
-TUNING = Tuning()
+from ._tuning import TUNING, Tuning
 
 
 def predicted_steps(err: float, tol: float, rate: float) -> float:
@@ -176,7 +101,7 @@ class StageSchedule:
         if go or retry:
             self.retry_below = 0.0  # else it stays: the scaling stretch stops there
         stretch = min(stage, max(t.stretch_share * self.work, t.min_stretch * self.sink_step))
-        return go, int(min(max(5 * check_every, stretch / self.sink_step), t.max_chunk))
+        return go, int(min(max(t.min_checks * check_every, stretch / self.sink_step), t.max_chunk))
 
     # -- Newton ------------------------------------------------------------------------------
     def evaluated(self, count: int = 1) -> None:
@@ -217,7 +142,7 @@ class StageSchedule:
         """A Newton stage ended without converging: its last rates predict the next one
         (pessimistically: Newton speeds up as the error falls), and scaling retries Newton
         once it has cut the error ``retry_factor`` times."""
-        last = stage_rates[-3:] if stage_rates else [1.0]
+        last = stage_rates[-self.t.rate_window:] if stage_rates else [1.0]
         product = 1.0
         for r in last:
             product *= r

@@ -21,36 +21,14 @@ from ._progress import Progress
 from ._result import TransportResult, make_history
 from ._scaling import ScalingState, finish_entropic, scaling_plan, start_potential
 from ._schedule import StageSchedule
+from ._tuning import TUNING
 from ._validation import Problem, check_callback, check_init, check_tol_max_iter, check_verbose
 
 __all__ = ["sinkhorn_newton_sparse"]
 
-#: Kept entries of the sparsified Hessian per row and column (density = DEFAULT_KEEP / min(n, m)).
-DEFAULT_KEEP = 8.0
-#: Entries within this factor of their row's or column's largest are kept as well (measured on
-#: digits 28x28, L1 cost, eta=400: 0 -> 5.2 s, 0.003 -> 2.6 s, 0.01 -> 1.6 s, 0.03 -> 3.3 s).
-RELATIVE_KEEP = 0.01
-#: ... applied when some marginal entry is below this fraction of the largest of its marginal.
-LIGHT_SPREAD = 1e-2
-#: Mass dropped from a column of the plan at most this times ||gradient||_2 (twice that per row),
-#: as in SSNS (Tang & Qiu 2024): the Hessian's error shrinks with the gradient, so the Newton
-#: steps become asymptotically exact (2-D clouds at eta=4000 otherwise take thousands of
-#: linearly converging steps).
-ERROR_BOUND = 0.01
-#: Epsilon scaling: levels at reg times LADDER_FACTOR, its square, ... while the cost range is at
-#: least LADDER_MIN_RANGE times the level's reg (eta = 1200 on costs in [0, 1]: 1/133, 1/400),
-#: each solved to a marginal violation of LADDER_TOL; levels below range 100 cost more exp
-#: passes than they save on easy problems.
-LADDER_FACTOR = 3.0
-LADDER_MIN_RANGE = 100.0
-LADDER_TOL = 1e-3
-_ACCEPT = 1e-4  # minimal ratio of actual to predicted dual increase
-MU_START = 0.1  # initial shift factor of the Newton system (times ||grad||_1)
-_MU_MIN = 1e-6
-_MAX_TRIALS = 12
-#: Largest number of columns whose Newton system is factorised densely (Schur complement).
+#: Largest number of columns whose Newton system is factorised densely (Cholesky of the Schur
+#: complement, O(m^3)); beyond it, sparse LU of the whole system is cheaper.
 DENSE_SCHUR_MAX = 1500
-_SAMPLE = 20_000
 
 
 class _Log:
@@ -85,19 +63,20 @@ class _Log:
                             cg_products=cols[6], reg=cols[7])
 
 
-def _threshold(P, density, rng):
+def _threshold(P, density, rng, n_sample):
     """Entry value above which about ``density * n * m`` entries of the plan ``P`` lie.
 
-    A quantile of a random sample of the entries already computed by the last evaluation (no
-    exp pass, no full sort): the kept count only needs to be right to a few percent.
+    A quantile of a random sample of ``n_sample`` entries already computed by the last
+    evaluation (no exp pass, no full sort): the kept count only needs to be right to a few
+    percent.
     """
     if density >= 1.0:
         return 0.0
     flat = P.reshape(-1)
-    if flat.shape[0] <= _SAMPLE:
+    if flat.shape[0] <= n_sample:
         sample = flat.copy()
     else:
-        sample = flat[rng.integers(0, flat.shape[0], _SAMPLE)]
+        sample = flat[rng.integers(0, flat.shape[0], n_sample)]
     k = min(sample.shape[0] - 1, int((1.0 - density) * sample.shape[0]))
     return float(np.partition(sample, k)[k])
 
@@ -118,13 +97,13 @@ class _Newton:
         self.col = np.empty(m)
         self.rng = np.random.default_rng(0)
         self.indptr = np.zeros(n + 1, dtype=np.int64)
-        self.mu = MU_START
+        self.mu = TUNING.mu_start
         self.n_direct = 0
         self.work = {}
-        # only for marginals spanning orders of magnitude: on uniform ones the extra entries
-        # slowed random n=1000, eta=4000 (Newton left early for scaling)
+        # the relative threshold only for marginals spanning orders of magnitude: on uniform
+        # ones its extra entries cost more than they save
         spread = min(a.min() / a.max(), b.min() / b.max())
-        self.relative = RELATIVE_KEEP if spread < LIGHT_SPREAD else 0.0
+        self.relative = TUNING.relative_keep if spread < TUNING.light_spread else 0.0
 
     def evaluate(self, f, g):
         """Fill P and its marginals at (f, g); returns (dual objective, marginal violation)."""
@@ -149,9 +128,9 @@ class _Newton:
         quadratic model's, and ``mu`` shrinks after good steps and grows after poor ones.
         Returns ``(f, g, dual, err, cg_products, ok)``; the buffers hold the returned point.
         """
-        n = f.shape[0]
+        t, n = TUNING, f.shape[0]
         grad = np.concatenate([self.a - self.row, self.b - self.col])
-        thr = _threshold(self.P, self.density, self.rng)
+        thr = _threshold(self.P, self.density, self.rng, t.threshold_sample)
         thr_row, thr_col = np.full(n, thr), np.full(self.b.shape[0], thr)
         if self.relative > 0:
             # also keep each row's and column's leading entries (within a factor `relative` of
@@ -162,18 +141,17 @@ class _Newton:
         # a fixed density keeps a fixed Hessian error and Newton converges only linearly;
         # dropping mass proportional to the gradient makes the steps asymptotically exact
         nnz, n_sorted = error_bounded_thresholds(
-            self.P, ERROR_BOUND * float(np.sqrt(grad @ grad)), thr_row, thr_col, self.indptr)
+            self.P, t.error_bound * float(np.sqrt(grad @ grad)), thr_row, thr_col, self.indptr)
         work = self.work = {"evaluations": 0, "kept": int(nnz), "n_sorted": int(n_sorted),
                             "cg_products": 0, "direct_solves": 0}
         indices = np.empty(nnz, dtype=np.int64)
         data = np.empty(nnz)
         _kernels.sparsify_fill(self.P, thr_row, thr_col, self.indptr, indices, data)
-        # inexact Newton: a relative residual of 1e-2 keeps a fast linear rate while CG on the
-        # nearly disconnected sparse graphs of small reg stalls long before tighter targets
-        rtol = min(0.1, max(1e-2, math.sqrt(err)))
+        # inexact Newton (see Tuning.cg_rtol_min)
+        rtol = min(t.cg_rtol_max, max(t.cg_rtol_min, math.sqrt(err)))
         gnorm = float(np.abs(grad).sum())
         n_cg_total = 0
-        for _ in range(_MAX_TRIALS):
+        for _ in range(t.max_trials):
             shift = self.mu * gnorm
             d, n_cg, curvature = _kernels.newton_direction(
                 self.row, self.col, self.indptr, indices, data, shift, grad, rtol, self.max_cg)
@@ -198,17 +176,16 @@ class _Newton:
                 if np.isfinite(dual_new) and predicted < self._dual_rounding(f_new, g_new):
                     # the predicted increase is below the rounding of the dual (marginal
                     # errors near 1e-9): the ratio is noise, so accept a step that reduces the
-                    # gradient (measured: digits L1, eta=1200, such rejections sent SNS back
-                    # to 900 scaling iterations at 5e-9)
+                    # gradient rather than leave Newton for scaling near the end
                     if err_new < err:
                         return f_new, g_new, dual_new, err_new, n_cg_total, True
-                elif ratio > _ACCEPT:
-                    if ratio > 0.75:
-                        self.mu = max(self.mu / 4.0, _MU_MIN)
-                    elif ratio < 0.25:
-                        self.mu *= 4.0
+                elif ratio > t.accept:
+                    if ratio > t.ratio_good:
+                        self.mu = max(self.mu / t.mu_factor, t.mu_min)
+                    elif ratio < t.ratio_poor:
+                        self.mu *= t.mu_factor
                     return f_new, g_new, dual_new, err_new, n_cg_total, True
-            self.mu *= 4.0
+            self.mu *= t.mu_factor
         self.evaluate(f, g)  # restore the buffers at the last accepted point
         work["evaluations"] += 1
         return f, g, dual, err, n_cg_total, False
@@ -219,8 +196,7 @@ def _direct_direction(row, col, indptr, indices, data, shift, grad):
 
     Up to DENSE_SCHUR_MAX columns by dense Cholesky on the Schur complement of the diagonal f
     block, else (or if that is not numerically positive definite) by sparse LU of the whole
-    system (measured at n=500, eta=4000: 6-11 ms against 17-21 ms).
-    Returns ``(x, curvature)`` with ``curvature = x^T (M + shift I) x``.
+    system. Returns ``(x, curvature)`` with ``curvature = x^T (M + shift I) x``.
     """
     n, m = row.shape[0], col.shape[0]
     S = sp.csr_matrix((data, indices, indptr), shape=(n, m))[:, : m - 1]
@@ -390,7 +366,7 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
                         check_callback(callback))
     a, b, C, reg = problem.a, problem.b, problem.C, problem.reg
     if density is None:
-        density = min(1.0, DEFAULT_KEEP / min(C.shape))
+        density = min(1.0, TUNING.keep / min(C.shape))
     g0 = start_potential(problem, init)
     # epsilon scaling: each level's potentials start the next, so the smooth global modes that
     # scaling at small reg corrects slowest are set at a large reg; not from a user's warm start
@@ -404,8 +380,8 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
             progress.stage(f"epsilon scaling through reg = {', '.join(f'{r:.3g}' for r in levels)}")
             g0 = g
             for level in levels:
-                _, g0, _, plan = _solve(C, a, b, level, max(tol, LADDER_TOL), max_iter, *args,
-                                        g0, log)
+                _, g0, _, plan = _solve(C, a, b, level, max(tol, TUNING.ladder_tol), max_iter,
+                                        *args, g0, log)
                 if progress.stopped:
                     break
             if not progress.stopped:
@@ -420,13 +396,13 @@ def sinkhorn_newton_sparse(a, b, C, reg, *, tol=1e-9, max_iter=100_000, density=
 
 def _reg_ladder(C, reg):
     """Regularisations of the epsilon-scaling levels before ``reg``, coarse to fine: ``reg``
-    times 3, 9, 27, ... while the cost range stays at least LADDER_MIN_RANGE of them."""
+    times 3, 9, 27, ... while the cost range stays at least ``ladder_min_range`` of them."""
     span = float(np.ptp(C))
     levels = []
-    level = reg * LADDER_FACTOR
-    while span >= LADDER_MIN_RANGE * level:
+    level = reg * TUNING.ladder_factor
+    while span >= TUNING.ladder_min_range * level:
         levels.append(level)
-        level *= LADDER_FACTOR
+        level *= TUNING.ladder_factor
     return levels[::-1]
 
 
@@ -468,8 +444,8 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
             # (random assignment, eta=400: 40 iterations) skip them
             return (*state.potentials(), False, None)
         n_levels = 0
-        go_newton, chunk = schedule.decide(err, tol, mode, lambda: state.mass_fraction(0.99),
-                                           check_every)
+        go_newton, chunk = schedule.decide(
+            err, tol, mode, lambda: state.mass_fraction(TUNING.dense_share), check_every)
         if not go_newton:
             continue
         # ---- Newton stage -------------------------------------------------------------------
@@ -480,7 +456,7 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
         schedule.evaluated()
         log.add(dual, err, reg, potentials=_potentials(f, g))
         # the shift grew on the steps that ended the last stage; the point is a new one
-        newton.mu = min(newton.mu, MU_START)
+        newton.mu = min(newton.mu, TUNING.mu_start)
         slow = 0
         stage_rates = []
         while err > tol and log.n_iter < max_iter and not log.progress.stopped:
@@ -513,7 +489,7 @@ def _solve(C, a, b, reg, tol, max_iter, density, warmup, check_every, max_cg, mo
         schedule.newton_left(err, stage_rates)
         state.reset_from(f, g)
         schedule.absorbed(1)
-        chunk = max(check_every * 5, warmup)
+        chunk = max(check_every * TUNING.min_checks, warmup)
         if mode == "always":
             mode = "auto"
     return (*state.potentials(), False, scaling_plan(state))
