@@ -34,9 +34,15 @@ class StageSchedule:
         Size of the plan.
     numpy_exp : bool
         Whether kernel recomputations use numpy's exp (see ``_kernels.variant``).
+    mode : {"auto", "always", "never"}
+        The user's ``newton``: ``"always"`` enters Newton at the first decision and then decides
+        as ``"auto"``; ``"never"`` stays with scaling.
+    n_levels : int
+        Epsilon-scaling levels that the first decision prices (:meth:`ladder_pays`).
     """
 
-    def __init__(self, shape, numpy_exp: bool, tuning: Tuning = TUNING) -> None:
+    def __init__(self, shape, numpy_exp: bool, mode: str = "auto", n_levels: int = 0,
+                 tuning: Tuning = TUNING) -> None:
         n, m = shape
         self.t = tuning
         self.n, self.m = n, m
@@ -54,6 +60,10 @@ class StageSchedule:
         self.newton_rate = None  # per-step error ratio at the end of the last Newton stage
         self.first_steps = []  # work of the first two Newton steps
         self.retry_below = 0.0
+        self.mode = mode
+        self.n_levels = n_levels
+        self.stage_rates = []  # error ratio per step of the current Newton stage
+        self.slow = 0  # steps in a row of the current stage slower than scaling would be
 
     # -- scaling -----------------------------------------------------------------------------
     def absorbed(self, count: int) -> None:
@@ -75,23 +85,25 @@ class StageSchedule:
     def scaling_remaining(self, err: float, tol: float) -> float:
         return predicted_steps(err, tol, self.sink_rate) * self.sink_step if err > tol else 0.0
 
-    def levels_pay(self, err: float, tol: float, n_levels: int) -> bool:
-        """Whether ``n_levels`` epsilon-scaling levels (a few plan evaluations each) pay."""
+    def ladder_pays(self, err: float, tol: float) -> bool:
+        """Whether the epsilon-scaling levels (a few plan evaluations each) pay; asked at the
+        first decision only (later, always False)."""
+        n_levels, self.n_levels = self.n_levels, 0
         return n_levels > 0 and self.scaling_remaining(err, tol) > (
             self.t.ladder_pays * n_levels * self.exp_pass)
 
-    def decide(self, err: float, tol: float, mode: str, mass_fraction,
-               check_every: int) -> tuple[bool, int]:
+    def enter_newton(self, err: float, tol: float, mass_fraction,
+                     check_every: int) -> tuple[bool, int]:
         """After a scaling stretch: ``(go_newton, next_stretch_iterations)``.
 
-        ``mass_fraction()`` estimates the share of entries holding 99% of the plan's mass
-        (called once, for the first guess of a Newton step's cost).
+        ``mass_fraction(share)`` estimates the share of entries holding ``share`` of the plan's
+        mass (called once, for the first guess of a Newton step's cost).
         """
-        t = self.t
+        t, mode = self.t, self.mode
         remaining = self.scaling_remaining(err, tol)
         if self.newton_step is None:
             self.newton_step = t.newton_passes * self.exp_pass * max(
-                1.0, t.dense_cost * mass_fraction())
+                1.0, t.dense_cost * mass_fraction(t.dense_share))
         steps = (t.newton_steps_guess if self.newton_rate is None else
                  predicted_steps(err, tol, self.newton_rate))
         stage = self.newton_step * steps
@@ -100,8 +112,11 @@ class StageSchedule:
             mode == "auto" and retry and remaining > t.retry_steps * self.newton_step)
         if go or retry:
             self.retry_below = 0.0  # else it stays: the scaling stretch stops there
+        if go:
+            self.stage_rates, self.slow = [], 0
         stretch = min(stage, max(t.stretch_share * self.work, t.min_stretch * self.sink_step))
-        return go, int(min(max(t.min_checks * check_every, stretch / self.sink_step), t.max_chunk))
+        return go, int(min(max(t.min_checks * check_every, stretch / self.sink_step),
+                           t.max_chunk))
 
     # -- Newton ------------------------------------------------------------------------------
     def evaluated(self, count: int = 1) -> None:
@@ -120,11 +135,28 @@ class StageSchedule:
         self.work += cost
         self.newton_step = cost
 
-    def recheck_after_first_steps(self, err: float, tol: float, mode: str) -> bool:
+    def leave_newton(self, err: float, err_new: float, tol: float, ok: bool) -> bool:
+        """After a Newton step from violation ``err`` to ``err_new`` (``ok``: a step was
+        accepted): whether the stage hands back to scaling."""
+        rate = err_new / err if err > 0 else 0.0
+        if not ok:
+            self.stage_rates.append(1.0)
+            return True
+        self.stage_rates.append(rate)
+        if len(self.first_steps) < 2 and self._guessed_too_low(err_new, tol):
+            # the stage began on a guessed step cost, which misses when the plan is dense
+            # (large reg: the error bound keeps a third of the plan and sorting it costs many
+            # plan evaluations): scaling takes over again
+            return True
+        # Newton progressing slower than scaling would, leave_after steps in a row
+        self.slow = self.slow + 1 if self.newton_slow(err_new, tol, rate) else 0
+        return self.slow >= self.t.leave_after
+
+    def _guessed_too_low(self, err: float, tol: float) -> bool:
         """True when the first two counted steps show the stage began on a guess that was too
         low (dense plans at large reg) and scaling should take over again."""
         self.first_steps.append(self.newton_step)
-        return (len(self.first_steps) == 2 and mode == "auto"
+        return (len(self.first_steps) == 2 and self.mode == "auto"
                 and self.scaling_remaining(err, tol) < self.t.newton_steps_guess * min(
                     self.first_steps))
 
@@ -138,13 +170,15 @@ class StageSchedule:
         return rate > threshold and (predicted_steps(err, tol, rate) * self.newton_step
                                      > t.leave_factor * self.scaling_remaining(err, tol))
 
-    def newton_left(self, err: float, stage_rates) -> None:
+    def newton_left(self, err: float) -> None:
         """A Newton stage ended without converging: its last rates predict the next one
-        (pessimistically: Newton speeds up as the error falls), and scaling retries Newton
-        once it has cut the error ``retry_factor`` times."""
-        last = stage_rates[-self.t.rate_window:] if stage_rates else [1.0]
+        (pessimistically: Newton speeds up as the error falls), scaling retries Newton once it
+        has cut the error ``retry_factor`` times, and ``"always"`` now decides as ``"auto"``."""
+        last = self.stage_rates[-self.t.rate_window:] if self.stage_rates else [1.0]
         product = 1.0
         for r in last:
             product *= r
         self.newton_rate = min(product ** (1.0 / len(last)), 1.0)
         self.retry_below = err / self.t.retry_factor
+        if self.mode == "always":
+            self.mode = "auto"
