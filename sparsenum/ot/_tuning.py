@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from ._scaling import MAX_CHUNK
+
 
 @dataclasses.dataclass(frozen=True)
 class Tuning:
@@ -12,7 +14,7 @@ class Tuning:
 
     Costs are in work units of about a nanosecond of one core of the 2-core x86-64 machine they
     were measured on (one thread, numba 0.6x, OpenBLAS); only their ratios matter. The user
-    guide's "How the solver decides" gives the measurements behind the choices.
+    guide's "How the solver decides" gives the measurements behind several of the choices.
     """
 
     # -- costs, per entry of the n x m plan unless stated ---------------------------------------
@@ -57,8 +59,9 @@ class Tuning:
     stretch_share: float = 0.5
     #: ... and at least this many iterations ...
     min_stretch: int = 50
-    #: ... and at most this many (the kernel's history buffers hold one row per check)
-    max_chunk: int = 20_000
+    #: ... and at most this many, as plain Sinkhorn's kernel calls (the kernel's history
+    #: buffers hold one row per check)
+    max_chunk: int = MAX_CHUNK
     #: a Newton stage leaves for scaling when its predicted cost exceeds scaling's by this factor
     leave_factor: float = 2.0
     #: ... while its per-step rate is above this ...
