@@ -11,7 +11,7 @@ rest of a step in one pass each:
 * ``posterior_moments``: posterior mean and variances, residual and evidence terms from the
   Cholesky factor (Woodbury or direct form);
 * ``scatter_moments``: the posterior of every coefficient and the change from the last one;
-* ``neighbour_sum`` and ``sbl_variances``: SBL's (pattern-coupled) variance update.
+* ``sbl_variances``: SBL's (pattern-coupled) variance update.
 
 Only float64 is compiled here (complex problems take the general numpy path), so each kernel
 has one signature.
@@ -108,32 +108,6 @@ def posterior_moments(F, v, T, A, idx, gamma, y, woodbury):
     return mean, var, shrink, residual_sq, log_diag, prior_quad
 
 
-@jit
-def neighbour_sum(v, height, width):
-    """Sum over the 4-neighbours on a ``height x width`` grid in C order (a chain is
-    ``1 x N``; ``width = 0`` means no neighbours); the order of the additions is that of
-    ``SupportGraph.neighbour_sum``."""
-    n = v.shape[0]
-    out = np.zeros(n)
-    if width == 0:
-        return out
-    for i in range(height):
-        for j in range(width):
-            p = i * width + j
-            if i > 0:
-                out[p] += v[p - width]
-            if i < height - 1:
-                out[p] += v[p + width]
-    for i in range(height):
-        for j in range(width):
-            p = i * width + j
-            if j > 0:
-                out[p] += v[p - 1]
-            if j < width - 1:
-                out[p] += v[p + 1]
-    return out
-
-
 @jit(error_model="numpy")  # 1 / 0 = inf, as in numpy: a zero variance is an infinite precision
 def sbl_variances(mean_sq, post_var, shrink, kept, frozen, gamma, alpha, dead, mackay,
                   coupling, height, width, a, b, h, cap, prune, permanent):
@@ -151,14 +125,33 @@ def sbl_variances(mean_sq, post_var, shrink, kept, frozen, gamma, alpha, dead, m
     for t in range(frozen.shape[0]):
         second[frozen[t]] = gamma[frozen[t]]
     if coupling > 0.0:
-        near = neighbour_sum(second, height, width)
+        # two passes: omega = E x^2 + coupling * (its neighbour sum) gives alpha, then
+        # gamma = 1 / (alpha + coupling * (its neighbour sum)); the neighbours on the
+        # height x width grid in C order (a chain is 1 x N, width 0 means none), summed in
+        # the order of SupportGraph.neighbour_sum: above, below, left, right
         new_alpha = np.empty(n)
-        for i in range(n):
-            new_alpha[i] = (h + a) / (h * (second[i] + coupling * near[i]) + b)
-        near = neighbour_sum(new_alpha, height, width)
         new = np.empty(n)
-        for i in range(n):
-            new[i] = 1.0 / (new_alpha[i] + coupling * near[i])
+        src = second
+        for step in range(2):
+            near = np.zeros(n)
+            if width > 0:
+                for p in range(n):
+                    i = p // width
+                    j = p - i * width
+                    if i > 0:
+                        near[p] += src[p - width]
+                    if i < height - 1:
+                        near[p] += src[p + width]
+                    if j > 0:
+                        near[p] += src[p - 1]
+                    if j < width - 1:
+                        near[p] += src[p + 1]
+            for p in range(n):
+                if step == 0:
+                    new_alpha[p] = (h + a) / (h * (second[p] + coupling * near[p]) + b)
+                else:
+                    new[p] = 1.0 / (new_alpha[p] + coupling * near[p])
+            src = new_alpha
     else:
         new_alpha = alpha
         new = np.zeros(n)

@@ -18,7 +18,6 @@ import dataclasses
 import numpy as np
 
 from ._kernels import chain_messages, grid_messages
-from ._step_kernels import neighbour_sum
 
 # learned transition probabilities stay in [_CLIP, 1 - _CLIP]: a probability of exactly 0 or 1
 # would make a support state impossible for every later iteration
@@ -45,8 +44,20 @@ class SupportGraph:
         return (1, self.n) if self.kind == "chain" else (1, 0)
 
     def neighbour_sum(self, v: np.ndarray) -> np.ndarray:
-        """Sum of ``v`` over each coefficient's neighbours (0 for ``"iid"``)."""
-        return neighbour_sum(np.asarray(v, dtype=float), *self.grid)
+        """Sum of ``v`` over each coefficient's neighbours (0 for ``"iid"``); SBL's update
+        (``_step_kernels.sbl_variances``) sums them on ``grid`` in the same order."""
+        out = np.zeros_like(v)
+        if self.kind == "chain":
+            out[1:] += v[:-1]
+            out[:-1] += v[1:]
+        elif self.kind == "mrf":
+            g = v.reshape(self.shape)
+            o = out.reshape(self.shape)
+            o[1:, :] += g[:-1, :]
+            o[:-1, :] += g[1:, :]
+            o[:, 1:] += g[:, :-1]
+            o[:, :-1] += g[:, 1:]
+        return out
 
     def messages(self, nu: np.ndarray, transition: tuple[float, float]):
         """``(extrinsic, posterior, counts)`` for the evidence ``nu`` (see ``_kernels``)."""
