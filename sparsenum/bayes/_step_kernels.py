@@ -8,9 +8,9 @@ rest of a step in one pass each:
 
 * ``select_columns``: the coefficients an E-step solves, those it leaves at their prior, and
   the scaled columns ``B = A[:, solved] * sqrt(gamma[solved])``;
-* ``posterior_moments``: posterior mean and variances, residual and evidence terms from the
-  Cholesky factor (Woodbury or direct form);
-* ``scatter_moments``: the posterior of every coefficient and the change from the last one;
+* ``posterior_moments``: posterior mean and variances (of the solved coefficients and of all),
+  residual and evidence terms from the Cholesky factor (Woodbury or direct form), and the
+  change of the mean from the last step;
 * ``sbl_variances``: SBL's (pattern-coupled) variance update.
 
 Only float64 is compiled here (complex problems take the general numpy path), so each kernel
@@ -19,9 +19,14 @@ has one signature.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from ..utils import jit
+
+# the constant arrays of a problem, passed to the kernels as one argument
+Design = namedtuple("Design", ["A", "y", "col_sq"])
 
 
 @jit
@@ -60,17 +65,24 @@ def select_columns(A, gamma, col_sq, threshold, max_direct):
 
 
 @jit
-def posterior_moments(F, v, T, A, idx, gamma, y, woodbury):
-    """Posterior of the coefficients ``idx`` from a Cholesky factorisation.
+def posterior_moments(F, v, T, design, idx, frozen, gamma, old_mean, woodbury):
+    """Posterior of the coefficients ``idx`` from a Cholesky factorisation, and of all of them.
 
     Woodbury form (``woodbury=True``): ``F = W = L^-1 B`` (M x k), ``v = L^-1 y``; the mean is
     ``sqrt(gamma) W^T v`` and the shrinkage ``colsum W^2``. Direct form: ``F = R^-T`` (k x k,
     lower triangular), ``v = K^-1 B^T y / sigma^2`` and ``diag K^-1 = colsum F^2``. ``T`` is
-    the Cholesky factor or its transpose (only its diagonal is read). All arrays C-ordered
-    (one compiled signature). Returns ``(mean, var, shrinkage, residual_sq, sum log diag T,
-    sum mean^2 / gamma)``.
+    the Cholesky factor or its transpose (only its diagonal is read); ``design`` is a
+    ``Design``. All arrays C-ordered (one compiled signature).
+
+    Returns ``(mean_s, var_s, shrink_s)`` on ``idx``; the mean, variances and ``E x^2`` of every
+    coefficient (the ``frozen`` ones at their prior ``N(0, gamma)``, the pruned ones at 0); and
+    ``(||y - A mean||^2, sum log diag T, sum mean_s^2 / gamma, sum_frozen gamma col_sq,
+    sum log gamma over gamma > 0, ||mean - old_mean|| / ||mean||)``, the last 0 when both
+    means are zero (as ``sbl.relative_change``).
     """
+    A, y, col_sq = design
     m = A.shape[0]
+    n = gamma.shape[0]
     k = idx.shape[0]
     u = np.zeros(k)
     sq = np.zeros(k)  # column sums of F^2
@@ -80,22 +92,22 @@ def posterior_moments(F, v, T, A, idx, gamma, y, woodbury):
             w = F[i, j]
             u[j] += w * vi
             sq[j] += w * w
-    mean = np.empty(k)
-    var = np.empty(k)
+    mean_s = np.empty(k)
+    var_s = np.empty(k)
     shrink = np.empty(k)
     prior_quad = 0.0
     for j in range(k):
         g = gamma[idx[j]]
         if woodbury:
             s = min(sq[j], 1.0)
-            mean[j] = np.sqrt(g) * u[j]
-            var[j] = g * (1.0 - s)
+            mean_s[j] = np.sqrt(g) * u[j]
+            var_s[j] = g * (1.0 - s)
             shrink[j] = s
         else:
-            mean[j] = np.sqrt(g) * v[j]
-            var[j] = g * sq[j]
+            mean_s[j] = np.sqrt(g) * v[j]
+            var_s[j] = g * sq[j]
             shrink[j] = 1.0 - sq[j]
-        prior_quad += mean[j] * mean[j] / g
+        prior_quad += mean_s[j] * mean_s[j] / g
     log_diag = 0.0
     for i in range(T.shape[0]):
         log_diag += np.log(T[i, i])
@@ -103,9 +115,32 @@ def posterior_moments(F, v, T, A, idx, gamma, y, woodbury):
     for i in range(m):
         r = y[i]
         for j in range(k):
-            r -= A[i, idx[j]] * mean[j]
+            r -= A[i, idx[j]] * mean_s[j]
         residual_sq += r * r
-    return mean, var, shrink, residual_sq, log_diag, prior_quad
+    mean = np.zeros(n)
+    var = np.zeros(n)
+    frozen_sq = 0.0
+    for t in range(frozen.shape[0]):
+        i = frozen[t]
+        var[i] = gamma[i]
+        frozen_sq += gamma[i] * col_sq[i]
+    for t in range(k):
+        mean[idx[t]] = mean_s[t]
+        var[idx[t]] = var_s[t]
+    second = np.empty(n)
+    log_gamma = 0.0
+    num = 0.0
+    den = 0.0
+    for i in range(n):
+        second[i] = mean[i] * mean[i] + var[i]
+        if gamma[i] > 0:
+            log_gamma += np.log(gamma[i])
+        d = mean[i] - old_mean[i]
+        num += d * d
+        den += mean[i] * mean[i]
+    change = np.sqrt(num) / max(np.sqrt(den), 1e-300) if num > 0.0 else 0.0
+    sums = (residual_sq, log_diag, prior_quad, frozen_sq, log_gamma, change)
+    return mean_s, var_s, shrink, mean, var, second, sums
 
 
 @jit(error_model="numpy")  # 1 / 0 = inf, as in numpy: a zero variance is an infinite precision
@@ -176,36 +211,3 @@ def sbl_variances(mean_sq, post_var, shrink, kept, frozen, gamma, alpha, dead, m
         if new[i] < floor:
             new[i] = 0.0
     return new, new_alpha
-
-
-@jit
-def scatter_moments(mean_s, var_s, solved, frozen, gamma, col_sq, old_mean):
-    """After an E-step on the coefficients ``solved``: the posterior mean and variances of
-    every coefficient (the ``frozen`` ones at their prior ``N(0, gamma)``, the others at 0),
-    ``E x^2``, the expected squared residual of the frozen coefficients ``sum gamma col_sq``,
-    ``sum log gamma`` over ``gamma > 0``, and ``||mean - old_mean|| / ||mean||`` (0 when both
-    are zero, as ``sbl.relative_change``)."""
-    n = gamma.shape[0]
-    mean = np.zeros(n)
-    var = np.zeros(n)
-    frozen_sq = 0.0
-    for t in range(frozen.shape[0]):
-        i = frozen[t]
-        var[i] = gamma[i]
-        frozen_sq += gamma[i] * col_sq[i]
-    for t in range(solved.shape[0]):
-        mean[solved[t]] = mean_s[t]
-        var[solved[t]] = var_s[t]
-    second = np.empty(n)
-    log_gamma = 0.0
-    num = 0.0
-    den = 0.0
-    for i in range(n):
-        second[i] = mean[i] * mean[i] + var[i]
-        if gamma[i] > 0:
-            log_gamma += np.log(gamma[i])
-        d = mean[i] - old_mean[i]
-        num += d * d
-        den += mean[i] * mean[i]
-    change = np.sqrt(num) / max(np.sqrt(den), 1e-300) if num > 0.0 else 0.0
-    return mean, var, second, frozen_sq, log_gamma, change

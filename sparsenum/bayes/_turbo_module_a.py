@@ -23,8 +23,8 @@ import math
 import numpy as np
 
 from ._kernels import precision_update
-from ._posterior import posterior_on
-from ._step_kernels import scatter_moments, select_columns
+from ._posterior import gaussian_posterior, posterior_step
+from ._step_kernels import Design, select_columns
 from .sbl import relative_change
 
 # the support evidence is clipped to this many nats either way: the messages stay strictly
@@ -77,11 +77,11 @@ def module_a(prob, col_sq, rho_mean, pi_prior, pi_post, noise_var, hyper: Hyper,
     # (complex data: the kernel selects only, on no columns of its own)
     solved, frozen, B = select_columns(A if real else np.empty((m, 0)), gamma, col_sq,
                                        freeze * noise_var, -1 if real else n)
-    post = posterior_on(A, solved, y, gamma, noise_var, B=B)
     if real:
-        mean, var, second, frozen_sq, log_gamma, change = scatter_moments(
-            post.mean, post.var, solved, frozen, gamma, col_sq, old_mean)
+        post, mean, var, second, frozen_sq, log_gamma, change = posterior_step(
+            Design(A, y, col_sq), solved, frozen, gamma, noise_var, old_mean, B=B)
     else:
+        post = gaussian_posterior(A[:, solved], y, gamma[solved], noise_var)
         mean = np.zeros(n, A.dtype)
         mean[solved] = post.mean
         var = gamma.copy()

@@ -16,9 +16,14 @@ import numpy as np
 
 from ..base import ConvergenceHistory
 from ..utils import check_int, check_one_of, check_scalar
-from ._posterior import blas_threads_for, negative_log_evidence, posterior_on
+from ._posterior import (
+    blas_threads_for,
+    gaussian_posterior,
+    negative_log_evidence,
+    posterior_step,
+)
 from ._result import SBLResult
-from ._step_kernels import sbl_variances, scatter_moments, select_columns
+from ._step_kernels import Design, sbl_variances, select_columns
 from ._support import SupportGraph
 from ._validation import (
     check_callback,
@@ -200,6 +205,7 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
     converged = False
     it = 0
     real = not prob.is_complex
+    design = Design(A, y, col_sq)
     threshold = 0.0  # freeze = 0: every coefficient with gamma > 0 is solved
     for it in range(1, max_iter + 1):
         if freeze > 0.0:
@@ -207,12 +213,12 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
         # (complex data: the kernel selects only, on no columns of its own)
         kept, frozen, B = select_columns(A if real else np.empty((m, 0)), gamma, col_sq,
                                          threshold, m if real else n)
-        post = posterior_on(A, kept, y, gamma, sigma2, gram.get(kept), B)
         if real:
-            new_mean, *_, change = scatter_moments(post.mean, post.var, kept, frozen, gamma,
-                                                   col_sq, mean)
+            post, new_mean, *_, change = posterior_step(design, kept, frozen, gamma, sigma2,
+                                                        mean, gram.get(kept), B)
             mean_sq = post.mean * post.mean
         else:
+            post = gaussian_posterior(A[:, kept], y, gamma[kept], sigma2, gram.get(kept))
             new_mean = np.zeros(n, A.dtype)
             new_mean[kept] = post.mean
             change = relative_change(new_mean, mean)
