@@ -1,10 +1,10 @@
 """Numba kernels of one SBL or Turbo-VBI step on real data: everything but the factorisations.
 
-An iteration of these solvers at the sizes they are used on (``N`` in the hundreds) is a
-Cholesky factorisation and two triangular solves of tens of microseconds, surrounded by a few
-dozen small array operations whose numpy call overheads used to cost more than the
-factorisation. The factorisations stay with BLAS/LAPACK (``_posterior``); these kernels do the
-rest of a step in one pass each:
+An iteration of these solvers at the sizes they are used on (``N`` in the hundreds) is a small
+Cholesky factorisation and a few triangular solves, surrounded by a few dozen small array
+operations whose numpy call overheads, done one by one, cost more than the factorisation. The
+factorisations stay with BLAS/LAPACK (``_posterior.posterior_step``); these kernels do the rest
+of a step in one pass each:
 
 * ``select_columns``: the coefficients an E-step solves, those it leaves at their prior, and
   the scaled columns ``B = A[:, solved] * sqrt(gamma[solved])``;
