@@ -182,7 +182,7 @@ class _Estimator:
         if n_h != self.n_comp:
             return float("inf"), None, None
         L_h = laplacian(self.data, weights, mask)
-        solver_h = GroundedSolver(L_h, self.grounded)
+        solver_h = GroundedSolver(L_h, self.grounded, eliminate=True)
         h = v0 = None
         if power is not None:
             h = power(solver_h)
