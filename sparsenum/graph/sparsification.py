@@ -172,28 +172,32 @@ class _Estimator:
         self.grounded = ground_nodes(self.labels, self.n_comp)
         self.L_g = laplacian(data)
         self._solver_g = None
+        self._L_g_free = None
 
-    def kappa(self, weights, mask, *, subgraph=False, power=None):
+    def kappa(self, weights, mask, *, subgraph=False, power=None, spanning=False):
         """kappa, the factorization of ``L_H`` and power vectors; ``subgraph``: ``H`` keeps
-        ``G``'s weights; ``power(solver_h)``: power vectors of ``L_H^+ L_G`` on this
-        factorization (returned, else None), the one of largest Rayleigh quotient starting the
-        Lanczos iteration for lambda_max (it lies close to the top eigenvector)."""
-        n_h, _ = components(self.data, mask)
-        if n_h != self.n_comp:
-            return float("inf"), None, None
+        ``G``'s weights; ``spanning``: ``H`` contains a spanning forest of ``G`` (connectivity
+        not checked again); ``power(solver_h)``: power vectors of ``L_H^+ L_G`` on this
+        factorization and their Rayleigh quotients (vectors returned, else None), the one of
+        largest quotient starting the Lanczos iteration for lambda_max (it lies close to the
+        top eigenvector)."""
+        if not spanning:
+            n_h, _ = components(self.data, mask)
+            if n_h != self.n_comp:
+                return float("inf"), None, None
         L_h = laplacian(self.data, weights, mask)
         solver_h = GroundedSolver(L_h, self.grounded, eliminate=True)
         h = v0 = None
         if power is not None:
-            h = power(solver_h)
-            quotient = np.einsum("ij,ij->j", h, self.L_g @ h) / np.maximum(
-                np.einsum("ij,ij->j", h, L_h @ h), 1e-300)
+            h, quotient = power(solver_h)
             v0 = h[:, int(np.argmax(quotient))]
         if solver_h.free.size == 0:
             return 1.0, solver_h, h
         tol = GRASS.lanczos_tol
+        if self._L_g_free is None:
+            self._L_g_free = self.L_g[solver_h.free][:, solver_h.free].tocsr()
         lam_max = _lanczos_max(self.L_g, L_h, self.grounded, tol, solver_h, v0,
-                               GRASS.lanczos_ncv)
+                               GRASS.lanczos_ncv, A_free=self._L_g_free)
         if subgraph and self._has_complete_node(mask):
             # lambda_min >= 1 for a subgraph with G's weights, and the unit vector of a free
             # node keeping all its edges attains 1: no eigensolve needed
@@ -236,16 +240,21 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
         return power if static_scores is None and added < budget and rounds < max_rounds \
             else None
 
-    kappa, _, h = estimator.kappa(data.weights, mask, subgraph=True, power=scoring(0, 0))
+    kappa, _, h = estimator.kappa(data.weights, mask, subgraph=True, power=scoring(0, 0),
+                                  spanning=True)
     history = ConvergenceHistory(max_rounds + 1, ("n_edges", "offtree_density"),
                                  criterion_name="condition_number", labels=LABELS)
     history.record(0, criterion=kappa, n_edges=int(mask.sum()),
                    offtree_density=(mask.sum() - n_forest) / data.n)
     added, rounds = 0, 0
     while added < budget and rounds < max_rounds and not (target is not None and kappa <= target):
-        scores = static_scores if static_scores is not None else _power_scores(data, h)
         off = np.flatnonzero(~mask)
-        candidates = off[np.argsort(-scores[off], kind="stable")].astype(np.int64)
+        if static_scores is not None:
+            scores = static_scores[off]
+        else:  # GRASS: w_pq sum_j (h_pj - h_qj)^2 over the power vectors h_j
+            scores = _kernels.power_scores(data.rows, data.cols, data.weights,
+                                           np.ascontiguousarray(h), off)
+        candidates = off[np.argsort(-scores, kind="stable")].astype(np.int64)
         chosen = _kernels.select_with_filter(candidates, data.rows, data.cols,
                                              min(quota, budget - added), hops, indptr, indices,
                                              data.n)
@@ -255,7 +264,7 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
         added += chosen.size
         rounds += 1
         kappa, _, h = estimator.kappa(data.weights, mask, subgraph=True,
-                                      power=scoring(added, rounds))
+                                      power=scoring(added, rounds), spanning=True)
         history.record(rounds, criterion=kappa, n_edges=int(mask.sum()),
                        offtree_density=(mask.sum() - n_forest) / data.n)
     weights = np.where(mask, data.weights, 0.0)
@@ -296,20 +305,17 @@ def auto_hops(n: int, quota: int, indptr, indices) -> int:
     return int(fits[-1] + 1) if fits.size else 1
 
 
-def _power_vectors(estimator: _Estimator, solver_h: GroundedSolver, rng) -> np.ndarray:
+def _power_vectors(estimator: _Estimator, solver_h: GroundedSolver, rng):
     """GRASS's power-step vectors ``h = (L_H^+ L_G)^t x`` from random ``x``, scaled to
-    ``h^T L_G h = 1``."""
+    ``h^T L_G h = 1``, and their Rayleigh quotients ``h^T L_G h / h^T L_H h``."""
     h = rng.standard_normal((estimator.data.n, GRASS.power_vectors))
     for _ in range(GRASS.power_steps):
-        h = solver_h.solve(estimator.L_g @ h)
-    L_g_norm = np.einsum("ij,ij->j", h, estimator.L_g @ h)  # scale-free per vector
-    return h / np.sqrt(np.maximum(L_g_norm, 1e-300))
-
-
-def _power_scores(data: GraphData, h: np.ndarray) -> np.ndarray:
-    """GRASS's edge scores ``sum_j w_pq (h_p - h_q)^2`` over the power vectors ``h_j``."""
-    diff = h[data.rows] - h[data.cols]
-    return data.weights * (diff * diff).sum(axis=1)
+        y = estimator.L_g @ h
+        h = solver_h.solve(y)
+    # L_H h = y on the free nodes and h = 0 on the grounded ones: h^T L_H h = h^T y
+    L_h_norm = np.einsum("ij,ij->j", h, y)
+    L_g_norm = np.maximum(np.einsum("ij,ij->j", h, estimator.L_g @ h), 1e-300)
+    return h / np.sqrt(L_g_norm), L_g_norm / np.maximum(L_h_norm, 1e-300)
 
 
 def _resistance_sampling(data: GraphData, density: float, rng) -> SparsifierResult:
