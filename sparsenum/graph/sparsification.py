@@ -16,6 +16,7 @@ from sparsenum.utils import (
     check_scalar,
     numba_threads,
 )
+from sparsenum.utils.progress import Progress
 
 from . import _kernels
 from ._graphs import GraphData, as_graph, make_graph
@@ -64,7 +65,8 @@ LABELS = {"condition_number": "relative condition number kappa(L_G, L_H) (estima
 
 
 def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, tree="auto",
-             similarity_hops="auto", max_rounds=20, random_state=None, n_jobs=None):
+             similarity_hops="auto", max_rounds=20, random_state=None, n_jobs=None, verbose=0,
+             callback=None):
     """Spectral sparsifier ``H`` of a weighted graph ``G``: few edges, ``L_H`` close to ``L_G``.
 
     Parameters
@@ -105,6 +107,17 @@ def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, 
         Drives the tree, the power-step start vectors and the sampling.
     n_jobs : int or None
         Threads of the tree-path kernel (same result for any value).
+    verbose : int or bool, default=0
+        ``1``: a line when done; ``2``: also a line per densification round (round, edges,
+        ``kappa`` estimate, off-tree density), the rows of ``history``.
+    callback : callable, optional
+        ``callback(iteration, state)`` at every row of ``history`` (``iteration`` 0: the tree
+        alone, then one per densification round; ``"resistance"``: one row, iteration 1),
+        ``state`` a read-only mapping of ``condition_number`` (the estimate), ``n_edges``,
+        ``offtree_density`` and a copy of ``edge_mask``. Returning True stops the
+        densification after that round: the result holds the edges kept so far, and
+        ``converged`` is False if the budget was not used up (with a ``target_condition``:
+        whether it was met).
 
     Returns
     -------
@@ -153,14 +166,38 @@ def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, 
     max_rounds = check_int(max_rounds, "max_rounds", low=1)
     rng = check_random_state(random_state)
     check_n_jobs(n_jobs)
+    progress = Progress("sparsify", verbose, callback)
     if method == "resistance":
         if target is not None:
             raise ValueError("target_condition applies to method='grass' or 'fegrass'; "
                              f"got method='resistance' with target_condition={target_condition!r}")
-        return _resistance_sampling(data, density, rng)
-    if tree == "auto" and method == "fegrass":
-        tree = "effective_weight"
-    return _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n_jobs)
+        result = _resistance_sampling(data, density, rng, progress)
+    else:
+        if tree == "auto" and method == "fegrass":
+            tree = "effective_weight"
+        result = _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng,
+                                n_jobs, progress)
+    stopped = " (stopped by the callback)" if progress.stopped and method != "resistance" else ""
+    progress.finish(f"{result.n_iter} rounds{stopped}, {int(result.edge_mask.sum())} edges, "
+                    f"offtree_density={result.offtree_density:.4g}, "
+                    f"condition_number={result.condition_number:.4g} (estimate)")
+    return result
+
+
+def _report(history, progress, iteration, kappa, mask, n_forest, n) -> bool:
+    """Records a history row and reports it; True when the callback asks to stop."""
+    row = {"condition_number": float(kappa), "n_edges": int(mask.sum()),
+           "offtree_density": float((mask.sum() - n_forest) / n)}
+    history.record(iteration, criterion=row["condition_number"], n_edges=row["n_edges"],
+                   offtree_density=row["offtree_density"])
+    return progress.active and progress.update(iteration, row,
+                                               details=lambda: {"edge_mask": _frozen(mask)})
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    copy = a.copy()
+    copy.flags.writeable = False
+    return copy
 
 
 class _Estimator:
@@ -214,7 +251,8 @@ class _Estimator:
         return bool(((missing == 0) & ~self.grounded).any())
 
 
-def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n_jobs):
+def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n_jobs,
+                   progress):
     mask = _lower_stretch_tree(data, rng, n_jobs) if tree == "auto" else tree_mask(data, tree, rng)
     tree_edges = mask.copy()
     estimator = _Estimator(data)
@@ -244,10 +282,10 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
                                   spanning=True)
     history = ConvergenceHistory(max_rounds + 1, ("n_edges", "offtree_density"),
                                  criterion_name="condition_number", labels=LABELS)
-    history.record(0, criterion=kappa, n_edges=int(mask.sum()),
-                   offtree_density=(mask.sum() - n_forest) / data.n)
+    stop = _report(history, progress, 0, kappa, mask, n_forest, data.n)
     added, rounds = 0, 0
-    while added < budget and rounds < max_rounds and not (target is not None and kappa <= target):
+    while added < budget and rounds < max_rounds and not stop and \
+            not (target is not None and kappa <= target):
         off = np.flatnonzero(~mask)
         if static_scores is not None:
             scores = static_scores[off]
@@ -265,11 +303,12 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
         rounds += 1
         kappa, _, h = estimator.kappa(data.weights, mask, subgraph=True,
                                       power=scoring(added, rounds), spanning=True)
-        history.record(rounds, criterion=kappa, n_edges=int(mask.sum()),
-                       offtree_density=(mask.sum() - n_forest) / data.n)
+        stop = _report(history, progress, rounds, kappa, mask, n_forest, data.n)
     weights = np.where(mask, data.weights, 0.0)
+    cut_short = stop and added < budget and rounds < max_rounds  # by the callback
+    met = kappa <= target if target is not None else not cut_short
     return SparsifierResult(
-        converged=target is None or kappa <= target, n_iter=rounds, history=history,
+        converged=bool(met), n_iter=rounds, history=history,
         sparsifier=make_graph(data, mask), edge_mask=mask, weights=weights,
         condition_number=float(kappa), offtree_density=float((mask.sum() - n_forest) / data.n),
         tree=make_graph(data, tree_edges))
@@ -318,7 +357,7 @@ def _power_vectors(estimator: _Estimator, solver_h: GroundedSolver, rng):
     return h / np.sqrt(L_g_norm), L_g_norm / np.maximum(L_h_norm, 1e-300)
 
 
-def _resistance_sampling(data: GraphData, density: float, rng) -> SparsifierResult:
+def _resistance_sampling(data: GraphData, density: float, rng, progress) -> SparsifierResult:
     """Spielman-Srivastava: ``q`` draws with probability ``p_e ∝ w_e R_e``, kept edges
     reweighted by ``w_e count_e / (q p_e)``; ``q`` is set so that the expected number of
     distinct edges kept is ``n - c + round(density * n)``."""
@@ -340,8 +379,7 @@ def _resistance_sampling(data: GraphData, density: float, rng) -> SparsifierResu
         mask = counts > 0
         weights = np.where(mask, data.weights * counts / (q * p), 0.0)
         kappa, _, _ = _Estimator(data).kappa(weights, mask)
-    history.record(1, criterion=kappa, n_edges=int(mask.sum()),
-                   offtree_density=(mask.sum() - n_forest) / data.n)
+    _report(history, progress, 1, kappa, mask, n_forest, data.n)
     return SparsifierResult(
         converged=True, n_iter=1, history=history, sparsifier=make_graph(data, mask, weights),
         edge_mask=mask, weights=weights, condition_number=float(kappa),
