@@ -115,11 +115,11 @@ class GroundedSolver:
             return np.zeros(b.shape, dtype=np.float64)
         B = np.array(b, dtype=np.float64, order="C").reshape(self.n, -1)
         _elimination.forward(*self._steps, B)
-        X = np.zeros_like(B)
+        X = np.empty_like(B)  # every row is set: grounded, core or eliminated
+        X[self._grounded] = 0.0
         if self._lu is not None:
             X[self._core_free] = self._lu.solve(np.ascontiguousarray(B[self._core_free]))
         _elimination.backward(*self._steps, B, X)
-        X[self._grounded] = 0.0
         return X.reshape(b.shape)
 
     def solve_free(self, b_free: np.ndarray) -> np.ndarray:
