@@ -105,7 +105,7 @@ def _preconditioner(data, preconditioner, factorization, labels, n_comp):
     L_h = laplacian(hdata, weights, mask)
     grounded = ground_nodes(labels, n_comp)
     if factorization == "cholesky":
-        solver = GroundedSolver(L_h, grounded, eliminate=True)
+        solver = GroundedSolver(L_h, grounded)
         return lambda r: project_out_constants(solver.solve(r), labels, n_comp)
     try:
         import pyamg
