@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sparsenum.base import ConvergenceHistory
 from sparsenum.utils import (
+    WAKE_UP_WORK,
     check_array,
     check_callback,
     check_int,
@@ -262,7 +263,7 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         indptr, indices, ids = self._data.csr_with_ids(mask)
         seeds = spawn_seeds(self._rng, sources.shape[0])
         work = float(sources.shape[0]) * self.n_walkers * self.max_walk_steps * 4
-        with numba_threads(self.n_jobs, work=work):
+        with numba_threads(self.n_jobs, work, WAKE_UP_WORK):
             return _kernels.walk_batch(indptr, indices, weights[ids], ids,
                                        sources.astype(np.int64), targets.astype(np.int64),
                                        budgets.astype(np.float64), self.n_walkers,
