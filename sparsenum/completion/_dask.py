@@ -49,6 +49,40 @@ def _rmatmat(block, Y, offset):
     return block.rmatmat(Y, offset)
 
 
+def _scaled_residual(block, mu, a, c, row_scale, col_scale):
+    from ._observed import _scaled_residual_csr
+
+    return _scaled_residual_csr(block, mu, a, c, row_scale, col_scale)
+
+
+def _product(S, W):
+    return S @ W
+
+
+def _rproduct(S, Y):
+    return S.T @ Y
+
+
+class DaskScaledResidual:
+    """The scaled residual kept in the row blocks (see ``Observed.scaled_residual``)."""
+
+    def __init__(self, blocks, offsets, block_rows):
+        self.blocks, self.offsets, self.block_rows = blocks, offsets, block_rows
+
+    def matmat(self, W):
+        import dask
+
+        Wd = dask.delayed(W)
+        return np.vstack(dask.compute(*[dask.delayed(_product)(b, Wd) for b in self.blocks]))
+
+    def rmatmat(self, Y):
+        import dask
+
+        parts = dask.compute(*[dask.delayed(_rproduct)(b, Y[o:o + s])
+                               for b, o, s in zip(self.blocks, self.offsets, self.block_rows)])
+        return np.sum(parts, axis=0)
+
+
 def _row_step(block, V, c, U, a, pen_factor, pen_bias, solvers, solve):
     U, a = U.copy(), a.copy()
     iterations = block.step("rows", V, c, U, a, pen_factor=pen_factor, pen_bias=pen_bias,
@@ -178,6 +212,15 @@ class DaskObserved:
         parts = dask.compute(*[dask.delayed(_rmatmat)(b, Y[o:o + s], offset)
                                for b, o, s in self._slices()])
         return np.sum(parts, axis=0)
+
+    def scaled_residual(self, mu, a, c, row_scale, col_scale):
+        import dask
+
+        cd, csd = dask.delayed(c), dask.delayed(col_scale)
+        blocks = dask.persist(*[dask.delayed(_scaled_residual)(b, mu, a[o:o + s], cd,
+                                                               row_scale[o:o + s], csd)
+                                for b, o, s in self._slices()])
+        return DaskScaledResidual(blocks, self.offsets, self.block_rows)
 
     def step(self, which, fixed_factors, fixed_bias, factors, bias, *, pen_factor, pen_bias,
              solvers, **solve):

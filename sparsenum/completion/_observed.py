@@ -74,6 +74,11 @@ class Observed:
         return sp.csr_matrix((self.rows.vals - offset, self.rows.idx, self.rows.ptr),
                              shape=self.shape)
 
+    def scaled_residual(self, mu, a, c, row_scale, col_scale):
+        """``diag(row_scale) P_Omega(M - mu - a 1^T - 1 c^T) diag(col_scale)``: an operator
+        with ``matmat`` and ``rmatmat`` (see ``regularization.factor_penalty_bound``)."""
+        return ScaledResidual(_scaled_residual_csr(self, mu, a, c, row_scale, col_scale))
+
     # -- the operations alternating minimisation needs (the Dask backend has the same) -------
     def step(self, which, fixed_factors, fixed_bias, factors, bias, **solve):
         """Row step (``which="rows"``) or column step: solve every row of that side in place."""
@@ -119,6 +124,27 @@ class Observed:
         train = Observed(Triplets(self.shape, rows[keep], cols[keep], vals[keep]))
         heldout = HeldOut(Triplets(self.shape, rows[held], cols[held], vals[held]))
         return train, heldout
+
+
+def _scaled_residual_csr(obs, mu, a, c, row_scale, col_scale):
+    import scipy.sparse as sp
+
+    rows, cols = obs.row_of, obs.rows.idx
+    vals = (obs.rows.vals - mu - a[rows] - c[cols]) * row_scale[rows] * col_scale[cols]
+    return sp.csr_matrix((vals, cols, obs.rows.ptr), shape=obs.shape)
+
+
+class ScaledResidual:
+    """A sparse matrix held in memory, as the products the penalty bound needs."""
+
+    def __init__(self, S):
+        self.S = S
+
+    def matmat(self, W):
+        return self.S @ W
+
+    def rmatmat(self, Y):
+        return self.S.T @ Y
 
 
 class HeldOut:
