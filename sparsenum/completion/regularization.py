@@ -58,6 +58,13 @@ class PenaltySearch:
     #: starts below the bound, where the factors are nonzero (above it, where they died out
     #: too slowly for the fits to show it, the held-out error wandered on a plateau)
     patience: int = 1
+    #: a candidate whose held-out error exceeds the best one's by this share after
+    #: ``abandon_after`` sweeps is stopped there: warm-started from a better fit, it has
+    #: already moved away from it (its error wanders by less than this while it settles), and
+    #: it ends the path anyway (five times ``min_gain``, so no candidate that could still win
+    #: is stopped)
+    abandon_margin: float = 5e-4
+    abandon_after: int = 3
     #: factors this much smaller than at the start are collapsing to the zero fixed point
     collapse: float = 1e-2
     #: a smaller penalty must lower the held-out error by this share to be preferred (ties
@@ -110,12 +117,16 @@ def select_penalties(data, rank, *, reg, bias_reg, biases, solver, tol, init, se
     best, best_start, chosen_reg, rises = np.inf, None, None, 0
     for g in search.reg_grid:
         lam = g * top
-        def collapsing(sweep, now):
-            # factors shrinking to zero: the penalty is above the largest singular value
-            return sweep >= 2 and _frobenius(now["col_factors"]) <= \
-                search.collapse * first_size
+        def monitor(sweep, now, best=best):
+            if sweep >= 2 and _frobenius(now["col_factors"]) <= search.collapse * first_size:
+                return True  # factors shrinking to zero: the penalty is above the bound
+            if sweep < search.abandon_after or not np.isfinite(best):
+                return False
+            err = heldout.rmse(now["row_factors"], now["col_factors"], now["row_bias"],
+                               now["col_bias"], mu)
+            return err > best * (1.0 + search.abandon_margin)
 
-        state = sweeps(train, start, reg=lam, bias_reg=chosen_bias, callback=collapsing,
+        state = sweeps(train, start, reg=lam, bias_reg=chosen_bias, callback=monitor,
                        n_sweeps=search.sweeps_per_candidate, label="reg search", **common)
         start = Start(state.U, state.V, state.a, state.c)
         collapsed = _frobenius(state.V) <= search.collapse * first_size
