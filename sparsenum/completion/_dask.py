@@ -83,6 +83,19 @@ class DaskScaledResidual:
         return np.sum(parts, axis=0)
 
 
+def _row_bias_sums(block, c, offset):
+    from ._kernels import bias_sums
+
+    out = np.empty(block.shape[0])
+    bias_sums(block.rows, c, float(offset), out)
+    return out
+
+
+def _col_bias_sums(block, a, offset):
+    return np.bincount(block.rows.idx, weights=block.rows.vals - offset - a[block.row_of],
+                       minlength=block.shape[1])
+
+
 def _row_step(block, V, c, U, a, pen_factor, pen_bias, solvers, solve):
     U, a = U.copy(), a.copy()
     iterations = block.step("rows", V, c, U, a, pen_factor=pen_factor, pen_bias=pen_bias,
@@ -221,6 +234,21 @@ class DaskObserved:
                                                                row_scale[o:o + s], csd)
                                 for b, o, s in self._slices()])
         return DaskScaledResidual(blocks, self.offsets, self.block_rows)
+
+    def bias_step(self, which, fixed_bias, bias, offset, pen):
+        import dask
+
+        from ._observed import _bias_update
+
+        if which == "rows":
+            cd = dask.delayed(fixed_bias)
+            sums = np.concatenate(dask.compute(*[dask.delayed(_row_bias_sums)(b, cd, offset)
+                                                 for b in self.blocks]))
+            bias[:] = _bias_update(sums, self.row_counts, pen)
+            return
+        parts = dask.compute(*[dask.delayed(_col_bias_sums)(b, fixed_bias[o:o + s], offset)
+                               for b, o, s in self._slices()])
+        bias[:] = _bias_update(np.sum(parts, axis=0), self.col_counts, pen)
 
     def step(self, which, fixed_factors, fixed_bias, factors, bias, *, pen_factor, pen_bias,
              solvers, **solve):

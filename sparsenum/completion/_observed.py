@@ -90,6 +90,17 @@ class Observed:
         return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
                         chunk_cache=cache, **solve)
 
+    def bias_step(self, which, fixed_bias, bias, offset, pen):
+        """Bias-only row (or column) step: ``bias_i = sum_j (M_ij - offset - fixed_j) /
+        (n_i + pen)``, in place (0 for a row without observations and no penalty)."""
+        from ._kernels import bias_sums
+
+        side, counts = (self.rows, self.row_counts) if which == "rows" else \
+            (self.cols, self.col_counts)
+        sums = np.empty(counts.shape[0])
+        bias_sums(side, fixed_bias, float(offset), sums)
+        bias[:] = _bias_update(sums, counts, pen)
+
     def start(self, U, V, a, c, mu, n_jobs):
         """Store the fitted values of the starting point (the first change is measured to it)."""
         self._current = np.empty(self.nnz)
@@ -126,6 +137,11 @@ class Observed:
         return train, heldout
 
 
+def _bias_update(sums, counts, pen):
+    denominator = counts + pen
+    return np.divide(sums, denominator, out=np.zeros_like(sums), where=denominator > 0)
+
+
 def _scaled_residual_csr(obs, mu, a, c, row_scale, col_scale):
     import scipy.sparse as sp
 
@@ -138,13 +154,13 @@ class ScaledResidual:
     """A sparse matrix held in memory, as the products the penalty bound needs."""
 
     def __init__(self, S):
-        self.S = S
+        self.S, self.St = S, S.T.tocsr()  # both orders: each product streams its rows
 
     def matmat(self, W):
         return self.S @ W
 
     def rmatmat(self, Y):
-        return self.S.T @ Y
+        return self.St @ Y
 
 
 class HeldOut:

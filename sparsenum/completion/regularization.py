@@ -213,12 +213,8 @@ def _norm(x) -> float:
 
 def _bias_only(train, bias_reg, common, search):
     """The bias-only fit (factors of rank 0) with the chosen bias penalties."""
-    from .altmin import Start, sweeps
-
     m, n = train.shape
-    start = Start(np.zeros((m, 0)), np.zeros((n, 0)), np.zeros(m), np.zeros(n))
-    return sweeps(train, start, reg=0.0, bias_reg=bias_reg, n_sweeps=search.bias_sweeps,
-                  label="bias search", **common)
+    return _fit_biases(train, np.zeros(m), np.zeros(n), bias_reg, common, search.bias_sweeps)
 
 
 def _frobenius(A) -> float:
@@ -229,20 +225,39 @@ def _frobenius(A) -> float:
 
 def _search_biases(train, heldout, common, search, table):
     """Row then column bias penalty of a bias-only model, each over ``search.bias_grid``."""
-    from .altmin import Start, sweeps
-
     m, n = train.shape
-    start = Start(np.zeros((m, 0)), np.zeros((n, 0)), np.zeros(m), np.zeros(n))
+    a, c = np.zeros(m), np.zeros(n)
     chosen = [search.default_bias_reg, search.default_bias_reg]
     for side in (0, 1):
         best = np.inf
         for b in search.bias_grid:
             pair = (b, chosen[1]) if side == 0 else (chosen[0], b)
-            state = sweeps(train, start, reg=0.0, bias_reg=pair, n_sweeps=search.bias_sweeps,
-                           label="bias search", **common)
-            start = Start(state.U, state.V, state.a, state.c)  # warm start the next
-            err = heldout.rmse(state.U, state.V, state.a, state.c, common["mu"])
+            state = _fit_biases(train, a, c, pair, common, search.bias_sweeps)
+            a, c = state.a, state.c  # warm start the next
+            err = heldout.rmse(state.U, state.V, a, c, common["mu"])
             table.append((np.nan, *pair, err))
             if err < best:
                 best, chosen[side] = err, b
     return tuple(chosen)
+
+
+def _fit_biases(data, a, c, bias_reg, common, max_sweeps):
+    """Bias-only sweeps (rank 0) from ``a, c``: every row's bias, then every column's, until
+    the relative change of the fitted values is ``common["tol"]``. The factor sweeps of
+    :mod:`.altmin` solve the same problems, but their machinery (solver choice, history,
+    rebalancing, line search) costs more than these one-unknown solves themselves."""
+    from .altmin import Start
+
+    m, n = data.shape
+    U, V = np.zeros((m, 0)), np.zeros((n, 0))
+    a, c = a.copy(), c.copy()
+    mu, n_jobs = common["mu"], common["n_jobs"]
+    data.start(U, V, a, c, mu, n_jobs)
+    for _ in range(max_sweeps):
+        data.bias_step("rows", c, a, mu, float(bias_reg[0]))
+        data.bias_step("cols", a, c, mu, float(bias_reg[1]))
+        (_, sq_change, sq_fit), fitted = data.evaluate(U, V, a, c, mu, n_jobs)
+        data.commit(fitted)
+        if sq_change <= common["tol"] ** 2 * sq_fit:
+            break
+    return Start(U, V, a, c)

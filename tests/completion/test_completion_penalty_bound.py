@@ -96,3 +96,18 @@ def test_penalty_path_starts_below_the_bound_of_the_split():
     np.testing.assert_allclose(candidates, bound * np.array(search.reg_grid[:candidates.size]),
                                rtol=1e-3)
     assert result.reg in candidates and np.linalg.norm(result.row_factors) > 0
+
+
+def test_bias_only_fit_is_the_ridge_solution():
+    """The bias-only sweeps converge to the ridge fit of the one-hot row and column ids
+    (numpy's lstsq on the design stacked over the penalty's square root)."""
+    _, M = low_rank(40, 30, 2, 0.5, noise=0.3, seed=14)
+    _, mu, state = _bias_fit(M, BIAS_REG)
+    rows, cols = np.nonzero(~np.isnan(M))
+    X = np.zeros((rows.size, 70))
+    X[np.arange(rows.size), rows] = 1.0
+    X[np.arange(rows.size), 40 + cols] = 1.0
+    penalty = np.diag(np.sqrt(np.r_[np.full(40, BIAS_REG[0]), np.full(30, BIAS_REG[1])]))
+    target = np.r_[M[rows, cols] - mu, np.zeros(70)]
+    coef = np.linalg.lstsq(np.vstack([X, penalty]), target, rcond=None)[0]
+    np.testing.assert_allclose(np.r_[state.a, state.c], coef, atol=1e-10)
