@@ -47,7 +47,7 @@ class Observed:
         m, n = self.shape
         self.nnz = triplets.nnz
         self.rows, self.row_counts = _side(triplets.rows, triplets.cols, triplets.vals, m)
-        order = np.lexsort((triplets.rows, triplets.cols))
+        order = np.argsort(triplets.cols, kind="stable")  # rows sorted already
         self.cols, self.col_counts = _side(triplets.cols[order], triplets.rows[order],
                                            triplets.vals[order], n)
         self.row_of = triplets.rows  # row of each observation, CSR order

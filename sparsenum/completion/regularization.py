@@ -44,7 +44,7 @@ class PenaltySearch:
     #: Golub-Kahan steps of the bound's top singular value: a fixed count (no tolerance), so
     #: a distributed matrix gets the in-memory value up to rounding; the estimate converges
     #: fast from below, and the penalty path needs it to a few digits only
-    bound_steps: int = 30
+    bound_steps: int = 20
     #: sweeps per candidate: warm starts along the path make a few sweeps enough to rank them
     sweeps_per_candidate: int = 15
     #: stopping tolerance of the candidates' fits (at least the caller's ``tol``): ranking
