@@ -14,12 +14,21 @@ spsolve on the grounded system. Then dyGRASS updates on the Delaunay graph: a st
 |E| insertions (half 2-3 hops apart, half random pairs) and then 1% random deletions, each timed
 against re-running sparsify on the updated graph.
 
-    python -m benchmarks.bench_graph [--quick]
+The full run ends with GRASS on larger Delaunay graphs (``--scale``, default 2^16 and 2^18),
+each in a fresh process: wall and CPU seconds of ``sparsify``, its kappa estimate, and the
+process's peak resident memory (and the peak before the graph was built: imports, warm-up).
+
+    python -m benchmarks.bench_graph [--quick] [--scale 16 18]
 """
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import subprocess
+import sys
+import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -239,8 +248,55 @@ def run_dynamic(report, name, A):
                kappa=refit.result.condition_number, offtree_density=refit.result.offtree_density)
 
 
+def _peak_rss_mb():
+    """This process's peak resident memory: ``VmHWM`` (Linux; unlike ``ru_maxrss`` it does not
+    carry over the parent's peak into a fresh process), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scale_point(exponent, threads):
+    """``sparsify`` on a Delaunay graph of ``2**exponent`` nodes in this process (run it in a
+    fresh one): prints wall and CPU seconds, the kappa estimate and the peak RSS as JSON."""
+    with blas_threads(threads), numba_threads(threads):
+        sparsify(delaunay_graph(500, seed=1), random_state=0)  # compile / load the cache
+        before = _peak_rss_mb()  # imports, warm-up
+        A = delaunay_graph(2**exponent, seed=0)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = sparsify(A, random_state=0)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(json.dumps({"wall": wall, "cpu": cpu, "kappa": result.condition_number,
+                      "n_iter": result.n_iter,
+                      "peak_rss_mb": _peak_rss_mb(),
+                      "rss_before_graph_mb": before}))
+
+
+def run_scale(report, exponents, threads):
+    for exponent in exponents:
+        code = f"from benchmarks.bench_graph import scale_point; scale_point({exponent}, {threads})"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.strip().splitlines()[-1]
+        row = json.loads(out)
+        print(f"Delaunay 2^{exponent}: {row}", flush=True)
+        report.add(f"Delaunay 2^{exponent} sparsify d=0.1", "grass", row["wall"], ours=True,
+                   n_iter=row["n_iter"], kappa=row["kappa"], cpu_seconds=row["cpu"],
+                   peak_rss_mb=row["peak_rss_mb"], rss_before_graph_mb=row["rss_before_graph_mb"])
+
+
+def _scale_option(parser):
+    parser.add_argument("--scale", type=int, nargs="*", default=None, metavar="EXPONENT",
+                        help="Delaunay 2^EXPONENT scaling points, each in a fresh process "
+                             "(default: 16 and 18 in the full run, none with --quick)")
+
+
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv)
+    args = parse_args(__doc__.splitlines()[0], argv, extra=_scale_option)
     threads = args.threads or 1
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     report = BenchmarkReport("graph", args, notes=(
@@ -265,12 +321,8 @@ def main(argv=None):
         run_density_curve(report, "Delaunay 2^13", delaunay_graph(2**13, seed=0),
                           [0.05, 0.10, 0.15, 0.20])
         run_dynamic(report, "Delaunay 2^13", delaunay_graph(2**13, seed=0))
-        if not args.quick:
-            for exponent in (16,):
-                A = delaunay_graph(2**exponent, seed=0)
-                t = time_call(sparsify, A, random_state=0, repeats=0, warmup=False)
-                report.add(f"Delaunay 2^{exponent} sparsify d=0.1", "grass", t, ours=True,
-                           kappa=t.result.condition_number)
+    scale = args.scale if args.scale is not None else ([] if args.quick else [16, 18])
+    run_scale(report, scale, threads)
     print(report.finish())
 
 

@@ -89,6 +89,14 @@ MODULE_TITLES = {
     "unmixing": "Hyperspectral unmixing (sparsenum.unmixing)",
     "graph": "Spectral graph sparsification (sparsenum.graph)",
     "first_call": "Import and first call in a new process (every module)",
+    "sketch_small": "Sketching on small inputs: default n_jobs against one thread",
+    "dictionary_small": "Dictionary learning on small inputs: default n_jobs against one thread",
+    "neighbors_small": "Nearest neighbours on small inputs: default n_jobs against one thread",
+    "ot_small": "Optimal transport on small inputs: default n_jobs against one thread",
+    "privacy_small": "LDP regression on small inputs: default n_jobs against one thread",
+    "completion_small": "Matrix completion on small inputs: default n_jobs against one thread",
+    "graph_small": "Graph sparsification on small inputs: default n_jobs against one thread",
+    "unmixing_small": "Unmixing on small inputs: default n_jobs against one thread",
 }
 
 

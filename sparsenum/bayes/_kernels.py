@@ -210,7 +210,8 @@ def precision_update(second, pi_prior, pi_post, a, b, abar, bbar, half, clip):
     """Module A's elementwise updates of Turbo-VBI (see ``_turbo_module_a``).
 
     From ``E|x_n|^2`` (``second``), the support prior ``pi`` and the previous ``pi~``: the new
-    ``E[rho]``, the support evidence ``l1 - l0`` (clipped to ``+-clip``), the new ``pi~``, and
+    ``E[rho]``, the support evidence ``l1 - l0`` (clipped to ``+-clip``) and its message to
+    module B ``nu = 1 / (1 + exp(-evidence))``, the new ``pi~``, and
     the sums the variational bound needs: ``sum h (E ln rho - rho E|x|^2)``,
     ``sum pi~ l1 + (1 - pi~) l0``, ``sum E_q ln p(s)``, and the entropies of ``q(rho)`` and
     ``q(s)``.
@@ -218,6 +219,7 @@ def precision_update(second, pi_prior, pi_post, a, b, abar, bbar, half, clip):
     n = second.shape[0]
     rho = np.empty(n)
     evidence = np.empty(n)
+    nu = np.empty(n)
     new_post = np.empty(n)
     const1 = a * np.log(b) - math.lgamma(a)
     const0 = abar * np.log(bbar) - math.lgamma(abar)
@@ -238,6 +240,7 @@ def precision_update(second, pi_prior, pi_post, a, b, abar, bbar, half, clip):
         q = 1.0 / (1.0 + np.exp(-(np.log(prior) - np.log1p(-prior) + ev)))
         rho[i] = r
         evidence[i] = ev
+        nu[i] = 1.0 / (1.0 + np.exp(-ev))
         new_post[i] = q
         s_x += half * (e_log - r * second[i])
         s_rho += q * l1 + (1.0 - q) * l0
@@ -245,4 +248,4 @@ def precision_update(second, pi_prior, pi_post, a, b, abar, bbar, half, clip):
         s_ent += a_t - np.log(b_t) + math.lgamma(a_t) + (1.0 - a_t) * digamma(a_t)
         if 0.0 < q < 1.0:
             s_ent -= q * np.log(q) + (1.0 - q) * np.log1p(-q)
-    return rho, evidence, new_post, s_x, s_rho, s_s, s_ent
+    return rho, evidence, nu, new_post, s_x, s_rho, s_s, s_ent

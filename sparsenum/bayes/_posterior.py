@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 
 import numpy as np
 from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
-__all__ = ["Posterior", "blas_threads_for", "gaussian_posterior", "negative_log_evidence"]
+from ._step_kernels import posterior_moments
+
+__all__ = ["Posterior", "blas_threads_for", "gaussian_posterior", "negative_log_evidence",
+           "posterior_step"]
 
 # E-steps below this many multiply-adds (min(M, N)^2 max(M, N)) run on one BLAS thread: on
 # matrices this small, threads cost more in start-up and spinning than they save, and on a busy
@@ -178,6 +182,64 @@ def gaussian_posterior(A: np.ndarray, y: np.ndarray, gamma: np.ndarray,
     residual_sq = float(np.real(np.vdot(residual, residual)))
     quad = residual_sq / noise_var + float((np.abs(mean) ** 2 / gamma).sum())
     return Posterior(mean, var, shrinkage, residual_sq, log_det_c, quad)
+
+
+def posterior_step(design, idx: np.ndarray, frozen: np.ndarray, gamma: np.ndarray,
+                   noise_var: float, old_mean: np.ndarray, gram=None, B=None):
+    """The E-step of one SBL or Turbo-VBI iteration on real data.
+
+    ``Posterior`` of the coefficients ``idx`` (as ``gaussian_posterior(A[:, idx], y,
+    gamma[idx], noise_var, gram)``, through the same factorisations, without gathering the
+    columns), then ``(mean, var, second, frozen_sq, log_gamma, change)`` for every coefficient
+    (see ``_step_kernels.posterior_moments``, which does all the work around the
+    factorisations in one pass; the factors go in transposed: LAPACK returns them in Fortran
+    order, the kernel reads C order). ``design`` is a ``Design(A, y, col_sq)`` of float64
+    arrays; ``B = A[:, idx] * sqrt(gamma[idx])`` (from ``select_columns``) is needed unless
+    ``gram`` is given and ``idx`` has at most ``M`` entries.
+    """
+    A, y, _ = design
+    m = A.shape[0]
+    k = idx.shape[0]
+    woodbury = k > m
+    if k == 0:  # no factorisation: the posterior is the prior
+        F = T = np.zeros((0, 0))
+        v = np.zeros(0)
+    elif woodbury:  # as _woodbury
+        C = B @ B.T
+        C.flat[:: m + 1] += noise_var
+        try:
+            L = _cholesky(C, lower=True)
+        except _NotPositiveDefinite:
+            C.flat[:: m + 1] += 1e-14 * float(np.trace(C)) / m
+            L = _cholesky(C, lower=True)
+        F = _lapack("trsm", L.dtype)(1.0, L, B.T, side=1, lower=1, trans_a=1).T
+        v = _solve_triangular(L, y, lower=True)
+        T = L.T
+    else:  # direct, as _direct
+        if gram is None:
+            K = B.T @ B
+            rhs = (B.T @ y) / noise_var
+        else:
+            G, ahy = gram
+            root = np.sqrt(gamma[idx])
+            K = G * root[:, None]
+            K *= root
+            rhs = root * ahy / noise_var
+        K /= noise_var
+        K.flat[:: k + 1] += 1.0
+        R = _cholesky(K, lower=False)
+        v = _solve_triangular(R, _solve_triangular(R.T, rhs, lower=True), lower=False)
+        R_inv, info = _lapack("trtri", R.dtype)(R, lower=False)
+        if info != 0:  # pragma: no cover - R has a diagonal >= 1
+            raise np.linalg.LinAlgError(f"trtri failed with info={info}")
+        F, T = R_inv.T, R.T
+    mean_s, var_s, shrinkage, mean, var, second, sums = posterior_moments(
+        F, v, T, design, idx, frozen, gamma, old_mean, woodbury)
+    residual_sq, log_diag, prior_quad, frozen_sq, log_gamma, change = sums
+    log_det_c = 2.0 * log_diag if woodbury else m * math.log(noise_var) + 2.0 * log_diag
+    post = Posterior(mean_s, var_s, shrinkage, residual_sq, log_det_c,
+                     residual_sq / noise_var + prior_quad)
+    return post, mean, var, second, frozen_sq, log_gamma, change
 
 
 def negative_log_evidence(post: Posterior, m: int, is_complex: bool) -> float:

@@ -35,8 +35,17 @@ class SupportGraph:
     shape: tuple[int, int] | None = None
     _msg: np.ndarray | None = None  # loopy BP messages, warm-started across calls
 
+    @property
+    def grid(self) -> tuple[int, int]:
+        """``(height, width)`` of the grid the kernels see: ``1 x N`` for the chain, the shape
+        for the field, and width 0 (no neighbours) for ``"iid"``."""
+        if self.kind == "mrf":
+            return self.shape
+        return (1, self.n) if self.kind == "chain" else (1, 0)
+
     def neighbour_sum(self, v: np.ndarray) -> np.ndarray:
-        """Sum of ``v`` over each coefficient's neighbours (0 for ``"iid"``)."""
+        """Sum of ``v`` over each coefficient's neighbours (0 for ``"iid"``); SBL's update
+        (``_step_kernels.sbl_variances``) sums them on ``grid`` in the same order."""
         out = np.zeros_like(v)
         if self.kind == "chain":
             out[1:] += v[:-1]
@@ -74,10 +83,10 @@ class SupportGraph:
             return lam, 1.0 - lam
         if self.kind == "mrf":  # undirected edges: both orientations count
             counts = 0.5 * (counts + counts.T)
-        p01 = counts[0, 1] / max(counts[0, 0] + counts[0, 1], 1e-300)
-        p10 = counts[1, 0] / max(counts[1, 0] + counts[1, 1], 1e-300)
-        return (float(np.clip(p01, _CLIP, 1.0 - _CLIP)),
-                float(np.clip(p10, _CLIP, 1.0 - _CLIP)))
+        (c00, c01), (c10, c11) = counts.tolist()
+        p01 = c01 / max(c00 + c01, 1e-300)
+        p10 = c10 / max(c10 + c11, 1e-300)
+        return min(max(p01, _CLIP), 1.0 - _CLIP), min(max(p10, _CLIP), 1.0 - _CLIP)
 
     def transition_from_support(self, active: np.ndarray) -> tuple[float, float]:
         """Transition pair estimated from a 0/1 support, with one pseudo-count per pair so that

@@ -18,15 +18,20 @@ Hierarchical prior (Liu et al.; Xia, Tsang and Lau): ``x_n | rho_n ~ N(0, 1 / rh
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
 from ._kernels import precision_update
-from ._posterior import gaussian_posterior
+from ._posterior import gaussian_posterior, posterior_step
+from ._step_kernels import Design, select_columns
+from .sbl import relative_change
 
 # the support evidence is clipped to this many nats either way: the messages stay strictly
 # inside (0, 1) in floating point, and one coefficient cannot lock its state for good
 EVIDENCE_CLIP = 30.0
+_LN_PI = math.log(math.pi)
+_LN_2PI = math.log(2.0 * math.pi)
 
 
 @dataclasses.dataclass
@@ -49,44 +54,57 @@ class StepA:
     noise_var: float  # the noise variance the E-step used
     n_solved: int  # coefficients in the E-step (the others are frozen at their prior)
     evidence: np.ndarray  # l1 - l0, clipped
+    nu: np.ndarray  # 1 / (1 + exp(-evidence)): the extrinsic message to module B
     rho_mean: np.ndarray  # E[rho] after the update
     pi_post: np.ndarray  # pi~ after the update
     new_noise_var: float
     bound: float  # the variational lower bound at this state
     neg_log_evidence: float  # Gaussian -log p(y) of the solved coefficients
+    change: float  # relative change of the mean from the previous one
 
 
 def module_a(prob, col_sq, rho_mean, pi_prior, pi_post, noise_var, hyper: Hyper, *,
-             freeze: float, learn_noise: bool, noise_floor: float) -> StepA:
-    """One pass of module A from ``E[rho]``, the prior ``pi`` and the previous ``pi~``."""
+             freeze: float, learn_noise: bool, noise_floor: float,
+             old_mean: np.ndarray) -> StepA:
+    """One pass of module A from ``E[rho]``, the prior ``pi`` and the previous ``pi~``;
+    ``old_mean`` is the previous posterior mean (``StepA.change`` is measured from it)."""
     A, y, h = prob.A, prob.y, prob.half
     m, n = A.shape
     gamma = 1.0 / rho_mean
     # a coefficient whose prior variance adds less than `freeze` of the noise variance to the
     # data is left out of the E-step: its posterior is its prior, N(0, gamma_n)
-    frozen = gamma * col_sq < freeze * noise_var
-    solved = np.flatnonzero(~frozen)
-    post = gaussian_posterior(A[:, solved], y, gamma[solved], noise_var)
-    mean = np.zeros(n, A.dtype)
-    mean[solved] = post.mean
-    var = gamma.copy()
-    var[solved] = post.var
-    second = mean.real**2 + var
-    if prob.is_complex:
+    real = not prob.is_complex
+    # (complex data: the kernel selects only, on no columns of its own)
+    solved, frozen, B = select_columns(A if real else np.empty((m, 0)), gamma, col_sq,
+                                       freeze * noise_var, -1 if real else n)
+    if real:
+        post, mean, var, second, frozen_sq, log_gamma, change = posterior_step(
+            Design(A, y, col_sq), solved, frozen, gamma, noise_var, old_mean, B=B)
+    else:
+        post = gaussian_posterior(A[:, solved], y, gamma[solved], noise_var)
+        mean = np.zeros(n, A.dtype)
+        mean[solved] = post.mean
+        var = gamma.copy()
+        var[solved] = post.var
+        second = mean.real**2 + var
         second += mean.imag**2
-    new_rho, evidence, new_pi_post, s_x, s_rho, s_s, s_ent = precision_update(
+        frozen_sq = float(gamma[frozen] @ col_sq[frozen])
+        log_gamma = float(np.log(gamma).sum())
+        change = relative_change(mean, old_mean)
+    new_rho, evidence, nu, new_pi_post, s_x, s_rho, s_s, s_ent = precision_update(
         second, pi_prior, pi_post, hyper.a, hyper.b, hyper.abar, hyper.bbar, h, EVIDENCE_CLIP)
-    frozen_sq = float(gamma[frozen] @ col_sq[frozen])
     expected_sq = post.residual_sq + noise_var * post.dof + frozen_sq  # E||y - A x||^2
     new_noise = max(expected_sq / m, noise_floor) if learn_noise else noise_var
     # the bound at the state the E-step used (noise_var) and the updated q(rho), q(s)
-    ln_c = np.log(np.pi) if prob.is_complex else np.log(2.0 * np.pi)
-    log_det_sigma = float(np.log(gamma).sum()) + m * np.log(noise_var) - post.log_det_c
-    bound = (-h * m * (ln_c + np.log(noise_var)) - h * expected_sq / noise_var
+    ln_c = _LN_PI if prob.is_complex else _LN_2PI
+    log_noise = math.log(noise_var)
+    log_det_sigma = log_gamma + m * log_noise - post.log_det_c
+    bound = (-h * m * (ln_c + log_noise) - h * expected_sq / noise_var
              + s_x - h * n * ln_c + s_rho + s_s + h * (log_det_sigma + n * (1.0 + ln_c))
              + s_ent)
-    nle = (m * np.log(np.pi) if prob.is_complex else 0.5 * m * np.log(2.0 * np.pi)) \
+    nle = (m * _LN_PI if prob.is_complex else 0.5 * m * _LN_2PI) \
         + (1.0 if prob.is_complex else 0.5) * (post.log_det_c + post.quad)
     return StepA(mean=mean, var=var, gamma=gamma, noise_var=noise_var, n_solved=solved.size,
-                 evidence=evidence, rho_mean=new_rho, pi_post=new_pi_post,
-                 new_noise_var=new_noise, bound=bound, neg_log_evidence=float(nle))
+                 evidence=evidence, nu=nu, rho_mean=new_rho, pi_post=new_pi_post,
+                 new_noise_var=new_noise, bound=bound, neg_log_evidence=float(nle),
+                 change=change)

@@ -16,8 +16,14 @@ import numpy as np
 
 from ..base import ConvergenceHistory
 from ..utils import check_int, check_one_of, check_scalar
-from ._posterior import blas_threads_for, gaussian_posterior, negative_log_evidence
+from ._posterior import (
+    blas_threads_for,
+    gaussian_posterior,
+    negative_log_evidence,
+    posterior_step,
+)
 from ._result import SBLResult
+from ._step_kernels import Design, sbl_variances, select_columns
 from ._support import SupportGraph
 from ._validation import (
     check_callback,
@@ -112,31 +118,6 @@ class _Problem:
                    float(np.real(np.vdot(y, y))) / m)
 
 
-def _update_variances(prob, post_mean, post_var, shrink, gamma, alpha, kept, frozen, update,
-                      coupling, graph, prior):
-    """New prior variances (and PC-SBL precisions) from one E-step."""
-    a, b = prior
-    h = prob.half
-    second = np.zeros(gamma.shape[0])
-    second[kept] = np.abs(post_mean) ** 2 + post_var
-    second[frozen] = gamma[frozen]
-    if coupling > 0.0:
-        omega = second + coupling * graph.neighbour_sum(second)
-        with np.errstate(divide="ignore"):
-            alpha = (h + a) / (h * omega + b)
-            new = 1.0 / (alpha + coupling * graph.neighbour_sum(alpha))
-        return new, alpha
-    new = np.zeros_like(gamma)
-    if update == "em":
-        with np.errstate(divide="ignore"):
-            new[kept] = (h * second[kept] + b) / (h + a)
-    else:  # MacKay's fixed point
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new[kept] = (h * np.abs(post_mean) ** 2 + b) / (h * shrink + a)
-    new[frozen] = gamma[frozen]  # left out of the E-step: nothing new is known about them
-    return new, alpha
-
-
 def _update_noise(prob, post, noise_var, update, prior):
     c, d = prior
     h = prob.half
@@ -154,7 +135,7 @@ def _update_noise(prob, post, noise_var, update, prior):
 
 
 class _GramCache:
-    """``A[:, kept]``, ``A^H A`` and ``A^H y`` on a set of columns, reused while it lasts.
+    """``A^H A`` and ``A^H y`` on a set of columns, reused while it lasts.
 
     Once at most ``M`` coefficients are kept the E-step works on ``A^H A`` (``N_a x N_a``); the
     kept set only shrinks in classical SBL, so the product with ``A`` is computed once and a
@@ -167,11 +148,11 @@ class _GramCache:
         self.sub = self.gram = self.ahy = None
 
     def get(self, kept):
-        """``(A[:, kept], (A^H A, A^H y) or None)``."""
+        """``(A^H A, A^H y)`` on the columns ``kept``, or None for more than ``M`` (or none)."""
         if kept.size > self.A.shape[0] or kept.size == 0:
-            return self.A[:, kept], None
+            return None
         if self.gram is not None and np.array_equal(kept, self.columns):
-            return self.sub, (self.gram, self.ahy)
+            return self.gram, self.ahy
         pos = np.minimum(np.searchsorted(self.columns, kept), max(self.columns.size - 1, 0))
         if self.gram is not None and np.array_equal(self.columns[pos], kept):
             self.sub, self.gram = self.sub[:, pos], self.gram[np.ix_(pos, pos)]
@@ -181,7 +162,7 @@ class _GramCache:
             adj = self.sub.conj().T if np.iscomplexobj(self.sub) else self.sub.T
             self.gram, self.ahy = adj @ self.sub, adj @ self.y
         self.columns = kept.copy()
-        return self.sub, (self.gram, self.ahy)
+        return self.gram, self.ahy
 
 
 def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | None,
@@ -216,23 +197,32 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
                                  criterion_name="relative_change",
                                  objective_name="neg_log_evidence", labels=HISTORY_LABELS)
     dead = col_sq == 0
-    has_dead = bool(dead.any())
     mean = np.zeros(n, A.dtype)
     gram = _GramCache(A, y)
+    height, width = graph.grid
+    a, b = precision_prior
+    prune = -TUNING.relative_prune if prune is None else prune
     converged = False
     it = 0
+    real = not prob.is_complex
+    design = Design(A, y, col_sq)
+    threshold = 0.0  # freeze = 0: every coefficient with gamma > 0 is solved
     for it in range(1, max_iter + 1):
         if freeze > 0.0:
-            small = gamma * col_sq < freeze * sigma2
-            kept = np.flatnonzero(~small)  # gamma = 0 is always small
-            frozen = np.flatnonzero(small & (gamma > 0))
+            threshold = freeze * sigma2
+        # (complex data: the kernel selects only, on no columns of its own)
+        kept, frozen, B = select_columns(A if real else np.empty((m, 0)), gamma, col_sq,
+                                         threshold, m if real else n)
+        if real:
+            post, new_mean, *_, change = posterior_step(design, kept, frozen, gamma, sigma2,
+                                                        mean, gram.get(kept), B)
+            mean_sq = post.mean * post.mean
         else:
-            kept, frozen = np.flatnonzero(gamma > 0), np.zeros(0, np.int64)
-        columns, products = gram.get(kept)
-        post = gaussian_posterior(columns, y, gamma[kept], sigma2, products)
-        new_mean = np.zeros(n, A.dtype)
-        new_mean[kept] = post.mean
-        change = relative_change(new_mean, mean)
+            post = gaussian_posterior(A[:, kept], y, gamma[kept], sigma2, gram.get(kept))
+            new_mean = np.zeros(n, A.dtype)
+            new_mean[kept] = post.mean
+            change = relative_change(new_mean, mean)
+            mean_sq = np.abs(post.mean) ** 2
         mean = new_mean
         objective = negative_log_evidence(post, m, prob.is_complex)
         if record:
@@ -249,19 +239,14 @@ def run_sbl(prob: _Problem, *, coupling: float, update: str, noise_var: float | 
             break
         if it == max_iter:
             break
-        new_gamma, alpha = _update_variances(prob, post.mean, post.var, post.shrinkage, gamma,
-                                             alpha, kept, frozen, update, coupling,
-                                             graph, precision_prior)
+        # new variances (a frozen coefficient was left out of the E-step: nothing new is
+        # known about it), capped, pruned; zero columns stay at zero, and without coupling so
+        # do pruned coefficients
+        gamma, alpha = sbl_variances(mean_sq, post.var, post.shrinkage, kept, frozen, gamma,
+                                     alpha, dead, update == "mackay", coupling, height, width,
+                                     a, b, prob.half, cap, prune, permanent)
         if learn_noise:
             sigma2 = _update_noise(prob, post, sigma2, update, noise_prior)
-        new_gamma = np.where(np.isfinite(new_gamma), np.minimum(new_gamma, cap), 0.0)
-        if has_dead:
-            new_gamma[dead] = 0.0
-        if permanent:
-            new_gamma[gamma == 0] = 0.0
-        floor = TUNING.relative_prune * new_gamma.max() if prune is None else prune
-        new_gamma[new_gamma < floor] = 0.0
-        gamma = new_gamma
     if warm is not None:
         warm["gamma"], warm["alpha"] = gamma, alpha
     var = np.zeros(n)

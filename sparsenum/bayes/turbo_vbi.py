@@ -38,7 +38,7 @@ from ._validation import (
     check_verbose,
 )
 from .sbl import TUNING as SBL_TUNING
-from .sbl import _Problem, empty_result, relative_change, run_sbl, zero_data_result
+from .sbl import _Problem, empty_result, run_sbl, zero_data_result
 
 __all__ = ["turbo_vbi"]
 
@@ -126,8 +126,8 @@ class _State:
 def _spike_rate(tuning, noise_var, slab_var, mean_col_sq):
     """``bbar`` such that the spike's mean precision ``abar / bbar`` is 1 / spike variance."""
     spike_var = tuning.spike_to_noise * noise_var / mean_col_sq
-    spike_var = np.clip(spike_var, tuning.spike_ratio_min * slab_var,
-                        tuning.spike_ratio_max * slab_var)
+    spike_var = min(max(spike_var, tuning.spike_ratio_min * slab_var),
+                    tuning.spike_ratio_max * slab_var)
     return tuning.spike_shape * spike_var
 
 
@@ -163,17 +163,17 @@ def _start(prob, col_sq, graph, noise_start, transition, mean, warm) -> _State:
                   mean=mean)
 
 
-def _iterate(prob, col_sq, state: _State, learn_transition: bool, learn_noise: bool):
+def _iterate(prob, col_sq, mean_col_sq, state: _State, learn_transition: bool,
+             learn_noise: bool):
     """One Turbo-VBI iteration (module A, then module B) on ``state``, in place."""
     t = TUNING
-    mean_col_sq = float(col_sq.mean())
     state.hyper.bbar = _spike_rate(t, state.noise_var, state.slab_var, mean_col_sq)
     step = module_a(prob, col_sq, state.rho_mean, state.pi_prior, state.pi_post,
                     state.noise_var, state.hyper, freeze=t.freeze, learn_noise=learn_noise,
-                    noise_floor=SBL_TUNING.noise_floor * prob.power)
-    nu = 1.0 / (1.0 + np.exp(-step.evidence))  # module A's extrinsic message to module B
-    extrinsic, posterior, counts = state.graph.messages(nu, state.transition)
-    change = relative_change(step.mean, state.mean)
+                    noise_floor=SBL_TUNING.noise_floor * prob.power, old_mean=state.mean)
+    # module A's extrinsic message to module B is step.nu
+    extrinsic, posterior, counts = state.graph.messages(step.nu, state.transition)
+    change = step.change
     state.result = {"step": step, "posterior": posterior, "transition": state.transition,
                     "change": change}
     state.bound = step.bound
@@ -181,8 +181,9 @@ def _iterate(prob, col_sq, state: _State, learn_transition: bool, learn_noise: b
     state.rho_mean = step.rho_mean
     state.pi_post = step.pi_post
     state.noise_var = step.new_noise_var
-    state.pi_prior = np.clip(t.damping * state.pi_prior + (1.0 - t.damping) * extrinsic,
-                             t.prior_clip, 1.0 - t.prior_clip)
+    prior = t.damping * state.pi_prior
+    prior += (1.0 - t.damping) * extrinsic
+    state.pi_prior = np.clip(prior, t.prior_clip, 1.0 - t.prior_clip, out=prior)
     if learn_transition:
         state.transition = state.graph.update_transition(counts, posterior)
     return change
@@ -327,6 +328,7 @@ def _run(prob, support, shape, transition, noise_var, tol, max_iter, rng, callba
     if prob.is_complex:
         col_sq += np.einsum("ij,ij->j", A.imag, A.imag)
     col_sq = np.maximum(col_sq, 1e-300 * max(float(col_sq.max()), 1e-300))
+    mean_col_sq = float(col_sq.mean())
     learn_noise = noise_var is None
     learn_transition = transition is None
     starts = [f * prob.power for f in t.noise_starts] if learn_noise else [noise_var]
@@ -340,7 +342,7 @@ def _run(prob, support, shape, transition, noise_var, tol, max_iter, rng, callba
         for _ in range(budget):
             counter["it"] += 1
             state.mean = counter["mean"]  # the sequence's previous iterate
-            change = _iterate(prob, col_sq, state, learn_transition, learn_noise)
+            change = _iterate(prob, col_sq, mean_col_sq, state, learn_transition, learn_noise)
             counter["mean"] = state.mean
             _report(history, counter["it"], state, index, continued, change, callback,
                     verbose)

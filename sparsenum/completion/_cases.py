@@ -27,10 +27,12 @@ def ratings(n_rows, n_cols, n_ratings, *, rank=2, seed=0):
 
 
 def warm_up():
-    """Every kernel once (all three row solvers live in one kernel) on tiny inputs."""
+    """Every kernel once on tiny inputs: the exact-only row kernel (the defaults on small
+    problems) and the kernel holding all three row solvers."""
     from . import altmin_complete
 
     _, M = low_rank(12, 10, 2, 0.6)
+    altmin_complete(M, 2, n_sweeps=2, random_state=0)
     altmin_complete(M, 2, reg=0.1, bias_reg=1.0, solver="cg", n_sweeps=2, random_state=0)
     altmin_complete(M, 2, reg=0, biases=False, solver="sketch", n_sweeps=2, random_state=0)
 

@@ -443,6 +443,45 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
 
 
 @jit
+def solve_chunk_exact(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol, max_iter,
+                      sketch_seed, sketch_rows, sketch_nnz, lo, hi):
+    """:func:`solve_chunk` for chunks whose rows all use the exact solver (``tol`` to
+    ``sketch_nnz`` are unused), with the same arithmetic row by row.
+
+    A separate kernel because compiling the two iterative solvers is most of
+    :func:`solve_chunk`'s compile time, and small problems, the ones a first call meets, solve
+    every row exactly: they then never compile the iterative solvers.
+    """
+    k = fixed_factors.shape[1]
+    d = k + 1 if fit_bias else k
+    longest = max(_row_length_bound(side.ptr, lo, hi), 1)
+    A = np.empty((longest, d))
+    At = np.empty((d, longest))
+    t = np.empty(longest)
+    G = np.empty((d, d))
+    rhs = np.empty(d)
+    x = np.empty(d)
+    pdiag = np.empty(d)
+    factors, bias = unknowns.factors, unknowns.bias
+    for i in range(lo, hi):
+        for a in range(k):
+            pdiag[a] = unknowns.pen_factor[i]
+            x[a] = factors[i, a]
+        if fit_bias:
+            pdiag[k] = unknowns.pen_bias[i]
+            x[k] = bias[i]
+        if not _exact_in_place(side, i, fixed_factors, fixed_bias, offset, fit_bias, d, pdiag,
+                               At, t, G, rhs, x):
+            n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
+            _exact(A, t, n, d, pdiag, G, rhs, x)
+        for a in range(k):
+            factors[i, a] = x[a]
+        if fit_bias:
+            bias[i] = x[k]
+        unknowns.iterations[i] = 0
+
+
+@jit
 def bias_sums(side, fixed_bias, offset, out):
     """``out[i]``: the sum over row ``i``'s observations of the value minus ``offset`` and the
     fixed side's bias (the right-hand side of a bias-only row step)."""

@@ -130,7 +130,10 @@ def run_side(side, counts, fixed_factors, fixed_bias, factors, bias, *, offset, 
     work = float(side.ptr[-1]) * d * (d + 1) / 2 + m * d**3 / 6
     args = (side, fixed_factors, fixed_bias, unknowns, float(offset), bool(fit_bias), float(tol),
             int(max_iter), np.uint64(op.seed), op.m, min(op.nnz_per_column, op.m))
-    run_chunks(_kernels.solve_chunk, args, side.ptr, n_jobs, work, chunk_cache)
+    # the exact-only kernel does not compile the iterative solvers (see its docstring)
+    kernel = (_kernels.solve_chunk_exact if np.all(solvers == _kernels.EXACT)
+              else _kernels.solve_chunk)
+    run_chunks(kernel, args, side.ptr, n_jobs, work, chunk_cache)
     return int(iterations.sum())
 
 

@@ -8,10 +8,9 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils import check_n_jobs, numba_threads
+from ..utils import WAKE_UP_WORK, check_n_jobs, effective_n_jobs, numba_threads
 from . import _kernels
 from ._scaling import power_of_two_scale
-from ._threads import default_threads
 from ._validation import check_dictionary, check_n_nonzero, check_signals, check_tol
 
 __all__ = ["batch_omp"]
@@ -62,7 +61,7 @@ def omp_padded(G: np.ndarray, DX: np.ndarray, x_sqnorms: np.ndarray, n_nonzero: 
     stop = np.zeros(n_signals, dtype=np.int64)
     use_tol = tol is not None
     # the default n_jobs=None codes small batches on one thread (the codes do not depend on it)
-    threads = default_threads(n_jobs, omp_work(n_signals, G.shape[0], n_nonzero))
+    threads = effective_n_jobs(n_jobs, omp_work(n_signals, G.shape[0], n_nonzero), WAKE_UP_WORK)
     if threads == 1:
         _kernels.batch_omp_serial(G, DX, x_sqnorms, n_nonzero, float(tol or 0.0), use_tol,
                                   idx, val, cnt, err, stop)

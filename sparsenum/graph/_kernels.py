@@ -220,6 +220,21 @@ def select_with_filter(candidates, rows, cols, quota, hops, indptr, indices, n):
 
 
 @jit
+def power_scores(rows, cols, weights, h, edges):
+    """GRASS's score ``w_pq sum_j (h_pj - h_qj)^2`` of each edge in ``edges``."""
+    out = np.empty(edges.shape[0])
+    for i in range(edges.shape[0]):
+        e = edges[i]
+        p, q = rows[e], cols[e]
+        total = 0.0
+        for j in range(h.shape[1]):
+            d = h[p, j] - h[q, j]
+            total += d * d
+        out[i] = weights[e] * total
+    return out
+
+
+@jit
 def mean_ball_sizes(indptr, indices, sample, max_hops):
     """Mean number of nodes within ``h`` hops of the ``sample`` nodes, for h = 0..max_hops."""
     n = indptr.shape[0] - 1

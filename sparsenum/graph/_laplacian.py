@@ -8,13 +8,26 @@ hence resistances, do not depend on which node was grounded.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from . import _elimination
 from ._graphs import GraphData
 
 __all__ = ["GroundedSolver", "components", "laplacian"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _SolverTuning:
+    # elimination skips a path node whose neighbour has a longer adjacency list than this
+    # (each such step scans the neighbours' lists): hubs stay in the core, the work stays linear
+    max_scan: int = 64
+
+
+TUNING = _SolverTuning()
 
 
 def laplacian(data: GraphData, weights: np.ndarray | None = None,
@@ -51,31 +64,80 @@ class GroundedSolver:
 
     The factorization is SuperLU with a symmetric fill-reducing ordering and no pivoting (the
     grounded Laplacian is symmetric positive definite, so this is a Cholesky-like ``LDL^T``).
+    With ``eliminate=True`` the nodes of one or two neighbours are first eliminated exactly
+    (see :mod:`._elimination`) and SuperLU factorizes only the remaining core: far cheaper for
+    a tree plus a few edges (a sparsifier), no gain on a mesh.
     """
 
-    def __init__(self, L: sp.csr_matrix, grounded: np.ndarray):
-        from scipy.sparse.linalg import splu
-
+    def __init__(self, L: sp.csr_matrix, grounded: np.ndarray, *, eliminate: bool = False):
         self.n = L.shape[0]
         self.free = np.flatnonzero(~grounded)
-        self.L_free = L[self.free][:, self.free].tocsc()
+        self._L = L
+        self._L_free = None
         self._lu = None
-        if self.free.size:
-            self._lu = splu(self.L_free, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                            options={"SymmetricMode": True})
+        self._steps = None
+        self._grounded = np.flatnonzero(grounded)
+        if not self.free.size:
+            return
+        if eliminate:
+            L = L.tocsr()
+            steps = _elimination.eliminate(L.indptr.astype(np.int64), L.indices.astype(np.int64),
+                                           L.data.astype(np.float64), grounded, TUNING.max_scan)
+            self._steps = steps[:6]
+            core_indptr, core_indices, core_weights = steps[6:]
+            in_core = ~grounded
+            in_core[self._steps[0]] = False
+            core_free = np.flatnonzero(in_core)
+            self._core_free = core_free
+            if core_free.size:
+                A = sp.csr_matrix((core_weights, core_indices, core_indptr), shape=L.shape)
+                L_core = (sp.diags(np.asarray(A.sum(axis=1)).ravel()) - A).tocsr()
+                self._lu = _factorize(L_core[core_free][:, core_free].tocsc())
+        else:
+            self._core_free = self.free
+            self._lu = _factorize(self.L_free)
+
+    @property
+    def L_free(self) -> sp.csc_matrix:
+        """The grounded Laplacian (free rows and columns)."""
+        if self._L_free is None:
+            self._L_free = self._L[self.free][:, self.free].tocsc()
+        return self._L_free
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """``x`` with ``L x = b`` on the free nodes and ``x = 0`` on the grounded ones."""
-        x = np.zeros(b.shape, dtype=np.float64)
+        if self._steps is None:
+            x = np.zeros(b.shape, dtype=np.float64)
+            if self._lu is not None:
+                x[self.free] = self._lu.solve(np.ascontiguousarray(b[self.free]))
+            return x
+        if b.size == 0:
+            return np.zeros(b.shape, dtype=np.float64)
+        B = np.array(b, dtype=np.float64, order="C").reshape(self.n, -1)
+        _elimination.forward(*self._steps, B)
+        X = np.empty_like(B)  # every row is set: grounded, core or eliminated
+        X[self._grounded] = 0.0
         if self._lu is not None:
-            x[self.free] = self._lu.solve(np.ascontiguousarray(b[self.free]))
-        return x
+            X[self._core_free] = self._lu.solve(np.ascontiguousarray(B[self._core_free]))
+        _elimination.backward(*self._steps, B, X)
+        return X.reshape(b.shape)
 
     def solve_free(self, b_free: np.ndarray) -> np.ndarray:
         """The solve restricted to the free nodes (inputs and outputs of length ``len(free)``)."""
-        if self._lu is None:
+        if self._lu is None and self._steps is None:
             return np.zeros_like(b_free)
-        return self._lu.solve(np.ascontiguousarray(b_free))
+        if self._steps is None:
+            return self._lu.solve(np.ascontiguousarray(b_free))
+        b = np.zeros((self.n, *b_free.shape[1:]))
+        b[self.free] = b_free
+        return self.solve(b)[self.free]
+
+
+def _factorize(L_free: sp.csc_matrix):
+    from scipy.sparse.linalg import splu
+
+    return splu(L_free, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                options={"SymmetricMode": True})
 
 
 def project_out_constants(x: np.ndarray, labels: np.ndarray, n_comp: int) -> np.ndarray:

@@ -34,7 +34,8 @@ class SparsifierResult(SolverResult):
         The spanning forest the tree methods started from (None for ``"resistance"``).
     converged, n_iter, history
         ``n_iter`` counts densification rounds; ``converged`` is whether ``target_condition``
-        was met (always True without a target). ``history`` has one row per round (row 0: the
+        was met (without a target: True unless a callback stopped the densification before the
+        budget was used). ``history`` has one row per round (row 0: the
         tree alone) with the ``condition_number`` estimate as criterion and the columns
         ``n_edges`` and ``offtree_density``.
     """

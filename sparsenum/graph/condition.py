@@ -118,13 +118,14 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return pairs.shape[1] == np.unique(a).size == np.unique(b).size
 
 
-def _lanczos_max(L_a, L_b, grounded, tol, solver_b=None, v0=None, ncv=None) -> float:
-    """Largest eigenvalue of the grounded pencil ``L_a x = lambda L_b x`` (ARPACK mode 2)."""
+def _lanczos_max(L_a, L_b, grounded, tol, solver_b=None, v0=None, ncv=None, A_free=None) -> float:
+    """Largest eigenvalue of the grounded pencil ``L_a x = lambda L_b x`` (ARPACK mode 2);
+    ``A_free``: ``L_a`` on the free nodes, if already at hand (CSR)."""
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     solver_b = solver_b or GroundedSolver(L_b, grounded)
     free = solver_b.free
-    A = L_a[free][:, free].tocsr()
+    A = L_a[free][:, free].tocsr() if A_free is None else A_free
     B = solver_b.L_free.tocsr()
     if free.size == 1:
         return float(A[0, 0] / B[0, 0])

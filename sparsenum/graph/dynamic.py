@@ -9,10 +9,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from sparsenum.base import ConvergenceHistory
 from sparsenum.utils import (
+    WAKE_UP_WORK,
     check_array,
+    check_callback,
     check_int,
     check_n_jobs,
     check_scalar,
+    check_verbose,
     numba_threads,
     spawn_seeds,
 )
@@ -61,6 +64,13 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         ``n_jobs``).
     n_jobs : int or None
         Threads of the walks.
+    verbose : int or bool, default=0
+        Progress of ``fit`` (see :func:`sparsify`): ``1`` a line when done, ``2`` also a line
+        per densification round.
+    callback : callable, optional
+        ``callback(iteration, state)`` at every densification round of ``fit`` (see
+        :func:`sparsify`; the rows of ``result_.history``); returning True stops the
+        densification there.
 
     Attributes
     ----------
@@ -98,7 +108,7 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
     def __init__(self, offtree_density=0.10, *, method="grass", target_condition=None,
                  tree="auto", similarity_hops="auto", insert_threshold=100.0,
                  delete_threshold=10.0, n_walkers=128, max_walk_steps=100, random_state=None,
-                 n_jobs=None):
+                 n_jobs=None, verbose=0, callback=None):
         self.offtree_density = offtree_density
         self.method = method
         self.target_condition = target_condition
@@ -110,6 +120,8 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         self.max_walk_steps = max_walk_steps
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.callback = callback
 
     def _check_update_params(self):
         check_scalar(self.insert_threshold, "insert_threshold", low=0.0, include_low=False)
@@ -117,6 +129,8 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         check_int(self.n_walkers, "n_walkers", low=1, high=1_000_000)
         check_int(self.max_walk_steps, "max_walk_steps", low=1, high=1_000_000)
         check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
+        check_callback(self.callback)
 
     def fit(self, G, y=None):
         """Sparsify ``G`` (see :func:`sparsify`). Returns self."""
@@ -126,7 +140,8 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         self.result_ = sparsify(G, method=self.method, offtree_density=self.offtree_density,
                                 target_condition=self.target_condition, tree=self.tree,
                                 similarity_hops=self.similarity_hops, random_state=self._rng,
-                                n_jobs=self.n_jobs)
+                                n_jobs=self.n_jobs, verbose=self.verbose,
+                                callback=self.callback)
         self._data = data
         self._h_weights = np.array(self.result_.weights)
         self._n_forest = data.n - _n_components(data)
@@ -146,7 +161,8 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         return sparsify(G, method=self.method, offtree_density=self.offtree_density,
                         target_condition=self.target_condition, tree=self.tree,
                         similarity_hops=self.similarity_hops, random_state=self.random_state,
-                        n_jobs=self.n_jobs).sparsifier
+                        n_jobs=self.n_jobs, verbose=self.verbose,
+                        callback=self.callback).sparsifier
 
     def fit_transform(self, G, y=None):
         return self.fit(G).sparsifier_
@@ -247,7 +263,7 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         indptr, indices, ids = self._data.csr_with_ids(mask)
         seeds = spawn_seeds(self._rng, sources.shape[0])
         work = float(sources.shape[0]) * self.n_walkers * self.max_walk_steps * 4
-        with numba_threads(self.n_jobs, work=work):
+        with numba_threads(self.n_jobs, work, WAKE_UP_WORK):
             return _kernels.walk_batch(indptr, indices, weights[ids], ids,
                                        sources.astype(np.int64), targets.astype(np.int64),
                                        budgets.astype(np.float64), self.n_walkers,

@@ -9,6 +9,7 @@ import numpy as np
 
 from sparsenum.base import ConvergenceHistory
 from sparsenum.utils import (
+    WAKE_UP_WORK,
     check_int,
     check_n_jobs,
     check_one_of,
@@ -16,6 +17,7 @@ from sparsenum.utils import (
     check_scalar,
     numba_threads,
 )
+from sparsenum.utils.progress import Progress
 
 from . import _kernels
 from ._graphs import GraphData, as_graph, make_graph
@@ -42,9 +44,10 @@ class _GrassTuning:
     power_steps: int = 3
     # per-round lambda_max by ARPACK started from the power vector of largest Rayleigh quotient
     # (close to the top eigenvector), with a short Lanczos basis: about 40% fewer solves with
-    # L_H than ARPACK's default basis of 20; the tolerance is a residual bound, the eigenvalue
-    # came out within 0.3% (slightly low) on the benchmark graphs
-    lanczos_tol: float = 1e-2
+    # L_H than ARPACK's default basis of 20; the tolerance is a residual bound: at 1e-2 the
+    # eigenvalue came out 0.02-1.5% low on the benchmark graphs (where in that range depends on
+    # rounding: the stop is a threshold test between restarts), at 5e-3 within 0.02%
+    lanczos_tol: float = 5e-3
     lanczos_ncv: int = 8
     # similarity_hops="auto": the largest h whose mean h-hop ball, times the edges added per
     # round, still fits in the graph (each round's edges then spread over the whole graph);
@@ -64,7 +67,8 @@ LABELS = {"condition_number": "relative condition number kappa(L_G, L_H) (estima
 
 
 def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, tree="auto",
-             similarity_hops="auto", max_rounds=20, random_state=None, n_jobs=None):
+             similarity_hops="auto", max_rounds=20, random_state=None, n_jobs=None, verbose=0,
+             callback=None):
     """Spectral sparsifier ``H`` of a weighted graph ``G``: few edges, ``L_H`` close to ``L_G``.
 
     Parameters
@@ -105,6 +109,17 @@ def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, 
         Drives the tree, the power-step start vectors and the sampling.
     n_jobs : int or None
         Threads of the tree-path kernel (same result for any value).
+    verbose : int or bool, default=0
+        ``1``: a line when done; ``2``: also a line per densification round (round, edges,
+        ``kappa`` estimate, off-tree density), the rows of ``history``.
+    callback : callable, optional
+        ``callback(iteration, state)`` at every row of ``history`` (``iteration`` 0: the tree
+        alone, then one per densification round; ``"resistance"``: one row, iteration 1),
+        ``state`` a read-only mapping of ``condition_number`` (the estimate), ``n_edges``,
+        ``offtree_density`` and a copy of ``edge_mask``. Returning True stops the
+        densification after that round: the result holds the edges kept so far, and
+        ``converged`` is False if the budget was not used up (with a ``target_condition``:
+        whether it was met).
 
     Returns
     -------
@@ -153,47 +168,81 @@ def sparsify(G, *, method="grass", offtree_density=0.10, target_condition=None, 
     max_rounds = check_int(max_rounds, "max_rounds", low=1)
     rng = check_random_state(random_state)
     check_n_jobs(n_jobs)
+    progress = Progress("sparsify", verbose, callback)
     if method == "resistance":
         if target is not None:
             raise ValueError("target_condition applies to method='grass' or 'fegrass'; "
                              f"got method='resistance' with target_condition={target_condition!r}")
-        return _resistance_sampling(data, density, rng)
-    if tree == "auto" and method == "fegrass":
-        tree = "effective_weight"
-    return _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n_jobs)
+        result = _resistance_sampling(data, density, rng, progress)
+    else:
+        if tree == "auto" and method == "fegrass":
+            tree = "effective_weight"
+        result = _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng,
+                                n_jobs, progress)
+    stopped = " (stopped by the callback)" if progress.stopped and method != "resistance" else ""
+    progress.finish(f"{result.n_iter} rounds{stopped}, {int(result.edge_mask.sum())} edges, "
+                    f"offtree_density={result.offtree_density:.4g}, "
+                    f"condition_number={result.condition_number:.4g} (estimate)")
+    return result
+
+
+def _report(history, progress, iteration, kappa, mask, n_forest, n) -> bool:
+    """Records a history row and reports it; True when the callback asks to stop."""
+    row = {"condition_number": float(kappa), "n_edges": int(mask.sum()),
+           "offtree_density": float((mask.sum() - n_forest) / n)}
+    history.record(iteration, criterion=row["condition_number"], n_edges=row["n_edges"],
+                   offtree_density=row["offtree_density"])
+    return progress.active and progress.update(iteration, row,
+                                               details=lambda: {"edge_mask": _frozen(mask)})
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    copy = a.copy()
+    copy.flags.writeable = False
+    return copy
 
 
 class _Estimator:
     """kappa estimates of ``G`` against subgraphs of ``G`` (factorization of ``L_G`` reused)."""
 
-    def __init__(self, data: GraphData):
+    def __init__(self, data: GraphData, order: np.ndarray | None = None):
         self.data = data
         self.n_comp, self.labels = components(data)
-        self.grounded = ground_nodes(self.labels, self.n_comp)
+        if order is None:
+            self.grounded = ground_nodes(self.labels, self.n_comp)
+        else:  # renumbered (see _renumbered): ground the nodes grounded in the original
+            # numbering, so that the power vectors starting Lanczos are the same vectors
+            inverse = np.empty(data.n, np.int64)
+            inverse[order] = np.arange(data.n)
+            self.grounded = ground_nodes(self.labels[inverse], self.n_comp)[order]
         self.L_g = laplacian(data)
         self._solver_g = None
+        self._L_g_free = None
 
-    def kappa(self, weights, mask, *, subgraph=False, power=None):
+    def kappa(self, weights, mask, *, subgraph=False, power=None, spanning=False):
         """kappa, the factorization of ``L_H`` and power vectors; ``subgraph``: ``H`` keeps
-        ``G``'s weights; ``power(solver_h)``: power vectors of ``L_H^+ L_G`` on this
-        factorization (returned, else None), the one of largest Rayleigh quotient starting the
-        Lanczos iteration for lambda_max (it lies close to the top eigenvector)."""
-        n_h, _ = components(self.data, mask)
-        if n_h != self.n_comp:
-            return float("inf"), None, None
+        ``G``'s weights; ``spanning``: ``H`` contains a spanning forest of ``G`` (connectivity
+        not checked again); ``power(solver_h)``: power vectors of ``L_H^+ L_G`` on this
+        factorization and their Rayleigh quotients (vectors returned, else None), the one of
+        largest quotient starting the Lanczos iteration for lambda_max (it lies close to the
+        top eigenvector)."""
+        if not spanning:
+            n_h, _ = components(self.data, mask)
+            if n_h != self.n_comp:
+                return float("inf"), None, None
         L_h = laplacian(self.data, weights, mask)
-        solver_h = GroundedSolver(L_h, self.grounded)
+        solver_h = GroundedSolver(L_h, self.grounded, eliminate=True)
         h = v0 = None
         if power is not None:
-            h = power(solver_h)
-            quotient = np.einsum("ij,ij->j", h, self.L_g @ h) / np.maximum(
-                np.einsum("ij,ij->j", h, L_h @ h), 1e-300)
+            h, quotient = power(solver_h)
             v0 = h[:, int(np.argmax(quotient))]
         if solver_h.free.size == 0:
             return 1.0, solver_h, h
         tol = GRASS.lanczos_tol
+        if self._L_g_free is None:
+            self._L_g_free = self.L_g[solver_h.free][:, solver_h.free].tocsr()
         lam_max = _lanczos_max(self.L_g, L_h, self.grounded, tol, solver_h, v0,
-                               GRASS.lanczos_ncv)
+                               GRASS.lanczos_ncv, A_free=self._L_g_free)
         if subgraph and self._has_complete_node(mask):
             # lambda_min >= 1 for a subgraph with G's weights, and the unit vector of a free
             # node keeping all its edges attains 1: no eigensolve needed
@@ -210,10 +259,12 @@ class _Estimator:
         return bool(((missing == 0) & ~self.grounded).any())
 
 
-def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n_jobs):
+def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n_jobs,
+                   progress):
     mask = _lower_stretch_tree(data, rng, n_jobs) if tree == "auto" else tree_mask(data, tree, rng)
     tree_edges = mask.copy()
-    estimator = _Estimator(data)
+    original, (data, order) = data, _renumbered(data)  # same edges in the same order
+    estimator = _Estimator(data, order)
     n_forest = data.n - estimator.n_comp
     budget = min(round(density * data.n), data.m - n_forest)
     if method == "fegrass" and target is None:
@@ -222,30 +273,38 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
         quota = int(np.ceil(budget / min(max_rounds, GRASS.rounds_for_budget))) if budget else 0
     indptr, indices, _ = data.csr_with_ids()
     if hops is None:
-        hops = auto_hops(data.n, quota, indptr, indices)
+        hops = auto_hops(data.n, quota, indptr, indices, order)
     static_scores = None
     if method == "fegrass":
-        with numba_threads(n_jobs, work=20.0 * data.m * np.log2(data.n + 1)):
-            paths = TreePaths(data, mask)
-            static_scores = data.weights * paths.resistance(data.rows, data.cols, n_jobs)
+        # on the original numbering: the paths' sums run from the same roots, so edges of
+        # equal stretch (stencils have many) keep their order
+        with numba_threads(n_jobs, 20.0 * data.m * np.log2(data.n + 1), WAKE_UP_WORK):
+            paths = TreePaths(original, mask)
+            static_scores = data.weights * paths.resistance(original.rows, original.cols,
+                                                            n_jobs)
 
     def power(solver_h):
-        return _power_vectors(estimator, solver_h, rng)
+        return _power_vectors(estimator, solver_h, rng, order)
 
     def scoring(added, rounds):  # power vectors needed: another round may follow
         return power if static_scores is None and added < budget and rounds < max_rounds \
             else None
 
-    kappa, _, h = estimator.kappa(data.weights, mask, subgraph=True, power=scoring(0, 0))
+    kappa, _, h = estimator.kappa(data.weights, mask, subgraph=True, power=scoring(0, 0),
+                                  spanning=True)
     history = ConvergenceHistory(max_rounds + 1, ("n_edges", "offtree_density"),
                                  criterion_name="condition_number", labels=LABELS)
-    history.record(0, criterion=kappa, n_edges=int(mask.sum()),
-                   offtree_density=(mask.sum() - n_forest) / data.n)
+    stop = _report(history, progress, 0, kappa, mask, n_forest, data.n)
     added, rounds = 0, 0
-    while added < budget and rounds < max_rounds and not (target is not None and kappa <= target):
-        scores = static_scores if static_scores is not None else _power_scores(data, h)
+    while added < budget and rounds < max_rounds and not stop and \
+            not (target is not None and kappa <= target):
         off = np.flatnonzero(~mask)
-        candidates = off[np.argsort(-scores[off], kind="stable")].astype(np.int64)
+        if static_scores is not None:
+            scores = static_scores[off]
+        else:  # GRASS: w_pq sum_j (h_pj - h_qj)^2 over the power vectors h_j
+            scores = _kernels.power_scores(data.rows, data.cols, data.weights,
+                                           np.ascontiguousarray(h), off)
+        candidates = off[np.argsort(-scores, kind="stable")].astype(np.int64)
         chosen = _kernels.select_with_filter(candidates, data.rows, data.cols,
                                              min(quota, budget - added), hops, indptr, indices,
                                              data.n)
@@ -255,12 +314,14 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
         added += chosen.size
         rounds += 1
         kappa, _, h = estimator.kappa(data.weights, mask, subgraph=True,
-                                      power=scoring(added, rounds))
-        history.record(rounds, criterion=kappa, n_edges=int(mask.sum()),
-                       offtree_density=(mask.sum() - n_forest) / data.n)
+                                      power=scoring(added, rounds), spanning=True)
+        stop = _report(history, progress, rounds, kappa, mask, n_forest, data.n)
+    data = original
     weights = np.where(mask, data.weights, 0.0)
+    cut_short = stop and added < budget and rounds < max_rounds  # by the callback
+    met = kappa <= target if target is not None else not cut_short
     return SparsifierResult(
-        converged=target is None or kappa <= target, n_iter=rounds, history=history,
+        converged=bool(met), n_iter=rounds, history=history,
         sparsifier=make_graph(data, mask), edge_mask=mask, weights=weights,
         condition_number=float(kappa), offtree_density=float((mask.sum() - n_forest) / data.n),
         tree=make_graph(data, tree_edges))
@@ -278,7 +339,7 @@ def _lower_stretch_tree(data: GraphData, rng, n_jobs) -> np.ndarray:
     rows, cols, weights = data.rows[sample], data.cols[sample], data.weights[sample]
     for kind in ("low_stretch", "max_weight"):
         mask = tree_mask(data, kind, rng)
-        with numba_threads(n_jobs, work=20.0 * sample.size * np.log2(data.n + 1)):
+        with numba_threads(n_jobs, 20.0 * sample.size * np.log2(data.n + 1), WAKE_UP_WORK):
             paths = TreePaths(data, mask)
             stretch = float(np.sum(weights * paths.resistance(rows, cols, n_jobs)))
         if stretch < best_stretch:
@@ -286,33 +347,54 @@ def _lower_stretch_tree(data: GraphData, rng, n_jobs) -> np.ndarray:
     return best
 
 
-def auto_hops(n: int, quota: int, indptr, indices) -> int:
-    """Largest ``h`` with ``quota * mean |ball_h| <= n`` (at least 1)."""
+def _renumbered(data: GraphData) -> tuple[GraphData, np.ndarray]:
+    """``data``'s edges, in the same order, on nodes renumbered by reverse Cuthill-McKee, and
+    ``order`` (new node ``i`` is node ``order[i]``). Neighbours get close numbers, so the
+    products, eliminations and solves of every round read memory nearly in order instead of
+    at random (Delaunay graph of 2^18 random points: 1.6x fewer CPU seconds); results are
+    the same up to rounding, as long as the random draws per node follow the old numbers."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    if data.m == 0:
+        return data, np.arange(data.n)
+    order = reverse_cuthill_mckee(data.adjacency(), symmetric_mode=True).astype(np.int64)
+    label = np.empty(data.n, np.int64)
+    label[order] = np.arange(data.n)
+    # each edge keeps its ends in the same order (rows < cols may no longer hold): the
+    # similarity filter marks the ball around the first end first, and its marks depend on it
+    return dataclasses.replace(data, rows=label[data.rows], cols=label[data.cols]), order
+
+
+def auto_hops(n: int, quota: int, indptr, indices, order=None) -> int:
+    """Largest ``h`` with ``quota * mean |ball_h| <= n`` (at least 1); ``order``: the nodes'
+    original numbers, if renumbered (the sample is taken in the original numbering)."""
     if quota <= 0 or n <= 1:
         return 1
     sample = np.unique(np.linspace(0, n - 1, min(GRASS.ball_sample, n)).astype(np.int64))
+    if order is not None:
+        label = np.empty(n, np.int64)
+        label[order] = np.arange(n)
+        sample = label[sample]
     sizes = _kernels.mean_ball_sizes(indptr, indices, sample, GRASS.max_hops)
     fits = np.flatnonzero(sizes[1:] * quota <= n)
     return int(fits[-1] + 1) if fits.size else 1
 
 
-def _power_vectors(estimator: _Estimator, solver_h: GroundedSolver, rng) -> np.ndarray:
+def _power_vectors(estimator: _Estimator, solver_h: GroundedSolver, rng, order):
     """GRASS's power-step vectors ``h = (L_H^+ L_G)^t x`` from random ``x``, scaled to
-    ``h^T L_G h = 1``."""
-    h = rng.standard_normal((estimator.data.n, GRASS.power_vectors))
+    ``h^T L_G h = 1``, and their Rayleigh quotients ``h^T L_G h / h^T L_H h``; ``x`` drawn in
+    the original node numbering (``order``: see :func:`_renumbered`)."""
+    h = rng.standard_normal((estimator.data.n, GRASS.power_vectors))[order]
     for _ in range(GRASS.power_steps):
-        h = solver_h.solve(estimator.L_g @ h)
-    L_g_norm = np.einsum("ij,ij->j", h, estimator.L_g @ h)  # scale-free per vector
-    return h / np.sqrt(np.maximum(L_g_norm, 1e-300))
+        y = estimator.L_g @ h
+        h = solver_h.solve(y)
+    # L_H h = y on the free nodes and h = 0 on the grounded ones: h^T L_H h = h^T y
+    L_h_norm = np.einsum("ij,ij->j", h, y)
+    L_g_norm = np.maximum(np.einsum("ij,ij->j", h, estimator.L_g @ h), 1e-300)
+    return h / np.sqrt(L_g_norm), L_g_norm / np.maximum(L_h_norm, 1e-300)
 
 
-def _power_scores(data: GraphData, h: np.ndarray) -> np.ndarray:
-    """GRASS's edge scores ``sum_j w_pq (h_p - h_q)^2`` over the power vectors ``h_j``."""
-    diff = h[data.rows] - h[data.cols]
-    return data.weights * (diff * diff).sum(axis=1)
-
-
-def _resistance_sampling(data: GraphData, density: float, rng) -> SparsifierResult:
+def _resistance_sampling(data: GraphData, density: float, rng, progress) -> SparsifierResult:
     """Spielman-Srivastava: ``q`` draws with probability ``p_e ∝ w_e R_e``, kept edges
     reweighted by ``w_e count_e / (q p_e)``; ``q`` is set so that the expected number of
     distinct edges kept is ``n - c + round(density * n)``."""
@@ -334,8 +416,7 @@ def _resistance_sampling(data: GraphData, density: float, rng) -> SparsifierResu
         mask = counts > 0
         weights = np.where(mask, data.weights * counts / (q * p), 0.0)
         kappa, _, _ = _Estimator(data).kappa(weights, mask)
-    history.record(1, criterion=kappa, n_edges=int(mask.sum()),
-                   offtree_density=(mask.sum() - n_forest) / data.n)
+    _report(history, progress, 1, kappa, mask, n_forest, data.n)
     return SparsifierResult(
         converged=True, n_iter=1, history=history, sparsifier=make_graph(data, mask, weights),
         edge_mask=mask, weights=weights, condition_number=float(kappa),

@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from sparsenum.utils import check_one_of, check_random_state, numba_threads
+from sparsenum.utils import WAKE_UP_WORK, check_one_of, check_random_state, numba_threads
 
 from . import _kernels
 from ._graphs import GraphData, as_graph, make_graph, same_nodes
@@ -177,7 +177,7 @@ class TreePaths:
 
     def resistance(self, u: np.ndarray, v: np.ndarray, n_jobs=None) -> np.ndarray:
         work = 20.0 * u.shape[0] * self.up.shape[0]
-        with numba_threads(n_jobs, work=work):
+        with numba_threads(n_jobs, work, WAKE_UP_WORK):
             return _kernels.tree_path_resistance(u.astype(np.int64), v.astype(np.int64), self.up,
                                                  self.depth, self.dist, self.comp)
 

@@ -11,84 +11,9 @@ history on any machine, under any load and with any number of threads.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
-
-@dataclasses.dataclass(frozen=True)
-class Tuning:
-    """Tuning constants of the SNS schedule, each with its reason.
-
-    Costs are in work units of about a nanosecond of one core of the 2-core x86-64 machine they
-    were measured on (one thread, numba 0.6x, OpenBLAS); only their ratios matter.
-    """
-
-    # -- costs, per entry of the n x m plan unless stated ---------------------------------------
-    #: forming the plan by exp (measured 4-12 units: more where exponents underflow at random)
-    exp_entry: float = 6.0
-    #: a scaling iteration: two matrix-vector products with the kernel (BLAS gemv)
-    scaling_entry: float = 0.25
-    #: recomputing the kernel (an exact log-domain row or column update) with numba's exp ...
-    absorb_entry: float = 25.0
-    #: ... and with numpy's SIMD exp, used while no exponent underflows
-    absorb_entry_numpy: float = 3.5
-    #: the sparsification's comparison passes (thresholds, then the CSR fill)
-    sparsify_entry: float = 3.5
-    #: per entry the error-bounded thresholds order in a heap (dense plans: up to half of them)
-    sorted_entry: float = 30.0
-    #: per entry copied into the sparse Hessian
-    kept_entry: float = 9.0
-    #: the magnitude threshold's random sample of 20,000 entries (cache misses), per step
-    sample: float = 6e5
-    #: a conjugate-gradient product, per kept entry ...
-    cg_entry: float = 1.2
-    #: ... and per potential (the fused vector updates)
-    cg_coordinate: float = 3.0
-    #: direct solve of a stalled CG system (dense Cholesky of the Schur complement), per flop
-    dense_flop: float = 0.15
-
-    # -- decisions ------------------------------------------------------------------------------
-    #: a Newton step's cost in plan evaluations before one is counted, on sparse plans ...
-    newton_passes: float = 1.0
-    #: ... times this and the share of entries holding 99% of the mass on dense ones (the
-    #: sparsification then sorts a large part of the plan: 15-25 evaluations at 15-40%)
-    dense_cost: float = 100.0
-    #: Newton steps to the tolerance assumed before a Newton stage has been seen
-    newton_steps_guess: int = 6
-    #: epsilon-scaling levels are used when scaling at reg is predicted to cost more than this
-    #: many plan evaluations per level (about 400 scaling iterations): below that, restarting
-    #: at each level costs about what it saves (digits and 120-point clouds at eta=400)
-    ladder_pays: float = 16.0
-    #: a scaling stretch before the next decision costs about a Newton stage, but at most this
-    #: share of the work so far (scaling slows as it converges; its rate is only known by
-    #: measuring it) ...
-    stretch_share: float = 0.5
-    #: ... and at least this many iterations ...
-    min_stretch: int = 50
-    #: ... and at most this many (the kernel's history buffers hold one row per check)
-    max_chunk: int = 20_000
-    #: a Newton stage leaves for scaling when its predicted cost exceeds scaling's by this factor
-    leave_factor: float = 2.0
-    #: ... while its per-step rate is above this ...
-    leave_rate: float = 0.25
-    #: ... or above this when scaling's rate is stale (measured at 10x the current error or
-    #: more: scaling slows as it converges, so an old rate flatters it) ...
-    leave_rate_stale: float = 0.9
-    #: ... or whatever the prediction when Newton stagnates at this rate (both may stagnate) ...
-    stagnation: float = 0.99
-    #: ... for this many steps in a row (one poor step is common and leaving a converging
-    #: Newton stage cost 3-4x on random assignment, n=1000, eta=4000)
-    leave_after: int = 3
-    #: scaling's rate is stale below this fraction of the error it was measured at
-    stale: float = 0.1
-    #: after a Newton stage failed, scaling stops once it has cut the error this much, and
-    #: Newton is retried there (it may converge closer to the optimum) ...
-    retry_factor: float = 10.0
-    #: ... if scaling's predicted remaining cost exceeds this many Newton steps
-    retry_steps: float = 3.0
-
-
-TUNING = Tuning()
+from ._tuning import TUNING, Tuning
 
 
 def predicted_steps(err: float, tol: float, rate: float) -> float:
@@ -109,9 +34,15 @@ class StageSchedule:
         Size of the plan.
     numpy_exp : bool
         Whether kernel recomputations use numpy's exp (see ``_kernels.variant``).
+    mode : {"auto", "always", "never"}
+        The user's ``newton``: ``"always"`` enters Newton at the first decision and then decides
+        as ``"auto"``; ``"never"`` stays with scaling.
+    n_levels : int
+        Epsilon-scaling levels that the first decision prices (:meth:`ladder_pays`).
     """
 
-    def __init__(self, shape, numpy_exp: bool, tuning: Tuning = TUNING) -> None:
+    def __init__(self, shape, numpy_exp: bool, mode: str = "auto", n_levels: int = 0,
+                 tuning: Tuning = TUNING) -> None:
         n, m = shape
         self.t = tuning
         self.n, self.m = n, m
@@ -129,6 +60,10 @@ class StageSchedule:
         self.newton_rate = None  # per-step error ratio at the end of the last Newton stage
         self.first_steps = []  # work of the first two Newton steps
         self.retry_below = 0.0
+        self.mode = mode
+        self.n_levels = n_levels
+        self.stage_rates = []  # error ratio per step of the current Newton stage
+        self.slow = 0  # steps in a row of the current stage slower than scaling would be
 
     # -- scaling -----------------------------------------------------------------------------
     def absorbed(self, count: int) -> None:
@@ -150,23 +85,25 @@ class StageSchedule:
     def scaling_remaining(self, err: float, tol: float) -> float:
         return predicted_steps(err, tol, self.sink_rate) * self.sink_step if err > tol else 0.0
 
-    def levels_pay(self, err: float, tol: float, n_levels: int) -> bool:
-        """Whether ``n_levels`` epsilon-scaling levels (a few plan evaluations each) pay."""
+    def ladder_pays(self, err: float, tol: float) -> bool:
+        """Whether the epsilon-scaling levels (a few plan evaluations each) pay; asked at the
+        first decision only (later, always False)."""
+        n_levels, self.n_levels = self.n_levels, 0
         return n_levels > 0 and self.scaling_remaining(err, tol) > (
             self.t.ladder_pays * n_levels * self.exp_pass)
 
-    def decide(self, err: float, tol: float, mode: str, mass_fraction,
-               check_every: int) -> tuple[bool, int]:
+    def enter_newton(self, err: float, tol: float, mass_fraction,
+                     check_every: int) -> tuple[bool, int]:
         """After a scaling stretch: ``(go_newton, next_stretch_iterations)``.
 
-        ``mass_fraction()`` estimates the share of entries holding 99% of the plan's mass
-        (called once, for the first guess of a Newton step's cost).
+        ``mass_fraction(share)`` estimates the share of entries holding ``share`` of the plan's
+        mass (called once, for the first guess of a Newton step's cost).
         """
-        t = self.t
+        t, mode = self.t, self.mode
         remaining = self.scaling_remaining(err, tol)
         if self.newton_step is None:
             self.newton_step = t.newton_passes * self.exp_pass * max(
-                1.0, t.dense_cost * mass_fraction())
+                1.0, t.dense_cost * mass_fraction(t.dense_share))
         steps = (t.newton_steps_guess if self.newton_rate is None else
                  predicted_steps(err, tol, self.newton_rate))
         stage = self.newton_step * steps
@@ -175,8 +112,11 @@ class StageSchedule:
             mode == "auto" and retry and remaining > t.retry_steps * self.newton_step)
         if go or retry:
             self.retry_below = 0.0  # else it stays: the scaling stretch stops there
+        if go:
+            self.stage_rates, self.slow = [], 0
         stretch = min(stage, max(t.stretch_share * self.work, t.min_stretch * self.sink_step))
-        return go, int(min(max(5 * check_every, stretch / self.sink_step), t.max_chunk))
+        return go, int(min(max(t.min_checks * check_every, stretch / self.sink_step),
+                           t.max_chunk))
 
     # -- Newton ------------------------------------------------------------------------------
     def evaluated(self, count: int = 1) -> None:
@@ -195,11 +135,28 @@ class StageSchedule:
         self.work += cost
         self.newton_step = cost
 
-    def recheck_after_first_steps(self, err: float, tol: float, mode: str) -> bool:
+    def leave_newton(self, err: float, err_new: float, tol: float, ok: bool) -> bool:
+        """After a Newton step from violation ``err`` to ``err_new`` (``ok``: a step was
+        accepted): whether the stage hands back to scaling."""
+        rate = err_new / err if err > 0 else 0.0
+        if not ok:
+            self.stage_rates.append(1.0)
+            return True
+        self.stage_rates.append(rate)
+        if len(self.first_steps) < 2 and self._guessed_too_low(err_new, tol):
+            # the stage began on a guessed step cost, which misses when the plan is dense
+            # (large reg: the error bound keeps a third of the plan and sorting it costs many
+            # plan evaluations): scaling takes over again
+            return True
+        # Newton progressing slower than scaling would, leave_after steps in a row
+        self.slow = self.slow + 1 if self.newton_slow(err_new, tol, rate) else 0
+        return self.slow >= self.t.leave_after
+
+    def _guessed_too_low(self, err: float, tol: float) -> bool:
         """True when the first two counted steps show the stage began on a guess that was too
         low (dense plans at large reg) and scaling should take over again."""
         self.first_steps.append(self.newton_step)
-        return (len(self.first_steps) == 2 and mode == "auto"
+        return (len(self.first_steps) == 2 and self.mode == "auto"
                 and self.scaling_remaining(err, tol) < self.t.newton_steps_guess * min(
                     self.first_steps))
 
@@ -213,13 +170,15 @@ class StageSchedule:
         return rate > threshold and (predicted_steps(err, tol, rate) * self.newton_step
                                      > t.leave_factor * self.scaling_remaining(err, tol))
 
-    def newton_left(self, err: float, stage_rates) -> None:
+    def newton_left(self, err: float) -> None:
         """A Newton stage ended without converging: its last rates predict the next one
-        (pessimistically: Newton speeds up as the error falls), and scaling retries Newton
-        once it has cut the error ``retry_factor`` times."""
-        last = stage_rates[-3:] if stage_rates else [1.0]
+        (pessimistically: Newton speeds up as the error falls), scaling retries Newton once it
+        has cut the error ``retry_factor`` times, and ``"always"`` now decides as ``"auto"``."""
+        last = self.stage_rates[-self.t.rate_window:] if self.stage_rates else [1.0]
         product = 1.0
         for r in last:
             product *= r
         self.newton_rate = min(product ** (1.0 / len(last)), 1.0)
         self.retry_below = err / self.t.retry_factor
+        if self.mode == "always":
+            self.mode = "auto"

@@ -2,7 +2,7 @@
 
 The dual is a convex relaxation: its plan keeps the top ``k`` rows of every column by the dual
 score ``z_ij = alpha_i + beta_j - c_ij`` but meets the row marginals only approximately, and the
-support it picks may carry no plan with both marginals at all. Recovery has two steps:
+support it picks may carry no plan with both marginals at all. Recovery has three steps:
 
 1. **Support repair.** A maximum flow decides whether the support (``k`` candidate rows per
    column) carries a plan with marginals ``a, b``; if not, a tabu search swaps single candidates
@@ -50,8 +50,9 @@ _ROWS_PER_COLUMN = 3
 def feasible_support(a, b, C, alpha, beta, idx, val):
     """Repair the candidate support ``idx`` (shape (m, k)) into one carrying a feasible plan.
 
-    Returns ``(slot_row, flow, deficit, moves)``: the support, a maximum flow on it (a plan with
-    both marginals when ``deficit`` is ~0), and the number of swaps made.
+    Returns ``(slot_row, flow, deficit, moves, feasible)``: the support, a maximum flow on it (a
+    plan with both marginals when ``deficit`` is ~0), the number of swaps made, and whether the
+    deficit is within rounding of zero.
     """
     n, m = C.shape
     slot_row = np.ascontiguousarray(idx, dtype=np.int64).copy()

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..base import ConvergenceHistory
 from ..utils import (
+    WAKE_UP_WORK,
     check_array,
     check_bool,
     check_int,
@@ -159,7 +160,7 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
     noise = 1.0 if noise_enabled() else 0.0
     laplace_noise = mechanism == "laplace"
     work = float(n) * (n_cov + d) * (20.0 if not shortcut else 1.0)
-    with numba_threads(n_jobs, work=work):
+    with numba_threads(n_jobs, work, WAKE_UP_WORK):
         if not aggregate:
             cov, xy = nldp_messages(Xc, yc, np.uint64(seed), laplace_noise, with_cov,
                                     noise * cov_scale, noise * xy_scale, ZIGGURAT)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..utils import check_array, numba_threads, random_seed
+from ..utils import WAKE_UP_WORK, check_array, numba_threads, random_seed
 from ._hooks import noise_enabled
 from ._kernels import duchi_rows
 from ._normal import ZIGGURAT
@@ -111,7 +111,7 @@ def duchi_randomizer(G, epsilon, radius, *, random_state=None, n_jobs=None) -> n
     n, d = G.shape
     big = duchi_sphere_radius(d, epsilon, radius)
     keep = 1.0 / (1.0 + math.exp(-epsilon))
-    with numba_threads(n_jobs, work=20.0 * n * d):
+    with numba_threads(n_jobs, 20.0 * n * d, WAKE_UP_WORK):
         Z, _clipped = duchi_rows(G, radius, big, keep, np.uint64(seed), noise_enabled(),
                                  ZIGGURAT)
     return Z

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils import numba_threads
-from ._threads import default_threads
+from ..utils import WAKE_UP_WORK, effective_n_jobs, numba_threads
 
 
 def pass_work(n: int, d: int) -> float:
@@ -21,7 +20,7 @@ class InMemoryMatrix:
         self.A = A
         self.b = b
         # threads of the fused numba passes, decided once from the size of a pass
-        self.threads = default_threads(n_jobs, pass_work(*A.shape))
+        self.threads = effective_n_jobs(n_jobs, pass_work(*A.shape), WAKE_UP_WORK)
         # one pass yields A v and A^T A v only for a dense row-major A (see affine_and_gram)
         self.can_fuse = (isinstance(A, np.ndarray) and A.flags.c_contiguous
                          and A.dtype == np.float64)

@@ -17,9 +17,15 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils import check_int, check_n_jobs, check_one_of, random_seed
+from ..utils import (
+    WAKE_UP_WORK,
+    check_int,
+    check_n_jobs,
+    check_one_of,
+    effective_n_jobs,
+    random_seed,
+)
 from . import _kernels
-from ._threads import default_threads
 from ._validation import check_matrix, check_memory, is_dask_array
 
 __all__ = ["SRHT", "CountSketch", "GaussianSketch", "SketchOperator", "SparseSign", "make_sketch"]
@@ -109,7 +115,7 @@ class SketchOperator:
 
     def _threads(self, work: float) -> int:
         """Threads for ``work`` flops: one for small inputs unless ``n_jobs`` says otherwise."""
-        return default_threads(self.n_jobs, work)
+        return effective_n_jobs(self.n_jobs, work, WAKE_UP_WORK)
 
     #: row ranges per kernel call (the numba kernels are serial, see _kernels.py)
     _PARTS = 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from sparsenum.base import ConvergenceHistory
-from sparsenum.utils import check_int, numba_threads
+from sparsenum.utils import WAKE_UP_WORK, check_int, numba_threads
 
 from ._kernels import band_residual_norms, qp_rows
 from ._result import AbundanceResult
@@ -130,7 +130,7 @@ def fcls(X, endmembers, *, loss="l2", band_weights=None, tol=1e-10, max_iter=500
     A = np.full((n, K), 1.0 / K)
     max_steps = _MAX_STEPS_PER_K * K + 8
     work = float(n) * K * (L + 4 * K * K)
-    with numba_threads(n_jobs, work=work):
+    with numba_threads(n_jobs, work, WAKE_UP_WORK):
         if loss == "l2":
             G, C = _quadratic(X, E, w)
             _solve(G, C, A, max_steps)

@@ -31,6 +31,7 @@ import numpy as np
 
 from sparsenum.base import ConvergenceHistory
 from sparsenum.utils import (
+    WAKE_UP_WORK,
     check_bool,
     check_int,
     check_one_of,
@@ -180,7 +181,7 @@ def rrlbs(X, n_endmembers, *, p=0.5, lam="auto", gamma="auto", loss="l21", guide
         raise TypeError(f"callback must be callable or None; got {callback!r}")
 
     work = float(n) * K * (2 * L + 8 * K * K)
-    with numba_threads(n_jobs, work=work):
+    with numba_threads(n_jobs, work, WAKE_UP_WORK):
         E, A, init_indices = _start(X, K, init, random_state, n_jobs)
         return _iterate(X, E, A, init_indices, spatial, p=p, lam=lam, gamma=gamma, loss=loss,
                         guided=guided, tol=tol, max_iter=max_iter, verbose=verbose,

@@ -1,6 +1,6 @@
 """Shared helpers: validation, numba defaults, random states, module registry."""
 
-from ._numba import effective_n_jobs, jit, jit_parallel, numba_threads
+from ._numba import WAKE_UP_WORK, effective_n_jobs, jit, jit_parallel, numba_threads
 from .random import check_random_state, random_seed, spawn_seeds
 from .registry import DemoRow, all_demos, all_estimators, registered_modules
 from .validation import (
@@ -20,6 +20,7 @@ from .validation import (
 )
 
 __all__ = [
+    "WAKE_UP_WORK",
     "DemoRow",
     "all_demos",
     "all_estimators",

@@ -30,7 +30,13 @@ JIT_OPTIONS = {"cache": True, "nogil": True}
 
 # Below this many floating-point operations a parallel kernel costs more in thread start-up and
 # hand-over (tens of microseconds per launch, more when BLAS threads are spinning) than it saves.
+# This holds for launches in quick succession (a solver's inner loop keeps its workers awake).
 SERIAL_WORK = 200_000
+# A call that launches a parallel region once, or a few times between other work (one
+# transform, one batch of codes, one unmixing of an image tile), meets workers that have gone to
+# sleep: on a shared or virtual machine waking them takes a scheduler slice, far more than a small
+# call. Below this many flops (about 10 ms of serial work) such a call runs on one thread.
+WAKE_UP_WORK = 2e7
 
 
 def _configure_cache_dir() -> None:
@@ -99,13 +105,15 @@ def max_threads() -> int:
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
-def effective_n_jobs(n_jobs, work: float | None = None) -> int:
+def effective_n_jobs(n_jobs, work: float | None = None, threshold: float = SERIAL_WORK) -> int:
     """Number of threads ``n_jobs`` stands for, capped at :func:`max_threads`.
 
     ``None`` means numba's current setting; ``-1`` all threads, ``-2`` all but one, and so on.
     When ``work`` (an estimate of the call's floating-point operations, counted from the input's
-    sizes, never timed) is below ``SERIAL_WORK``, the default ``n_jobs=None`` means one thread:
+    sizes, never timed) is below ``threshold``, the default ``n_jobs=None`` means one thread:
     starting threads would cost more than the work. An explicit ``n_jobs`` is always obeyed.
+    ``threshold`` is ``SERIAL_WORK`` for launches in a solver's inner loop and ``WAKE_UP_WORK``
+    for calls that launch a parallel region once.
 
     Examples
     --------
@@ -118,7 +126,7 @@ def effective_n_jobs(n_jobs, work: float | None = None) -> int:
     n_jobs = check_n_jobs(n_jobs)
     limit = max_threads()
     if n_jobs is None:
-        if work is not None and work < SERIAL_WORK:
+        if work is not None and work < threshold:
             return 1
         return int(numba.get_num_threads())
     if n_jobs < 0:
@@ -127,12 +135,13 @@ def effective_n_jobs(n_jobs, work: float | None = None) -> int:
 
 
 @contextlib.contextmanager
-def numba_threads(n_jobs, work: float | None = None) -> Iterator[int]:
+def numba_threads(n_jobs, work: float | None = None,
+                  threshold: float = SERIAL_WORK) -> Iterator[int]:
     """Run numba parallel kernels with the thread count ``n_jobs`` stands for, then restore it.
 
-    ``work`` is passed to :func:`effective_n_jobs`: small calls with the default ``n_jobs=None``
-    run on one thread. Numba's thread count is per calling thread, so this is safe to use from
-    several Python threads at once.
+    ``work`` and ``threshold`` are passed to :func:`effective_n_jobs`: small calls with the
+    default ``n_jobs=None`` run on one thread. Numba's thread count is per calling thread, so
+    this is safe to use from several Python threads at once.
 
     Examples
     --------
@@ -141,7 +150,7 @@ def numba_threads(n_jobs, work: float | None = None) -> Iterator[int]:
     ...     n
     1
     """
-    n = effective_n_jobs(n_jobs, work)
+    n = effective_n_jobs(n_jobs, work, threshold)
     previous = numba.get_num_threads()
     if n == previous:  # setting the count has a cost of its own; skip it when nothing changes
         yield n

@@ -141,3 +141,26 @@ def test_neighbour_sums():
     grid = SupportGraph("mrf", 6, (2, 3)).neighbour_sum(v)
     np.testing.assert_array_equal(grid, [1 + 3, 0 + 2 + 4, 1 + 5, 0 + 4, 3 + 5 + 1, 4 + 2])
     np.testing.assert_array_equal(SupportGraph("iid", 6).neighbour_sum(v), np.zeros(6))
+
+
+@pytest.mark.parametrize("kind, shape", [("chain", None), ("mrf", (3, 4)), ("iid", None)])
+def test_pattern_coupled_update_sums_the_graph_neighbours(kind, shape):
+    """SBL's compiled variance update sums the neighbours as SupportGraph.neighbour_sum does
+    (the same additions in the same order: equal to the last bit)."""
+    from sparsenum.bayes._step_kernels import sbl_variances
+
+    rng = np.random.default_rng(3)
+    n, h, coupling = 12, 0.5, 1.0
+    graph = SupportGraph(kind, n, shape)
+    gamma = rng.random(n)
+    kept, frozen = np.arange(0, n, 2), np.arange(1, n, 2)
+    mean_sq, post_var = rng.random(kept.size), rng.random(kept.size)
+    new, alpha = sbl_variances(mean_sq, post_var, np.zeros(kept.size), kept, frozen, gamma,
+                               np.ones(n), np.zeros(n, bool), False, coupling, *graph.grid,
+                               0.0, 0.0, h, 1e12, 0.0, False)
+    second = gamma.copy()
+    second[kept] = mean_sq + post_var
+    ref_alpha = h / (h * (second + coupling * graph.neighbour_sum(second)))
+    np.testing.assert_array_equal(alpha, ref_alpha)
+    ref_new = 1.0 / (ref_alpha + coupling * graph.neighbour_sum(ref_alpha))
+    np.testing.assert_array_equal(new, ref_new)

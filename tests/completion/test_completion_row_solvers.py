@@ -138,3 +138,29 @@ def test_solve_rows_rejects_bad_input():
         solve_rows(M, V, reg=-1.0)
     with pytest.raises(TypeError, match="max_iter"):
         solve_rows(M, V, max_iter=2.5)
+
+
+@pytest.mark.parametrize("fit_bias", [False, True])
+def test_exact_only_kernel_equals_mixed_kernel_bitwise(fit_bias):
+    """Chunks of exact rows run a kernel without the iterative solvers (cheaper to compile):
+    its rows equal, bit for bit, the same rows solved by the kernel that holds all three."""
+    from sparsenum.completion.row_solvers import run_side
+
+    M, V = _problem(30, 40, 4, 0.3, cond=10.0, seed=3)
+    M = sp.vstack([sp.csr_matrix((1, 40)), M[1:]], format="csr")  # an empty row: min-norm path
+    side = _kernels.Side(M.indptr.astype(np.int64), M.indices.astype(np.int64), M.data)
+    counts = np.diff(M.indptr)
+    m, k = M.shape[0], V.shape[1]
+    col_bias = np.linspace(-1.0, 1.0, V.shape[0])
+    results = []
+    for first in (_kernels.EXACT, _kernels.CG):  # a CG row 0 selects the mixed kernel
+        solvers = np.full(m, _kernels.EXACT, dtype=np.int8)
+        solvers[0] = first
+        U, b = np.zeros((m, k)), np.zeros(m)
+        run_side(side, counts, V, col_bias, U, b, offset=0.25, fit_bias=fit_bias,
+                 pen_factor=np.full(m, 0.1), pen_bias=np.full(m, 1.0), solvers=solvers,
+                 tol=1e-10, sketch_seed=0, n_jobs=1)
+        results.append((U, b))
+    (U1, b1), (U2, b2) = results
+    np.testing.assert_array_equal(U1[1:], U2[1:])
+    np.testing.assert_array_equal(b1[1:], b2[1:])

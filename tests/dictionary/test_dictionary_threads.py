@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 
 from sparsenum.dictionary import batch_omp, compress_layer, ksvd
-from sparsenum.dictionary._threads import PARALLEL_WORK, default_threads
 from sparsenum.dictionary.omp import omp_work
+from sparsenum.utils import WAKE_UP_WORK, effective_n_jobs
 from sparsenum.utils._numba import max_threads
 
 
 def test_default_is_serial_below_the_work_threshold_and_explicit_n_jobs_is_obeyed():
-    assert default_threads(None, omp_work(50, 20, 3)) == 1
-    assert default_threads(None, omp_work(1000, 64, 8)) == 1
-    assert default_threads(None, PARALLEL_WORK) == numba.get_num_threads()
-    assert default_threads(2, omp_work(1, 2, 1)) == min(2, max_threads())
+    assert effective_n_jobs(None, omp_work(50, 20, 3), WAKE_UP_WORK) == 1
+    assert effective_n_jobs(None, omp_work(1000, 64, 8), WAKE_UP_WORK) == 1
+    assert effective_n_jobs(None, WAKE_UP_WORK, WAKE_UP_WORK) == numba.get_num_threads()
+    assert effective_n_jobs(2, omp_work(1, 2, 1), WAKE_UP_WORK) == min(2, max_threads())
 
 
 @pytest.mark.parametrize("n_signals", [1, 50, 3000])

@@ -89,6 +89,15 @@ def test_bad_ints(value):
         expect_clean_failure(lambda: sparsify(PATH, n_jobs=value), names=("n_jobs",))
 
 
+@pytest.mark.timeout(120)
+@SETTINGS
+@given(value=st.sampled_from(["yes", "2", 1.5, np.float64(1.0), [1], -1, None, object(), print]))
+def test_bad_verbose_and_callback(value):
+    expect_clean_failure(lambda: sparsify(PATH, verbose=value), names=("verbose",))
+    if value is not None and not callable(value):
+        expect_clean_failure(lambda: sparsify(PATH, callback=value), names=("callback",))
+
+
 @pytest.mark.parametrize("kwargs, name", [
     ({"offtree_density": -0.1}, "offtree_density"), ({"offtree_density": 1.5}, "offtree_density"),
     ({"target_condition": 1.0}, "target_condition"), ({"target_condition": 0.5},
@@ -97,6 +106,7 @@ def test_bad_ints(value):
     ({"similarity_hops": -1}, "similarity_hops"), ({"similarity_hops": "two"}, "similarity_hops"),
     ({"random_state": "0"}, "random_state"), ({"method": "resistance", "target_condition": 5.0},
                                               "target_condition"),
+    ({"verbose": -1}, "verbose"), ({"verbose": "high"}, "verbose"), ({"callback": 1}, "callback"),
 ])
 def test_sparsify_rejects(kwargs, name):
     expect_clean_failure(lambda: sparsify(PATH, **kwargs), names=(name,))
@@ -142,13 +152,25 @@ def weighted_graphs(draw):
 @pytest.mark.timeout(300)
 @SETTINGS
 @given(A=weighted_graphs(), method=st.sampled_from(["grass", "fegrass", "resistance"]),
-       density=st.floats(0.0, 1.0), fmt=st.sampled_from(["dense", "csr", "coo"]))
-def test_any_graph_gives_an_honest_sparsifier(A, method, density, fmt):
+       density=st.floats(0.0, 1.0), fmt=st.sampled_from(["dense", "csr", "coo"]),
+       verbose=st.sampled_from([0, 1, 2, False, True]), stop_at=st.sampled_from([None, 0, 1, 2]))
+def test_any_graph_gives_an_honest_sparsifier(A, method, density, fmt, verbose, stop_at):
     G = A if fmt == "dense" else sp.csr_matrix(A).asformat(fmt)
+    calls = []
+
+    def callback(iteration, state):
+        calls.append((iteration, state["condition_number"], state["n_edges"]))
+        return iteration == stop_at
+
     with unmodified(G):
         kind, res = outcome(lambda: sparsify(G, method=method, offtree_density=density,
-                                             random_state=0), names=("G",))
+                                             random_state=0, verbose=verbose,
+                                             callback=callback), names=("G",))
     assert kind == "ok"
+    h = res.history
+    assert calls == list(zip(h.iteration, h.criterion, h["n_edges"]))
+    if method != "resistance" and stop_at is not None:
+        assert res.n_iter <= stop_at
     H = res.sparsifier
     assert type(H) is type(G)
     Hd = H if fmt == "dense" else H.toarray()

@@ -6,8 +6,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparsenum.ot import sns
-from sparsenum.ot.sinkhorn import ScalingState
+from sparsenum.ot import _newton
+from sparsenum.ot._scaling import ScalingState
 
 
 def _sparsified_system(n, m, seed, scale):
@@ -41,14 +41,14 @@ def _dense_solution(row, col, S, grad, shift):
 def test_direct_direction_matches_dense_solve(dense_schur_max, n, m, seed, scale):
     row, col, S, grad, shift = _sparsified_system(n, m, seed, scale)
     expected, curvature = _dense_solution(row, col, S, grad, shift)
-    old = sns.DENSE_SCHUR_MAX
-    sns.DENSE_SCHUR_MAX = dense_schur_max
+    old = _newton.DENSE_SCHUR_MAX
+    _newton.DENSE_SCHUR_MAX = dense_schur_max
     try:
-        x, got_curvature = sns._direct_direction(row, col, S.indptr.astype(np.int64),
-                                                 S.indices.astype(np.int64), S.data, shift,
-                                                 grad)
+        x, got_curvature = _newton._direct_direction(row, col, S.indptr.astype(np.int64),
+                                                     S.indices.astype(np.int64), S.data, shift,
+                                                     grad)
     finally:
-        sns.DENSE_SCHUR_MAX = old
+        _newton.DENSE_SCHUR_MAX = old
     # the systems are ill-conditioned by design (plans at small reg): compare residual-sized
     np.testing.assert_allclose(x, expected, rtol=1e-6, atol=1e-8 * np.abs(expected).max())
     assert x[-1] == 0.0

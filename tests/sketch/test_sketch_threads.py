@@ -6,15 +6,15 @@ import pytest
 
 from sparsenum.sketch import SRHT, sketch_and_precondition, sketch_and_solve
 from sparsenum.sketch._matrix import InMemoryMatrix, pass_work
-from sparsenum.sketch._threads import PARALLEL_WORK, default_threads
+from sparsenum.utils import WAKE_UP_WORK, effective_n_jobs
 from sparsenum.utils._numba import max_threads
 
 
 def test_default_is_serial_below_the_work_threshold_and_explicit_n_jobs_is_obeyed():
-    assert default_threads(None, pass_work(1000, 200)) == 1
-    assert default_threads(None, PARALLEL_WORK) == numba.get_num_threads()
-    assert default_threads(1, PARALLEL_WORK) == 1
-    assert default_threads(2, 1.0) == min(2, max_threads())
+    assert effective_n_jobs(None, pass_work(1000, 200), WAKE_UP_WORK) == 1
+    assert effective_n_jobs(None, WAKE_UP_WORK, WAKE_UP_WORK) == numba.get_num_threads()
+    assert effective_n_jobs(1, WAKE_UP_WORK, WAKE_UP_WORK) == 1
+    assert effective_n_jobs(2, 1.0, WAKE_UP_WORK) == min(2, max_threads())
     A = np.ones((500, 10))
     assert InMemoryMatrix(A, np.ones(500)).threads == 1
     assert InMemoryMatrix(A, np.ones(500), n_jobs=2).threads == min(2, max_threads())
