@@ -14,10 +14,9 @@ count, so results do not depend on ``n_jobs``.
 
 Three solvers, chosen per row (``solver`` array):
 
-* exact: the normal equations ``G = A^T A + P`` as dot products of the gathered design,
-  Cholesky; a singular ``G`` (``reg = 0`` and fewer independent observations than unknowns)
-  falls back to the minimum-norm solution by a symmetric eigendecomposition (Jacobi), as
-  ``numpy.linalg.lstsq`` returns it;
+* exact: the normal equations ``G = A^T A + P`` by rank-one updates, Cholesky; a singular ``G``
+  (``reg = 0`` and fewer independent observations than unknowns) falls back to the minimum-norm
+  solution by a symmetric eigendecomposition (Jacobi), as ``numpy.linalg.lstsq`` returns it;
 * cg: conjugate gradients on the normal equations in their CGLS form (the residual kept in data
   space), warm-started from the current factors;
 * sketch: the same iteration preconditioned by the Cholesky factor of ``(S A)^T (S A) + P``, with
@@ -47,8 +46,6 @@ Unknowns = collections.namedtuple(
 # a Cholesky pivot below this share of the largest diagonal entry means G is singular in double
 # precision: the row is then solved in the minimum-norm sense
 _PIVOT = 1e-12
-# the normal equations' sums may be reassociated (vectorised): each row's order is still fixed
-_REASSOC = {"reassoc", "contract"}
 # eigenvalues of a singular G below this share of the largest are treated as zero (they are
 # rounding noise of size eps * ||G|| or directions with singular value below 1e-6 * sigma_max)
 _EIGEN_CUTOFF = 1e-12
@@ -220,44 +217,34 @@ def _min_norm_from_normal(G, rhs, d, x):
 
 
 @jit
-def _exact_in_place(side, i, factors, bias, offset, fit_bias, d, pdiag, At, t, G, rhs, x):
-    """The exact solve of row ``i``: its design gathered transposed (``At[:, :n]``, so each
-    entry of ``G`` is one contiguous dot product) and Cholesky; False if ``G`` is singular
-    (the caller then gathers the row for the minimum-norm solve)."""
+def _exact_in_place(side, i, factors, bias, offset, fit_bias, d, pdiag, G, rhs, x):
+    """The exact solve of row ``i`` reading the fixed factors in place (no gathered copy);
+    False if ``G`` is singular (the caller then gathers the row for the minimum-norm solve)."""
     k = factors.shape[1]
-    start = side.ptr[i]
-    n = side.ptr[i + 1] - start
-    for p in range(n):
-        j = side.idx[start + p]
+    for a in range(d):
+        rhs[a] = 0.0
+        for b in range(a + 1):
+            G[a, b] = 0.0
+    for pos in range(side.ptr[i], side.ptr[i + 1]):
+        j = side.idx[pos]
+        tp = side.vals[pos] - offset - bias[j]
+        w = factors[j]
         for a in range(k):
-            At[a, p] = factors[j, a]
+            va = w[a]
+            rhs[a] += va * tp
+            for b in range(a + 1):
+                G[a, b] += va * w[b]
         if fit_bias:
-            At[k, p] = 1.0
-        t[p] = side.vals[start + p] - offset - bias[j]
-    _gram(At, t, n, d, G, rhs)
+            rhs[k] += tp
+            for b in range(k):
+                G[k, b] += w[b]
+            G[k, k] += 1.0
     for a in range(d):
         G[a, a] += pdiag[a]
     if not _cholesky(G, d):
         return False
     _cholesky_solve(G, d, rhs, x)
     return True
-
-
-@jit(fastmath=_REASSOC)
-def _gram(At, t, n, d, G, rhs):
-    """Lower triangle of ``G = At At^T`` and ``rhs = At t`` over the first ``n`` columns.
-    Reassociated sums (SIMD): the order of a row's sum depends on ``n`` only, never on the
-    chunking or the threads."""
-    for a in range(d):
-        s = 0.0
-        for p in range(n):
-            s += At[a, p] * t[p]
-        rhs[a] = s
-        for b in range(a + 1):
-            s = 0.0
-            for p in range(n):
-                s += At[a, p] * At[b, p]
-            G[a, b] = s
 
 
 @jit
@@ -395,7 +382,6 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
     seed = np.uint64(sketch_seed)
     longest = max(_row_length_bound(side.ptr, lo, hi), 1)
     A = np.empty((longest, d))
-    At = np.empty((d, longest))
     t = np.empty(longest)
     s = np.empty(longest)
     q = np.empty(longest)
@@ -420,7 +406,7 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
         method = unknowns.solver[i]
         iterations = 0
         if method == EXACT and _exact_in_place(side, i, fixed_factors, fixed_bias, offset,
-                                               fit_bias, d, pdiag, At, t, G, rhs, x):
+                                               fit_bias, d, pdiag, G, rhs, x):
             for a in range(k):
                 factors[i, a] = x[a]
             if fit_bias:
@@ -456,7 +442,6 @@ def solve_chunk_exact(side, fixed_factors, fixed_bias, unknowns, offset, fit_bia
     d = k + 1 if fit_bias else k
     longest = max(_row_length_bound(side.ptr, lo, hi), 1)
     A = np.empty((longest, d))
-    At = np.empty((d, longest))
     t = np.empty(longest)
     G = np.empty((d, d))
     rhs = np.empty(d)
@@ -471,7 +456,7 @@ def solve_chunk_exact(side, fixed_factors, fixed_bias, unknowns, offset, fit_bia
             pdiag[k] = unknowns.pen_bias[i]
             x[k] = bias[i]
         if not _exact_in_place(side, i, fixed_factors, fixed_bias, offset, fit_bias, d, pdiag,
-                               At, t, G, rhs, x):
+                               G, rhs, x):
             n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
             _exact(A, t, n, d, pdiag, G, rhs, x)
         for a in range(k):
