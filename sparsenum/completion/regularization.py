@@ -38,9 +38,13 @@ class PenaltySearch:
     #: shrunk by about n / (n + b)
     bias_grid: tuple = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
     #: factor penalties tried, as shares of the largest one that keeps the factors nonzero
-    #: (:func:`factor_penalty_bound`), largest first: ratios of 1.25, as held-out errors of
-    #: ratings change within 10% of lambda, down to 0.005 of the bound
-    reg_grid: tuple = tuple(0.8 ** j for j in range(1, 25))
+    #: (:func:`factor_penalty_bound`), largest first, down to 0.005 of the bound. Ratios of
+    #: 1/0.9: sweeps at ``lambda`` converge slowly when singular values of the scaled residual
+    #: lie within a few percent of it (a direction barely surviving or barely dying changes
+    #: by ``(sigma / lambda)^2`` per sweep near zero), and a coarser grid's first point, 0.8
+    #: of the bound, fell in the dense bulk of such values on ratings (InstEval: the final fit
+    #: took 30 sweeps there, 18-22 from 0.9 of the bound, with held-out errors within 2e-4)
+    reg_grid: tuple = tuple(0.9 ** j for j in range(1, 51))
     #: Golub-Kahan steps of the bound's top singular value: a fixed count (no tolerance), so
     #: a distributed matrix gets the in-memory value up to rounding; the estimate converges
     #: fast from below, and the penalty path needs it to a few digits only
@@ -54,15 +58,18 @@ class PenaltySearch:
     candidate_tol: float = 3e-4
     #: sweeps of a bias-only fit (it converges in a handful)
     bias_sweeps: int = 10
-    #: candidates in a row whose held-out error rose before the path stops: one, as the path
-    #: starts below the bound, where the factors are nonzero (above it, where they died out
-    #: too slowly for the fits to show it, the held-out error wandered on a plateau)
-    patience: int = 1
+    #: candidates in a row whose held-out error did not improve before the path stops. The
+    #: path starts below the bound, where the factors are nonzero (above it, where they died
+    #: out too slowly for the fits to show it, the held-out error wandered on a plateau), but
+    #: the error can rise for a candidate or two where one more direction enters and then fall
+    #: below its previous minimum (two candidates, 20% of the penalty, on a noisy rank-8
+    #: matrix): three in a row, a span of 1.37 in the penalty, end the path
+    patience: int = 3
     #: a candidate whose held-out error exceeds the best one's by this share after
     #: ``abandon_after`` sweeps is stopped there: warm-started from a better fit, it has
     #: already moved away from it (its error wanders by less than this while it settles), and
-    #: it ends the path anyway (five times ``min_gain``, so no candidate that could still win
-    #: is stopped)
+    #: it counts as a candidate that did not improve (five times ``min_gain``, so no candidate
+    #: that could still win is stopped)
     abandon_margin: float = 5e-4
     abandon_after: int = 3
     #: factors this much smaller than at the start are collapsing to the zero fixed point
