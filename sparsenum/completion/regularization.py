@@ -38,12 +38,13 @@ class PenaltySearch:
     #: shrunk by about n / (n + b)
     bias_grid: tuple = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
     #: factor penalties tried, as shares of the largest one that keeps the factors nonzero
-    #: (:func:`factor_penalty_bound`), largest first, down to 0.005 of the bound. Ratios of
-    #: 1/0.9: sweeps at ``lambda`` converge slowly when singular values of the scaled residual
-    #: lie within a few percent of it (a direction barely surviving or barely dying changes
-    #: by ``(sigma / lambda)^2`` per sweep near zero), and a coarser grid's first point, 0.8
-    #: of the bound, fell in the dense bulk of such values on ratings (InstEval: the final fit
-    #: took 30 sweeps there, 18-22 from 0.9 of the bound, with held-out errors within 2e-4)
+    #: (:func:`factor_penalty_bound`), largest first, down to 0.005 of the bound, in ratios of
+    #: 1/0.9. Sweeps at ``lambda`` settle slowly when singular values of the scaled residual
+    #: lie within a few percent of it (a direction barely surviving or barely dying changes by
+    #: ``(sigma / lambda)^2`` per sweep near zero); just below the bound the top direction
+    #: barely survives, and further down the singular values crowd (InstEval: 3-5 within 5% of
+    #: 0.9 of the bound, 9-11 within 5% of 0.8; the final fit took 18-22 sweeps from the first,
+    #: 30 from the second, 25-30 from 0.95)
     reg_grid: tuple = tuple(0.9 ** j for j in range(1, 51))
     #: Golub-Kahan steps of the bound's top singular value: a fixed count (no tolerance), so
     #: a distributed matrix gets the in-memory value up to rounding; the estimate converges
