@@ -49,6 +49,53 @@ def _rmatmat(block, Y, offset):
     return block.rmatmat(Y, offset)
 
 
+def _scaled_residual(block, mu, a, c, row_scale, col_scale):
+    from ._observed import _scaled_residual_csr
+
+    return _scaled_residual_csr(block, mu, a, c, row_scale, col_scale)
+
+
+def _product(S, W):
+    return S @ W
+
+
+def _rproduct(S, Y):
+    return S.T @ Y
+
+
+class DaskScaledResidual:
+    """The scaled residual kept in the row blocks (see ``Observed.scaled_residual``)."""
+
+    def __init__(self, blocks, offsets, block_rows):
+        self.blocks, self.offsets, self.block_rows = blocks, offsets, block_rows
+
+    def matmat(self, W):
+        import dask
+
+        Wd = dask.delayed(W)
+        return np.vstack(dask.compute(*[dask.delayed(_product)(b, Wd) for b in self.blocks]))
+
+    def rmatmat(self, Y):
+        import dask
+
+        parts = dask.compute(*[dask.delayed(_rproduct)(b, Y[o:o + s])
+                               for b, o, s in zip(self.blocks, self.offsets, self.block_rows)])
+        return np.sum(parts, axis=0)
+
+
+def _row_bias_sums(block, c, offset):
+    from ._kernels import bias_sums
+
+    out = np.empty(block.shape[0])
+    bias_sums(block.rows, c, float(offset), out)
+    return out
+
+
+def _col_bias_sums(block, a, offset):
+    return np.bincount(block.rows.idx, weights=block.rows.vals - offset - a[block.row_of],
+                       minlength=block.shape[1])
+
+
 def _row_step(block, V, c, U, a, pen_factor, pen_bias, solvers, solve):
     U, a = U.copy(), a.copy()
     iterations = block.step("rows", V, c, U, a, pen_factor=pen_factor, pen_bias=pen_bias,
@@ -178,6 +225,30 @@ class DaskObserved:
         parts = dask.compute(*[dask.delayed(_rmatmat)(b, Y[o:o + s], offset)
                                for b, o, s in self._slices()])
         return np.sum(parts, axis=0)
+
+    def scaled_residual(self, mu, a, c, row_scale, col_scale):
+        import dask
+
+        cd, csd = dask.delayed(c), dask.delayed(col_scale)
+        blocks = dask.persist(*[dask.delayed(_scaled_residual)(b, mu, a[o:o + s], cd,
+                                                               row_scale[o:o + s], csd)
+                                for b, o, s in self._slices()])
+        return DaskScaledResidual(blocks, self.offsets, self.block_rows)
+
+    def bias_step(self, which, fixed_bias, bias, offset, pen):
+        import dask
+
+        from ._observed import _bias_update
+
+        if which == "rows":
+            cd = dask.delayed(fixed_bias)
+            sums = np.concatenate(dask.compute(*[dask.delayed(_row_bias_sums)(b, cd, offset)
+                                                 for b in self.blocks]))
+            bias[:] = _bias_update(sums, self.row_counts, pen)
+            return
+        parts = dask.compute(*[dask.delayed(_col_bias_sums)(b, fixed_bias[o:o + s], offset)
+                               for b, o, s in self._slices()])
+        bias[:] = _bias_update(np.sum(parts, axis=0), self.col_counts, pen)
 
     def step(self, which, fixed_factors, fixed_bias, factors, bias, *, pen_factor, pen_bias,
              solvers, **solve):

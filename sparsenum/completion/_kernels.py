@@ -467,6 +467,17 @@ def solve_chunk_exact(side, fixed_factors, fixed_bias, unknowns, offset, fit_bia
 
 
 @jit
+def bias_sums(side, fixed_bias, offset, out):
+    """``out[i]``: the sum over row ``i``'s observations of the value minus ``offset`` and the
+    fixed side's bias (the right-hand side of a bias-only row step)."""
+    for i in range(side.ptr.shape[0] - 1):
+        total = 0.0
+        for pos in range(side.ptr[i], side.ptr[i + 1]):
+            total += side.vals[pos] - offset - fixed_bias[side.idx[pos]]
+        out[i] = total
+
+
+@jit
 def evaluate_chunk(side, row_factors, col_factors, row_bias, col_bias, offset, previous,
                    current, out, lo, hi):
     """Fitted values on the observations of rows ``lo .. hi - 1`` (stored in ``current``, CSR

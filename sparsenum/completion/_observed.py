@@ -47,7 +47,7 @@ class Observed:
         m, n = self.shape
         self.nnz = triplets.nnz
         self.rows, self.row_counts = _side(triplets.rows, triplets.cols, triplets.vals, m)
-        order = np.lexsort((triplets.rows, triplets.cols))
+        order = np.argsort(triplets.cols, kind="stable")  # rows sorted already
         self.cols, self.col_counts = _side(triplets.cols[order], triplets.rows[order],
                                            triplets.vals[order], n)
         self.row_of = triplets.rows  # row of each observation, CSR order
@@ -74,6 +74,11 @@ class Observed:
         return sp.csr_matrix((self.rows.vals - offset, self.rows.idx, self.rows.ptr),
                              shape=self.shape)
 
+    def scaled_residual(self, mu, a, c, row_scale, col_scale):
+        """``diag(row_scale) P_Omega(M - mu - a 1^T - 1 c^T) diag(col_scale)``: an operator
+        with ``matmat`` and ``rmatmat`` (see ``regularization.factor_penalty_bound``)."""
+        return ScaledResidual(_scaled_residual_csr(self, mu, a, c, row_scale, col_scale))
+
     # -- the operations alternating minimisation needs (the Dask backend has the same) -------
     def step(self, which, fixed_factors, fixed_bias, factors, bias, **solve):
         """Row step (``which="rows"``) or column step: solve every row of that side in place."""
@@ -84,6 +89,17 @@ class Observed:
         cache = self._chunks.setdefault(which, {})
         return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
                         chunk_cache=cache, **solve)
+
+    def bias_step(self, which, fixed_bias, bias, offset, pen):
+        """Bias-only row (or column) step: ``bias_i = sum_j (M_ij - offset - fixed_j) /
+        (n_i + pen)``, in place (0 for a row without observations and no penalty)."""
+        from ._kernels import bias_sums
+
+        side, counts = (self.rows, self.row_counts) if which == "rows" else \
+            (self.cols, self.col_counts)
+        sums = np.empty(counts.shape[0])
+        bias_sums(side, fixed_bias, float(offset), sums)
+        bias[:] = _bias_update(sums, counts, pen)
 
     def start(self, U, V, a, c, mu, n_jobs):
         """Store the fitted values of the starting point (the first change is measured to it)."""
@@ -119,6 +135,32 @@ class Observed:
         train = Observed(Triplets(self.shape, rows[keep], cols[keep], vals[keep]))
         heldout = HeldOut(Triplets(self.shape, rows[held], cols[held], vals[held]))
         return train, heldout
+
+
+def _bias_update(sums, counts, pen):
+    denominator = counts + pen
+    return np.divide(sums, denominator, out=np.zeros_like(sums), where=denominator > 0)
+
+
+def _scaled_residual_csr(obs, mu, a, c, row_scale, col_scale):
+    import scipy.sparse as sp
+
+    rows, cols = obs.row_of, obs.rows.idx
+    vals = (obs.rows.vals - mu - a[rows] - c[cols]) * row_scale[rows] * col_scale[cols]
+    return sp.csr_matrix((vals, cols, obs.rows.ptr), shape=obs.shape)
+
+
+class ScaledResidual:
+    """A sparse matrix held in memory, as the products the penalty bound needs."""
+
+    def __init__(self, S):
+        self.S, self.St = S, S.T.tocsr()  # both orders: each product streams its rows
+
+    def matmat(self, W):
+        return self.S @ W
+
+    def rmatmat(self, Y):
+        return self.St @ Y
 
 
 class HeldOut:

@@ -41,7 +41,10 @@ def is_dask_array(x) -> bool:
 
 
 def _sorted_unique(shape, rows, cols, vals, name):
-    order = np.lexsort((cols, rows))
+    if shape[0] * shape[1] < 2**62:  # one sort of the flat index instead of two
+        order = np.argsort(rows.astype(np.int64) * shape[1] + cols, kind="stable")
+    else:
+        order = np.lexsort((cols, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
     if rows.size > 1:
         same = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])

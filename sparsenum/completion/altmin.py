@@ -409,7 +409,8 @@ def rebalance(U, V, row_weights, col_weights, previous):
     root = np.sqrt(S)
     Tu = np.linalg.solve(Ru, P * root)
     Tv = np.linalg.solve(Rv, Qt.T * root)
-    U, V = U @ Tu, V @ Tv
-    A, _, Bt = np.linalg.svd(weighted_cross(U, previous, row_weights))
+    # Procrustes on the k x k cross product (U T)^T W previous = T^T (U^T W previous), so the
+    # tall factors are multiplied once each
+    A, _, Bt = np.linalg.svd(Tu.T @ weighted_cross(U, previous, row_weights))
     Q = A @ Bt
-    return np.ascontiguousarray(U @ Q), np.ascontiguousarray(V @ Q)
+    return U @ (Tu @ Q), V @ (Tv @ Q)

@@ -7,9 +7,10 @@ never sees during the choice:
 
 1. the bias penalty, with a bias-only model (cheap: one unknown per row), over a grid of
    shrinkage strengths ``n / (n + bias_reg)``;
-2. the factor penalty along a decreasing path ``lambda_1 > lambda_2 > ...`` in units of the
-   values' spread, each fit warm-started from the previous one, stopped once the held-out
-   error has risen for ``patience`` candidates in a row;
+2. the factor penalty along a decreasing path ``lambda_1 > lambda_2 > ...`` below the largest
+   penalty that keeps the factors nonzero (:func:`factor_penalty_bound`), each fit
+   warm-started from the previous one, stopped once the held-out error has risen for
+   ``patience`` candidates in a row;
 3. the final fit on all observations, warm-started from the best candidate.
 
 The split is a hash of each ``(row, col)`` pair and the seed, so a distributed matrix splits
@@ -23,7 +24,7 @@ import math
 
 import numpy as np
 
-__all__ = ["PenaltySearch", "select_penalties"]
+__all__ = ["PenaltySearch", "factor_penalty_bound", "select_penalties"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +37,19 @@ class PenaltySearch:
     #: bias penalties tried (rows, then columns), in observations: a bias seen n times is
     #: shrunk by about n / (n + b)
     bias_grid: tuple = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
-    #: factor penalties tried, in units of the RMS of the centred values, largest first
-    #: (ratios ~1.25: held-out errors of ratings change within 10% of lambda)
-    reg_grid: tuple = (2.0, 1.6, 1.28, 1.0, 0.8, 0.64, 0.5, 0.4, 0.32, 0.25, 0.2, 0.16, 0.12,
-                       0.09, 0.06, 0.04, 0.02, 0.005)
+    #: factor penalties tried, as shares of the largest one that keeps the factors nonzero
+    #: (:func:`factor_penalty_bound`), largest first, down to 0.005 of the bound, in ratios of
+    #: 1/0.9. Sweeps at ``lambda`` settle slowly when singular values of the scaled residual
+    #: lie within a few percent of it (a direction barely surviving or barely dying changes by
+    #: ``(sigma / lambda)^2`` per sweep near zero); just below the bound the top direction
+    #: barely survives, and further down the singular values crowd (InstEval: 3-5 within 5% of
+    #: 0.9 of the bound, 9-11 within 5% of 0.8; the final fit took 18-22 sweeps from the first,
+    #: 30 from the second, 25-30 from 0.95)
+    reg_grid: tuple = tuple(0.9 ** j for j in range(1, 51))
+    #: Golub-Kahan steps of the bound's top singular value: a fixed count (no tolerance), so
+    #: a distributed matrix gets the in-memory value up to rounding; the estimate converges
+    #: fast from below, and the penalty path needs it to a few digits only
+    bound_steps: int = 20
     #: sweeps per candidate: warm starts along the path make a few sweeps enough to rank them
     sweeps_per_candidate: int = 15
     #: stopping tolerance of the candidates' fits (at least the caller's ``tol``): ranking
@@ -49,10 +59,20 @@ class PenaltySearch:
     candidate_tol: float = 3e-4
     #: sweeps of a bias-only fit (it converges in a handful)
     bias_sweeps: int = 10
-    #: candidates in a row whose held-out error rose before the path stops (one is not
-    #: enough: just below the largest useful penalty the factors grow slowly and the
-    #: held-out error wanders on a plateau before it drops)
-    patience: int = 2
+    #: candidates in a row whose held-out error did not improve before the path stops. The
+    #: path starts below the bound, where the factors are nonzero (above it, where they died
+    #: out too slowly for the fits to show it, the held-out error wandered on a plateau), but
+    #: the error can rise for a candidate or two where one more direction enters and then fall
+    #: below its previous minimum (two candidates, 20% of the penalty, on a noisy rank-8
+    #: matrix): three in a row, a span of 1.37 in the penalty, end the path
+    patience: int = 3
+    #: a candidate whose held-out error exceeds the best one's by this share after
+    #: ``abandon_after`` sweeps is stopped there: warm-started from a better fit, it has
+    #: already moved away from it (its error wanders by less than this while it settles), and
+    #: it counts as a candidate that did not improve (five times ``min_gain``, so no candidate
+    #: that could still win is stopped)
+    abandon_margin: float = 5e-4
+    abandon_after: int = 3
     #: factors this much smaller than at the start are collapsing to the zero fixed point
     collapse: float = 1e-2
     #: a smaller penalty must lower the held-out error by this share to be preferred (ties
@@ -90,18 +110,31 @@ def select_penalties(data, rank, *, reg, bias_reg, biases, solver, tol, init, se
                   f"(validation RMSE {min(r[3] for r in table):.5f})")
     if reg != "auto":
         return reg, chosen_bias, np.array(table).reshape(-1, 4), None
+    m, n = train.shape
+    biased = _bias_only(train, chosen_bias, common, search) if biases else \
+        Start(None, None, np.zeros(m), np.zeros(n))
+    bound = factor_penalty_bound(train, mu, biased.a, biased.c, seed=int(seeds[1]),
+                                 steps=search.bound_steps)
+    if verbose >= 1:
+        print(f"[altmin] factors vanish for reg > {bound:.4g}")
+    top = bound if bound > 0 else scale  # no residual at all: any penalty collapses them
     first = initial_factors(train, rank, mu, init, seeds[1])
+    first = Start(first.U, first.V, biased.a, biased.c)
     first_size = _frobenius(first.V)
     start = first
     best, best_start, chosen_reg, rises = np.inf, None, None, 0
     for g in search.reg_grid:
-        lam = g * scale
-        def collapsing(sweep, now):
-            # factors shrinking to zero: the penalty is above the largest singular value
-            return sweep >= 2 and _frobenius(now["col_factors"]) <= \
-                search.collapse * first_size
+        lam = g * top
+        def monitor(sweep, now, best=best):
+            if sweep >= 2 and _frobenius(now["col_factors"]) <= search.collapse * first_size:
+                return True  # factors shrinking to zero: the penalty is above the bound
+            if sweep < search.abandon_after or not np.isfinite(best):
+                return False
+            err = heldout.rmse(now["row_factors"], now["col_factors"], now["row_bias"],
+                               now["col_bias"], mu)
+            return err > best * (1.0 + search.abandon_margin)
 
-        state = sweeps(train, start, reg=lam, bias_reg=chosen_bias, callback=collapsing,
+        state = sweeps(train, start, reg=lam, bias_reg=chosen_bias, callback=monitor,
                        n_sweeps=search.sweeps_per_candidate, label="reg search", **common)
         start = Start(state.U, state.V, state.a, state.c)
         collapsed = _frobenius(state.V) <= search.collapse * first_size
@@ -125,6 +158,73 @@ def select_penalties(data, rank, *, reg, bias_reg, biases, solver, tol, init, se
     return chosen_reg, chosen_bias, np.array(table).reshape(-1, 4), best_start
 
 
+def factor_penalty_bound(data, mu, row_bias, col_bias, *, seed=0, steps=30) -> float:
+    """The factor penalty above which the factors of the fit vanish.
+
+    At ``U = V = 0`` with the biases of the bias-only fit (their residual ``R = P_Omega(M -
+    mu - a 1^T - 1 c^T)``), the objective of :mod:`.altmin` grows, to second order in the
+    factors, by ``sum_r [lambda x_r^T D_r x_r + lambda y_r^T D_c y_r - 2 x_r^T R y_r]`` over
+    the factor columns ``x_r, y_r`` (the loss's own second-order term and the biases'
+    response are of higher order), with ``D_r, D_c`` the diagonal row and column counts of the
+    ALS-WR penalty. With ``x = D_r^{-1/2} p`` and ``y = D_c^{-1/2} q`` each bracket is ``lambda
+    (|p|^2 + |q|^2) - 2 p^T S q`` for ``S = D_r^{-1/2} R D_c^{-1/2}``: positive definite exactly
+    when ``lambda > sigma_1(S)``. So zero factors are a stable fixed point of the sweeps above
+    ``sigma_1(S)``, and below it they grow (near zero, a sweep multiplies the top singular
+    direction by ``(sigma_1 / lambda)^2``). With the biases held fixed, zero factors are even
+    the global minimum above the bound: the fourth-order term ``sum (u_i . v_j)^2`` is
+    nonnegative.
+
+    ``sigma_1(S)`` is estimated by ``steps`` Golub-Kahan bidiagonalisation steps with full
+    reorthogonalisation from a seeded start (a lower bound, exact to rounding once the steps
+    exhaust the spectrum). Rows and columns without observations do not enter.
+    """
+    m, n = data.shape
+    row_scale = 1.0 / np.sqrt(np.maximum(data.row_counts, 1).astype(np.float64))
+    col_scale = 1.0 / np.sqrt(np.maximum(data.col_counts, 1).astype(np.float64))
+    S = data.scaled_residual(float(mu), row_bias, col_bias, row_scale, col_scale)
+    steps = int(min(steps, np.count_nonzero(data.row_counts),
+                    np.count_nonzero(data.col_counts)))
+    if steps == 0:
+        return 0.0
+    P, Q = np.zeros((m, steps)), np.zeros((n, steps))
+    alphas, betas = [], []
+    q = np.random.default_rng(seed).standard_normal(n) * (data.col_counts > 0)
+    q /= _norm(q)
+    p_prev, beta = np.zeros(m), 0.0
+    for j in range(steps):
+        Q[:, j] = q
+        p = S.matmat(q[:, None])[:, 0] - beta * p_prev
+        p -= P[:, :j] @ np.einsum("ij,i->j", P[:, :j], p)
+        alpha = _norm(p)
+        if alpha == 0.0:
+            break
+        p /= alpha
+        P[:, j] = p
+        alphas.append(alpha)
+        w = S.rmatmat(p[:, None])[:, 0] - alpha * q
+        w -= Q[:, :j + 1] @ np.einsum("ij,i->j", Q[:, :j + 1], w)
+        beta = _norm(w)
+        if beta <= 1e-12 * alphas[0]:  # an invariant subspace: the spectrum is exhausted
+            break
+        betas.append(beta)
+        q, p_prev = w / beta, p
+    if not alphas:
+        return 0.0
+    size = len(alphas)
+    B = np.diag(alphas) + np.diag(betas[:size - 1], 1)
+    return float(np.linalg.svd(B, compute_uv=False)[0])
+
+
+def _norm(x) -> float:
+    return math.sqrt(float(np.einsum("i,i->", x, x)))
+
+
+def _bias_only(train, bias_reg, common, search):
+    """The bias-only fit (factors of rank 0) with the chosen bias penalties."""
+    m, n = train.shape
+    return _fit_biases(train, np.zeros(m), np.zeros(n), bias_reg, common, search.bias_sweeps)
+
+
 def _frobenius(A) -> float:
     # einsum, not np.linalg.norm: a BLAS dot over more than ~10^4 entries wakes BLAS threads,
     # whose spinning on a busy machine costs more than the whole sweep it checks
@@ -133,20 +233,39 @@ def _frobenius(A) -> float:
 
 def _search_biases(train, heldout, common, search, table):
     """Row then column bias penalty of a bias-only model, each over ``search.bias_grid``."""
-    from .altmin import Start, sweeps
-
     m, n = train.shape
-    start = Start(np.zeros((m, 0)), np.zeros((n, 0)), np.zeros(m), np.zeros(n))
+    a, c = np.zeros(m), np.zeros(n)
     chosen = [search.default_bias_reg, search.default_bias_reg]
     for side in (0, 1):
         best = np.inf
         for b in search.bias_grid:
             pair = (b, chosen[1]) if side == 0 else (chosen[0], b)
-            state = sweeps(train, start, reg=0.0, bias_reg=pair, n_sweeps=search.bias_sweeps,
-                           label="bias search", **common)
-            start = Start(state.U, state.V, state.a, state.c)  # warm start the next
-            err = heldout.rmse(state.U, state.V, state.a, state.c, common["mu"])
+            state = _fit_biases(train, a, c, pair, common, search.bias_sweeps)
+            a, c = state.a, state.c  # warm start the next
+            err = heldout.rmse(state.U, state.V, a, c, common["mu"])
             table.append((np.nan, *pair, err))
             if err < best:
                 best, chosen[side] = err, b
     return tuple(chosen)
+
+
+def _fit_biases(data, a, c, bias_reg, common, max_sweeps):
+    """Bias-only sweeps (rank 0) from ``a, c``: every row's bias, then every column's, until
+    the relative change of the fitted values is ``common["tol"]``. The factor sweeps of
+    :mod:`.altmin` solve the same problems, but their machinery (solver choice, history,
+    rebalancing, line search) costs more than these one-unknown solves themselves."""
+    from .altmin import Start
+
+    m, n = data.shape
+    U, V = np.zeros((m, 0)), np.zeros((n, 0))
+    a, c = a.copy(), c.copy()
+    mu, n_jobs = common["mu"], common["n_jobs"]
+    data.start(U, V, a, c, mu, n_jobs)
+    for _ in range(max_sweeps):
+        data.bias_step("rows", c, a, mu, float(bias_reg[0]))
+        data.bias_step("cols", a, c, mu, float(bias_reg[1]))
+        (_, sq_change, sq_fit), fitted = data.evaluate(U, V, a, c, mu, n_jobs)
+        data.commit(fitted)
+        if sq_change <= common["tol"] ** 2 * sq_fit:
+            break
+    return Start(U, V, a, c)

@@ -48,6 +48,16 @@ def test_dense_blocks_equal_in_memory(client, data, kwargs):
     np.testing.assert_allclose(ours.history.objective, reference.history.objective, rtol=1e-10)
 
 
+def test_bias_search_equals_in_memory(client, data):
+    M, _ = data
+    # the bias penalties chosen by bias-only sweeps on the blocks (the factor penalty fixed)
+    kwargs = {"reg": 0.05, "n_sweeps": 2, "tol": 1e-3, "random_state": 0}
+    ours = altmin_complete(da.from_array(M, chunks=(120, 90)), 4, **kwargs)
+    reference = altmin_complete(M, 4, **kwargs)
+    assert ours.bias_reg == reference.bias_reg
+    np.testing.assert_allclose(ours.reg_search, reference.reg_search, rtol=1e-10)
+
+
 def test_sparse_blocks_equal_in_memory(client, data):
     _, S = data
     D = da.from_array(S, chunks=(50, 90), asarray=False)
