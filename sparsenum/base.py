@@ -352,8 +352,10 @@ class IterativeEstimatorMixin:
     """
 
     def _record_convergence(self, result: SolverResult | Mapping[str, Any], *,
-                            what: str | None = None):
-        """Store ``n_iter_``, ``converged_``, ``history_``; warn if not converged. Returns self."""
+                            what: str | None = None, limit: str = "max_iter"):
+        """Store ``n_iter_``, ``converged_``, ``history_``; warn if not converged. Returns self.
+
+        ``limit`` names the estimator's parameter that caps the iterations, for the warning."""
         if isinstance(result, Mapping):
             converged, n_iter, history = result["converged"], result["n_iter"], result["history"]
         else:
@@ -370,7 +372,7 @@ class IterativeEstimatorMixin:
 
             warnings.warn(
                 f"{name} did not meet its tolerance in {self.n_iter_} iterations{criterion}; "
-                "increase max_iter or loosen tol.",
+                f"increase {limit} or loosen tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

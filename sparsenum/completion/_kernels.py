@@ -371,6 +371,26 @@ def _row_length_bound(ptr, start, stop):
     return longest
 
 
+@jit(inline="always")
+def _load_row(unknowns, i, k, fit_bias, pdiag, x):
+    """Row ``i``'s penalties into ``pdiag`` and its current factors (and bias) into ``x``."""
+    for a in range(k):
+        pdiag[a] = unknowns.pen_factor[i]
+        x[a] = unknowns.factors[i, a]
+    if fit_bias:
+        pdiag[k] = unknowns.pen_bias[i]
+        x[k] = unknowns.bias[i]
+
+
+@jit(inline="always")
+def _store_row(unknowns, i, k, fit_bias, x, iterations):
+    for a in range(k):
+        unknowns.factors[i, a] = x[a]
+    if fit_bias:
+        unknowns.bias[i] = x[k]
+    unknowns.iterations[i] = iterations
+
+
 @jit
 def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol, max_iter,
                  sketch_seed, sketch_rows, sketch_nnz, lo, hi):
@@ -395,23 +415,13 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
     z = np.empty(d)
     p = np.empty(d)
     pdiag = np.empty(d)
-    factors, bias = unknowns.factors, unknowns.bias
     for i in range(lo, hi):
-        for a in range(k):
-            pdiag[a] = unknowns.pen_factor[i]
-            x[a] = factors[i, a]
-        if fit_bias:
-            pdiag[k] = unknowns.pen_bias[i]
-            x[k] = bias[i]
+        _load_row(unknowns, i, k, fit_bias, pdiag, x)
         method = unknowns.solver[i]
         iterations = 0
         if method == EXACT and _exact_in_place(side, i, fixed_factors, fixed_bias, offset,
                                                fit_bias, d, pdiag, G, rhs, x):
-            for a in range(k):
-                factors[i, a] = x[a]
-            if fit_bias:
-                bias[i] = x[k]
-            unknowns.iterations[i] = 0
+            _store_row(unknowns, i, k, fit_bias, x, 0)
             continue
         n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
         if method == SKETCH and _sketch_preconditioner(
@@ -421,11 +431,7 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
             iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, False, s, q, r, z, p)
         else:  # exact, or a sketch whose preconditioner is singular (rank-deficient row)
             _exact(A, t, n, d, pdiag, G, rhs, x)
-        for a in range(k):
-            factors[i, a] = x[a]
-        if fit_bias:
-            bias[i] = x[k]
-        unknowns.iterations[i] = iterations
+        _store_row(unknowns, i, k, fit_bias, x, iterations)
 
 
 @jit
@@ -447,23 +453,13 @@ def solve_chunk_exact(side, fixed_factors, fixed_bias, unknowns, offset, fit_bia
     rhs = np.empty(d)
     x = np.empty(d)
     pdiag = np.empty(d)
-    factors, bias = unknowns.factors, unknowns.bias
     for i in range(lo, hi):
-        for a in range(k):
-            pdiag[a] = unknowns.pen_factor[i]
-            x[a] = factors[i, a]
-        if fit_bias:
-            pdiag[k] = unknowns.pen_bias[i]
-            x[k] = bias[i]
+        _load_row(unknowns, i, k, fit_bias, pdiag, x)
         if not _exact_in_place(side, i, fixed_factors, fixed_bias, offset, fit_bias, d, pdiag,
                                G, rhs, x):
             n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
             _exact(A, t, n, d, pdiag, G, rhs, x)
-        for a in range(k):
-            factors[i, a] = x[a]
-        if fit_bias:
-            bias[i] = x[k]
-        unknowns.iterations[i] = 0
+        _store_row(unknowns, i, k, fit_bias, x, 0)
 
 
 @jit

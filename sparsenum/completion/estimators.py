@@ -52,7 +52,7 @@ class _AltMinParams:
         self.global_mean_ = result.global_mean
         self.train_rmse_ = result.train_rmse
         return self._record_convergence(
-            result, what=f"{type(self).__name__} (n_sweeps={self.n_sweeps})")
+            result, what=f"{type(self).__name__} (n_sweeps={self.n_sweeps})", limit="n_sweeps")
 
 
 class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, BaseEstimator):

@@ -126,3 +126,14 @@ def test_regressor_grid_search_and_cross_validation(table):
     scores = cross_val_score(AltMinRatingsRegressor(rank=3, n_sweeps=10, random_state=0),
                              ids, values, cv=KFold(3, shuffle=True, random_state=0))
     assert np.all(scores > 0.5)
+
+
+def test_convergence_warning_names_n_sweeps():
+    """The estimators cap their work with n_sweeps: the warning tells the user to raise that."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2)) @ rng.standard_normal((2, 8))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    with pytest.warns(ConvergenceWarning, match=r"increase n_sweeps or loosen tol"):
+        AltMinImputer(rank=2, reg=0.1, n_sweeps=1, tol=1e-12, random_state=0).fit(X)
