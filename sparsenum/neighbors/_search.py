@@ -57,9 +57,8 @@ def search(index, Q, k, ef, skip, has_skip, n_returnable):
     exact = n_returnable <= ef  # the graph search would visit everything anyway
     out_ids = np.empty((n_q, k), np.int32)
     out_dist = np.empty((n_q, k), np.float32)
-    args = (Q, k, ef, exact, index._n_slots, index._entry, index._max_level, index._data,
-            index._scale, index._metric_code, index._links0, index._upper, index._upper_off,
-            index._level, skip, has_skip)
+    args = (Q, k, ef, exact, index._n_slots, index._entry, index._max_level, index._graph(), skip,
+            has_skip)
     # a graph search expands about ef nodes and evaluates up to 2 M neighbours of each, and
     # never more than the nodes there are
     visits = n_returnable if exact else min(ef * 2 * index.M, index._n_slots)

@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from ._graph import INNER_PRODUCT, L2, Graph
+
 MAX_SLOTS = 2**31 - 1
 
 
@@ -58,6 +60,7 @@ class GraphStorage:
 
     dim: int
     M: int
+    metric: str
 
     def _allocate(self, capacity: int) -> None:
         self._data = np.zeros((capacity, self.dim), np.float32)
@@ -77,6 +80,15 @@ class GraphStorage:
         self._next_id = 0
         self._max_norm = 0.0  # largest norm ever added: the scale of the index
         self._lookup = None
+
+    @property
+    def _metric_code(self) -> int:
+        return L2 if self.metric in ("sqeuclidean", "euclidean") else INNER_PRODUCT
+
+    def _graph(self) -> Graph:
+        """The arrays as the kernels take them (the current ones: growth replaces them)."""
+        return Graph(self._data, self._scale, self._metric_code, self._links0, self._upper,
+                     self._upper_off, self._level)
 
     @property
     def capacity(self) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..utils import check_int, effective_n_jobs, numba_threads, random_seed
 from ..utils.validation import check_n_jobs
-from . import _insert, _kernels
+from . import _insert
 from ._locking import ReadWriteLock, thread_pool
 from ._progress import Progress
 from ._repair import repair_around
@@ -183,11 +183,6 @@ class HNSWIndex(GraphStorage):
         with self._lock.shared():
             return self._live_lookup()[0].copy()
 
-    @property
-    def _metric_code(self) -> int:
-        return _kernels.L2 if self.metric in ("sqeuclidean", "euclidean") else \
-            _kernels.INNER_PRODUCT
-
     def _ef_build(self) -> int:
         """``ef_construction`` as used: at least M, and never above the number of slots (a
         longer candidate list cannot fill, and the search would be the same)."""
@@ -354,9 +349,8 @@ class HNSWIndex(GraphStorage):
         dead = self._deleted[:n].copy()
         rebuild = self._n_deleted > self._REBUILD_FRACTION * (self._n_live + self._n_deleted)
         if not rebuild:
-            repair_around(dead, n, self._entry, self._max_level, self._data, self._scale,
-                          self._metric_code, self._links0, self._upper, self._upper_off,
-                          self._level, self.M, self._ef_build(), self.n_jobs)
+            repair_around(dead, n, self._entry, self._max_level, self._graph(), self.M,
+                          self._ef_build(), self.n_jobs)
         gone = np.flatnonzero(dead)
         self._level[gone] = -1
         self._links0[gone, 0] = 0
@@ -574,10 +568,8 @@ class _Inserter:
 
     def insert(self, slots: np.ndarray, levels: np.ndarray) -> None:
         index = self.index
-        args = (slots, levels, index._entry, index._max_level, index._data, index._scale,
-                index._metric_code, index._links0, index._upper, index._upper_off,
-                index._level, index.M, index._ef_build(), index._LINK_BATCH, self.visited,
-                self.tags)
+        args = (slots, levels, index._entry, index._max_level, index._graph(), index.M,
+                index._ef_build(), index._LINK_BATCH, self.visited, self.tags)
         if self.n_threads == 1:
             entry, top = _insert.insert_serial(*args)
         else:
