@@ -23,12 +23,16 @@ place before the kernels run (``hnsw.py``).
 
 from __future__ import annotations
 
+import contextlib
+
 import numba
 import numpy as np
 
-from ..utils import jit, jit_parallel
+from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
 from ._graph import _FASTMATH, SearchBuffers, _distance_rows, _distance_to, _heap_drain_sorted, _row
 from ._kernels import _greedy_descent, _layer_search
+from ._locking import thread_pool
+from ._progress import Progress
 from ._select import _add_link, _select_heuristic, _sort_pairs
 
 
@@ -189,3 +193,58 @@ def insert_parallel(slots, levels, entry, max_level, g, m, ef, batch, visited, t
             _link_chunk(np.int64(chunk), n_chunks, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
+
+
+class Inserter:
+    """Runs the insertion kernels above on ``n_threads`` threads (1: the serial kernel), keeping
+    the visited tags of each thread from one call to the next."""
+
+    def __init__(self, index, n_threads: int) -> None:
+        self.index = index
+        self.n_threads = n_threads
+        self.visited = np.zeros((n_threads, index.capacity), np.int32)
+        self.tags = np.zeros(n_threads, np.int64)
+
+    def __call__(self, slots: np.ndarray, levels: np.ndarray) -> None:
+        """Insert the nodes ``slots`` (their vectors in place) at ``levels``."""
+        index = self.index
+        args = (slots, levels, index._entry, index._max_level, index._graph(), index.M,
+                index._ef_build(), index._LINK_BATCH, self.visited, self.tags)
+        if self.n_threads == 1:
+            entry, top = insert_serial(*args)
+        else:
+            with numba_threads(self.n_threads):
+                entry, top = insert_parallel(*args)
+        index._entry, index._max_level = int(entry), int(top)
+
+
+@contextlib.contextmanager
+def inserter(index, n: int):
+    """An :class:`Inserter` for ``n`` nodes: one thread unless there are two link batches to
+    share and (with the default n_jobs) the estimated work outweighs starting threads."""
+    n_threads = 1
+    if n >= 2 * index._LINK_BATCH:
+        # each insertion searches about ef_construction nodes of up to 2 M neighbours
+        work = 2.0 * n * index._ef_build() * 2 * index.M * index.dim
+        n_threads = effective_n_jobs(index.n_jobs, work)
+    with thread_pool(n_threads) as parallel:
+        yield Inserter(index, n_threads if parallel else 1)
+
+
+def insert_batches(index, X, ids, slots, levels, scales, verbose) -> None:
+    """Insert the rows ``X`` into ``slots`` of ``index`` in batches of ``index._INSERT_BATCH``,
+    each under the index's exclusive lock and complete when it is released (so a concurrent
+    query sees the index before or after each batch, and waits for one batch at most)."""
+    n = X.shape[0]
+    progress = Progress("HNSWIndex.add", n, verbose)
+    with inserter(index, n) as insert:
+        for start in range(0, n, index._INSERT_BATCH):
+            part = slice(start, min(start + index._INSERT_BATCH, n))
+            batch = slots[part]
+            with index._lock.exclusive():
+                index._place(batch, levels[part], X[part], scales[part], ids[part])
+                insert(batch, levels[part])
+                index._n_live += batch.size
+                index._next_id = max(index._next_id, int(ids[part].max()) + 1)
+                index._lookup = None
+            progress.update(part.stop)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
 from ._graph import _FASTMATH, _distance_to, _heap_drain_sorted, _row, new_buffers
+from ._insert import inserter
 from ._kernels import _greedy_descent, _layer_search
 from ._locking import thread_pool
 from ._select import _add_link, _select_heuristic
@@ -148,3 +149,33 @@ def repair_around(dead, n_slots, entry, max_level, g, m, ef, n_jobs):
         else:
             new_rows = np.zeros((0, mmax + 1), np.int32)
         _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, g)
+
+
+def release_deleted(index) -> None:
+    """Unlink every deleted element of ``index`` and free its slot: the links into them are
+    repaired, or above ``index._REBUILD_FRACTION`` deleted the survivors' graph is rebuilt."""
+    n = index._n_slots
+    dead = index._deleted[:n].copy()
+    rebuild = index._n_deleted > index._REBUILD_FRACTION * (index._n_live + index._n_deleted)
+    if not rebuild:
+        repair_around(dead, n, index._entry, index._max_level, index._graph(), index.M,
+                      index._ef_build(), index.n_jobs)
+    gone = np.flatnonzero(dead)
+    index._level[gone] = -1
+    index._links0[gone, 0] = 0
+    index._upper_off[gone] = -1
+    index._labels[gone] = -1
+    index._deleted[gone] = 0
+    index._n_deleted = 0
+    if rebuild:  # re-insert the survivors in slot order, keeping their levels
+        live = np.flatnonzero(index._level[:n] >= 0).astype(np.int32)
+        index._entry, index._max_level = -1, -1
+        with inserter(index, live.size) as insert:
+            insert(live, index._level[live].copy())
+    elif dead[index._entry]:
+        levels = index._level[:n]
+        if (levels >= 0).any():
+            index._entry = int(np.argmax(levels))
+            index._max_level = int(levels[index._entry])
+        else:
+            index._entry, index._max_level = -1, -1

@@ -44,6 +44,22 @@ def allowed_slots(filter, labels: np.ndarray) -> np.ndarray:
     return np.isin(labels, allowed_ids) & (labels >= 0)
 
 
+_NO_SKIP = np.zeros(1, np.uint8)
+
+
+def returnable(index, filter):
+    """``(skip, has_skip, n_returnable)``: a uint8 mask of the slots a query must not return
+    (deleted, free, or not allowed by ``filter``) and how many it may. The caller holds the
+    index's shared lock."""
+    n = index._n_slots
+    if filter is None and index._n_live == n:  # nothing to skip
+        return _NO_SKIP, False, n
+    mask = (index._deleted[:n] != 0) | (index._level[:n] < 0)
+    if filter is not None:
+        mask |= ~allowed_slots(filter, index._labels[:n])
+    return mask.astype(np.uint8), True, int(n - np.count_nonzero(mask))
+
+
 def query_work(n_queries: int, visits: int, dim: int) -> float:
     """Floating-point operations of a batch: ``visits`` distances of ``dim`` terms per query."""
     return 2.0 * n_queries * visits * dim
