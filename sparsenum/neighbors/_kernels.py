@@ -51,23 +51,23 @@ def _greedy_descent(q, sq, cur, cur_d, top, bottom, g):
     return cur, cur_d
 
 
-# This is the hot loop of queries and insertion, written out in one function on purpose. Numba
-# counts references to arrays: an array variable that may hold one of two arrays (``adj = links0
-# if layer == 0 else upper``), that is reassigned in a loop (a buffer that grows), or that is an
-# argument of a function inlined by numba (``inline="always"``) makes it emit atomic increments
-# and decrements inside the loop; helpers called normally are not inlined by LLVM and pay a
-# call with every array field pushed on the stack. Measured with perf on 256-D data, these cost
-# about a quarter of the query time. So the heap operations and the distance are written inline,
-# the adjacency array is picked per access, no array is reassigned, and a full candidate heap
-# ends the search with -1 (the caller grows the buffers and searches again; rare, they start at
-# max(256, 4 ef)). The named tuples' fields are read into locals once, before the loop, so the
-# loop itself is the same code as with separate arguments.
+# This is the hot loop of queries and insertion, written out in one function on purpose (hence its
+# length). Numba counts references to arrays: an array variable that may hold one of two arrays
+# (``adj = links0 if layer == 0 else upper``), that is reassigned in a loop (a buffer that grows),
+# or that is an argument of a function inlined by numba (``inline="always"``) makes it emit atomic
+# increments and decrements inside the loop; helpers called normally are not inlined by LLVM and pay
+# a call with every array field pushed on the stack. Measured with perf on 256-D data, these cost
+# about a quarter of the query time. So the heap operations and the distance are written inline, the
+# adjacency array is picked per access, no array is reassigned, and a full candidate heap ends the
+# search with -1 (the caller grows the buffers and searches again; rare, they start at max(256, 4
+# ef)). The named tuples' fields are read into locals once, before the loop, so the loop itself is
+# the same code as with separate arguments.
 @jit(fastmath=_FASTMATH)
 def _search_layer(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip):
     """Best-first search of one layer (Malkov & Yashunin, Algorithm 2).
 
-    The results max-heap (``buf.res_*``, capacity >= ef + 1) keeps the ``ef`` nearest nodes that are
-    not skipped (deleted or filtered out); skipped nodes are still traversed. The candidates are
+    The results max-heap (``buf.res_*``, capacity >= ef + 1) keeps the ``ef`` nearest nodes that
+    are not skipped (deleted or filtered out); skipped nodes are still traversed. The candidates are
     a max-heap of negated distances. Returns the result count, or -1 if the candidate heap
     ``buf.cand_*`` ran out of room. The distance is :func:`_distance_to`, inlined.
     """

@@ -2,7 +2,7 @@
 
 Slots ``0 .. _n_slots - 1`` have been used; a slot with ``level == -1`` is free (never used, or
 released after deletion) and has label -1, no links and no upper rows. The layout of the arrays is
-described in ``_kernels.py``. Slot numbers are int32 (as in hnswlib), so an index holds at most
+described in ``_graph.py``. Slot numbers are int32 (as in hnswlib), so an index holds at most
 2**31 - 1 elements.
 """
 
