@@ -91,7 +91,8 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
                 merged_i[i + j] = own_i[j]
                 j += 1
         row = _row(g, node, layer)
-        _select_heuristic(merged_i, merged_d, n_old + n_own, m, g, row, np.int64(0))
+        _select_heuristic(merged_i, merged_d, n_old + n_own, m, data, scale, metric, row,
+                          np.int64(0))
     return tag, buf
 
 
@@ -142,12 +143,15 @@ def _link_chunk(chunk, n_chunks, target, node, layer_of, m, g):
     applied by one chunk, in batch order, whatever the number of chunks."""
     tmp_d = np.empty(2 * m + 2, np.float32)
     tmp_i = np.empty(2 * m + 2, np.int32)
+    data, scale, metric = g.data, g.scale, g.metric
+    links0, upper, upper_off = g.links0, g.upper, g.upper_off
     for r in range(target.shape[0]):
         if target[r] % n_chunks != chunk:
             continue
         layer = layer_of[r]
         mmax = 2 * m if layer == 0 else m
-        _add_link(target[r], node[r], layer, mmax, g, tmp_d, tmp_i)
+        _add_link(target[r], node[r], layer, mmax, data, scale, metric, links0, upper, upper_off,
+                  tmp_d, tmp_i)
 
 
 @jit(inline="always")

@@ -55,7 +55,7 @@ def _new_list(p, layer, mmax, ef, dead, entry, max_level, g, buf, tag, out):
             sorted_i[n] = c
             sorted_d[n] = sorted_d[j]
             n += 1
-    kept = _select_heuristic(sorted_i, sorted_d, n, mmax, g, out, kept)
+    kept = _select_heuristic(sorted_i, sorted_d, n, mmax, g.data, g.scale, g.metric, out, kept)
     for j in range(n):  # refill to the former degree with the nearest pruned candidates
         if kept >= count:
             break
@@ -120,11 +120,14 @@ def _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, g):
             row[j] = new_rows[a, j]
     tmp_d = np.empty(mmax + 1, np.float32)
     tmp_i = np.empty(mmax + 1, np.int32)
+    data, scale, metric = g.data, g.scale, g.metric
+    links0, upper, upper_off = g.links0, g.upper, g.upper_off
     for x in range(n_slots):
         if lost[x] and not dead[x]:
             row = _row(g, x, layer)
             for j in range(1, row[0] + 1):
-                _add_link(row[j], x, layer, mmax, g, tmp_d, tmp_i)
+                _add_link(row[j], x, layer, mmax, data, scale, metric, links0, upper,
+                          upper_off, tmp_d, tmp_i)
 
 
 def repair_around(dead, n_slots, entry, max_level, g, m, ef, n_jobs):
