@@ -4,8 +4,10 @@ neighbour selection in ``_select.py``, insertion in ``_insert.py``, deletion rep
 ``_repair.py``).
 
 Graph layout (all flat arrays, no Python object per node; ``_storage.py`` owns them). The kernels
-take them together as a :data:`Graph` named tuple (numba passes its fields as separate arguments,
-at no cost), with the distance code ``metric``:
+take them together as a :data:`Graph` named tuple, with the distance code ``metric``. Numba passes
+the fields as separate arguments; a kernel reads the ones it needs into locals once, outside its
+loops (each read of a tuple's array counts a reference, an atomic operation), and the two kernels
+that run once per link made take the arrays one by one (see ``_select.py``):
 
 ``data``      float32 [capacity, dim]  the user's vectors, C-contiguous
 ``scale``     float32 [capacity]       1 for "l2" / "ip", 1 / ||x|| for "cosine"
