@@ -193,6 +193,9 @@ def _next_tag(visited, tag):
     return tag
 
 
+# The buffers ``buf`` are never reassigned here: a named tuple of arrays reassigned in a loop made
+# numba count references to all its arrays on every call, which showed in the query time. Only
+# the two candidate arrays are, on the rare growth path.
 @jit
 def _layer_search(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip):
     """:func:`_search_layer` with a new visited tag, growing the candidate buffers until they
@@ -201,24 +204,16 @@ def _layer_search(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip)
     n_res = _search_layer(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip)
     if n_res >= 0:
         return n_res, tag, buf
-    return _layer_search_grow(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip)
-
-
-# The growth loop is a function of its own: with the search buffers reassigned in a loop of
-# _layer_search, numba counted references to all their arrays on every call, which showed in the
-# query time (interleaved CPU-time runs, one thread).
-@jit
-def _layer_search_grow(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip):
-    """:func:`_layer_search` after the candidate buffers ran out of room: grow them (doubling)
-    until the search fits."""
-    while True:
-        cand_d, cand_i = _grow_pair(buf.cand_d, buf.cand_i)
-        buf = SearchBuffers(buf.visited, cand_d, cand_i, buf.res_d, buf.res_i, buf.sorted_d,
-                            buf.sorted_i)
+    cand_d, cand_i = buf.cand_d, buf.cand_i
+    while n_res < 0:
+        cand_d, cand_i = _grow_pair(cand_d, cand_i)
         tag = _next_tag(buf.visited, tag)
-        n_res = _search_layer(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip)
-        if n_res >= 0:
-            return n_res, tag, buf
+        n_res = _search_layer(q, sq, entry, entry_d, layer, ef, g,
+                              SearchBuffers(buf.visited, cand_d, cand_i, buf.res_d, buf.res_i,
+                                            buf.sorted_d, buf.sorted_i),
+                              tag, skip, has_skip)
+    return n_res, tag, SearchBuffers(buf.visited, cand_d, cand_i, buf.res_d, buf.res_i,
+                                     buf.sorted_d, buf.sorted_i)
 
 
 # Separate arrays in, for tests that drive one layer search with buffers of their own; the
