@@ -23,43 +23,39 @@ place before the kernels run (``hnsw.py``).
 
 from __future__ import annotations
 
+import contextlib
+
 import numba
 import numpy as np
 
-from ..utils import jit, jit_parallel
-from ._kernels import (
-    _FASTMATH,
-    _add_link,
-    _distance_rows,
-    _distance_to,
-    _greedy_descent,
-    _heap_drain_sorted,
-    _row,
-    _search_layer_growing,
-    _select_heuristic,
-    _sort_pairs,
-)
+from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
+from ._graph import _FASTMATH, SearchBuffers, _distance_rows, _distance_to, _heap_drain_sorted, _row
+from ._kernels import _greedy_descent, _layer_search
+from ._locking import thread_pool
+from ._progress import Progress
+from ._select import _add_link, _select_heuristic, _sort_pairs
 
 
 @jit(fastmath=_FASTMATH, inline="always")
-def _plan_node(b, start, slots, levels, entry, max_level, data, scale, metric, links0, upper,
-               upper_off, level, m, ef, visited, tag, bufs_d, bufs_i, cand_d, cand_i):
+def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bufs_d, bufs_i):
     """Phase 1 for node ``b`` of the batch beginning at ``start``: its own adjacency rows on
     every layer.
 
-    ``bufs_*`` are ``(4, ef + batch + 1)`` scratch rows (results, sorted results, merged
-    candidates, in-batch distances); returns ``(tag, cand_d, cand_i)`` (the candidate heap may
-    have grown)."""
+    ``bufs_*`` are ``(4, ef + batch + 1)`` scratch rows (results and sorted results, which
+    ``buf`` holds, merged candidates, in-batch distances); returns ``(tag, buf)`` (the
+    candidate heap may have grown)."""
+    data = g.data
+    scale = g.scale
+    metric = g.metric
     node = slots[b]
     top = np.int64(levels[b])
-    level[node] = top
-    links0[node, 0] = 0
+    g.level[node] = top
+    g.links0[node, 0] = 0
     for layer in range(1, top + 1):
-        upper[upper_off[node] + layer - 1, 0] = 0
+        g.upper[g.upper_off[node] + layer - 1, 0] = 0
     q = data[node]
     sq = scale[node]
-    res_d, res_i = bufs_d[0], bufs_i[0]
-    sorted_d, sorted_i = bufs_d[1], bufs_i[1]
+    sorted_d, sorted_i = buf.sorted_d, buf.sorted_i
     merged_d, merged_i = bufs_d[2], bufs_i[2]
     own_d, own_i = bufs_d[3], bufs_i[3]
     no_skip = np.zeros(1, np.uint8)
@@ -67,15 +63,13 @@ def _plan_node(b, start, slots, levels, entry, max_level, data, scale, metric, l
     cur_d = np.float32(0.0)
     if entry >= 0:
         cur_d = _distance_to(q, sq, data, cur, scale[cur], metric)
-        cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, top, data, scale, metric,
-                                     links0, upper, upper_off)
+        cur, cur_d = _greedy_descent(q, sq, cur, cur_d, max_level, top, g)
     for layer in range(top, -1, -1):
         n_old = 0
         if entry >= 0 and layer <= max_level:
-            n_res, tag, cand_d, cand_i = _search_layer_growing(
-                q, sq, cur, cur_d, layer, ef, data, scale, metric, links0, upper, upper_off,
-                visited, tag, no_skip, no_skip[0] != 0, cand_d, cand_i, res_d, res_i)
-            n_old = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
+            n_res, tag, buf = _layer_search(q, sq, cur, cur_d, layer, ef, g, buf, tag, no_skip,
+                                            no_skip[0] != 0)
+            n_old = _heap_drain_sorted(buf.res_d, buf.res_i, n_res, sorted_d, sorted_i)
             cur = np.int64(sorted_i[0])  # the next layer's search starts at the nearest
             cur_d = sorted_d[0]
         n_own = 0  # the batch's earlier nodes on this layer
@@ -96,43 +90,45 @@ def _plan_node(b, start, slots, levels, entry, max_level, data, scale, metric, l
                 merged_d[i + j] = own_d[j]
                 merged_i[i + j] = own_i[j]
                 j += 1
-        row = _row(node, layer, links0, upper, upper_off)
+        row = _row(g, node, layer)
         _select_heuristic(merged_i, merged_d, n_old + n_own, m, data, scale, metric, row,
                           np.int64(0))
-    return tag, cand_d, cand_i
+    return tag, buf
 
 
-@jit(fastmath=_FASTMATH, inline="always")
-def _plan_chunk(chunk, n_chunks, start, stop, slots, levels, entry, max_level, data, scale,
-                metric, links0, upper, upper_off, level, m, ef, visited, tags):
+# Compiled on its own, not inlined into the parallel kernel: numba's array analysis of a prange
+# body fails on the search buffers (a named tuple) being unpacked from a call's result.
+@jit(fastmath=_FASTMATH)
+def _plan_chunk(chunk, n_chunks, start, stop, slots, levels, entry, max_level, g, m, ef, visited,
+                tags):
     """Phase 1 for the batch's nodes ``start + chunk, start + chunk + n_chunks, ...``."""
     width = ef + (stop - start) + 1
     bufs_d = np.empty((4, width), np.float32)
     bufs_i = np.empty((4, width), np.int32)
     cand_d = np.empty(max(256, 4 * ef), np.float32)
-    cand_i = np.empty(cand_d.shape[0], np.int32)
+    buf = SearchBuffers(visited[chunk], cand_d, np.empty(cand_d.shape[0], np.int32), bufs_d[0],
+                        bufs_i[0], bufs_d[1], bufs_i[1])
     tag = tags[chunk]
     for b in range(start + chunk, stop, n_chunks):
-        tag, cand_d, cand_i = _plan_node(
-            b, start, slots, levels, entry, max_level, data, scale, metric, links0, upper,
-            upper_off, level, m, ef, visited[chunk], tag, bufs_d, bufs_i, cand_d, cand_i)
+        tag, buf = _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag,
+                              bufs_d, bufs_i)
     tags[chunk] = tag
 
 
 @jit(inline="always")
-def _link_requests(start, stop, slots, levels, links0, upper, upper_off):
+def _link_requests(start, stop, slots, levels, g):
     """The reverse links the batch asks for, in batch order: ``(target, node, layer)``."""
     count = 0
     for b in range(start, stop):
         for layer in range(levels[b] + 1):
-            count += _row(slots[b], layer, links0, upper, upper_off)[0]
+            count += _row(g, slots[b], layer)[0]
     target = np.empty(count, np.int32)
     node = np.empty(count, np.int32)
     layer_of = np.empty(count, np.int64)
     r = 0
     for b in range(start, stop):
         for layer in range(levels[b] + 1):
-            row = _row(slots[b], layer, links0, upper, upper_off)
+            row = _row(g, slots[b], layer)
             for j in range(1, row[0] + 1):
                 target[r] = row[j]
                 node[r] = slots[b]
@@ -142,12 +138,13 @@ def _link_requests(start, stop, slots, levels, links0, upper, upper_off):
 
 
 @jit(inline="always")
-def _link_chunk(chunk, n_chunks, target, node, layer_of, m, data, scale, metric, links0, upper,
-                upper_off):
+def _link_chunk(chunk, n_chunks, target, node, layer_of, m, g):
     """Phase 2 for the targets ``t`` with ``t % n_chunks == chunk``: each target's requests are
     applied by one chunk, in batch order, whatever the number of chunks."""
     tmp_d = np.empty(2 * m + 2, np.float32)
     tmp_i = np.empty(2 * m + 2, np.int32)
+    data, scale, metric = g.data, g.scale, g.metric
+    links0, upper, upper_off = g.links0, g.upper, g.upper_off
     for r in range(target.shape[0]):
         if target[r] % n_chunks != chunk:
             continue
@@ -168,27 +165,23 @@ def _raise_entry(start, stop, slots, levels, entry, max_level):
 
 
 @jit
-def insert_serial(slots, levels, entry, max_level, data, scale, metric, links0, upper, upper_off,
-                  level, m, ef, batch, visited, tags):
-    """Insert ``slots`` in batches of ``batch`` on the calling thread; returns the new entry
-    point and top level. ``visited`` has one row and ``tags`` one entry per chunk (here 1)."""
+def insert_serial(slots, levels, entry, max_level, g, m, ef, batch, visited, tags):
+    """Insert ``slots`` into the graph ``g`` in batches of ``batch`` on the calling thread;
+    returns the new entry point and top level. ``visited`` has one row and ``tags`` one entry
+    per chunk (here 1)."""
     entry = np.int64(entry)
     max_level = np.int64(max_level)
     for start in range(0, slots.shape[0], batch):
         stop = min(start + batch, slots.shape[0])
-        _plan_chunk(0, 1, start, stop, slots, levels, entry, max_level, data, scale, metric,
-                    links0, upper, upper_off, level, m, ef, visited, tags)
-        target, node, layer_of = _link_requests(start, stop, slots, levels, links0, upper,
-                                                upper_off)
-        _link_chunk(0, 1, target, node, layer_of, m, data, scale, metric, links0, upper,
-                    upper_off)
+        _plan_chunk(0, 1, start, stop, slots, levels, entry, max_level, g, m, ef, visited, tags)
+        target, node, layer_of = _link_requests(start, stop, slots, levels, g)
+        _link_chunk(0, 1, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
 
 
 @jit_parallel
-def insert_parallel(slots, levels, entry, max_level, data, scale, metric, links0, upper,
-                    upper_off, level, m, ef, batch, visited, tags):
+def insert_parallel(slots, levels, entry, max_level, g, m, ef, batch, visited, tags):
     """:func:`insert_serial` with both phases of each batch spread over ``visited.shape[0]``
     chunks of work (one per thread); the same graph."""
     n_chunks = visited.shape[0]
@@ -198,12 +191,64 @@ def insert_parallel(slots, levels, entry, max_level, data, scale, metric, links0
         stop = min(start + batch, slots.shape[0])
         for chunk in numba.prange(n_chunks):
             _plan_chunk(np.int64(chunk), n_chunks, start, stop, slots, levels, entry, max_level,
-                        data, scale, metric, links0, upper, upper_off, level, m, ef, visited,
-                        tags)
-        target, node, layer_of = _link_requests(start, stop, slots, levels, links0, upper,
-                                                upper_off)
+                        g, m, ef, visited, tags)
+        target, node, layer_of = _link_requests(start, stop, slots, levels, g)
         for chunk in numba.prange(n_chunks):
-            _link_chunk(np.int64(chunk), n_chunks, target, node, layer_of, m, data, scale,
-                        metric, links0, upper, upper_off)
+            _link_chunk(np.int64(chunk), n_chunks, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
+
+
+class Inserter:
+    """Runs the insertion kernels above on ``n_threads`` threads (1: the serial kernel), keeping
+    the visited tags of each thread from one call to the next."""
+
+    def __init__(self, index, n_threads: int) -> None:
+        self.index = index
+        self.n_threads = n_threads
+        self.visited = np.zeros((n_threads, index.capacity), np.int32)
+        self.tags = np.zeros(n_threads, np.int64)
+
+    def __call__(self, slots: np.ndarray, levels: np.ndarray) -> None:
+        """Insert the nodes ``slots`` (their vectors in place) at ``levels``."""
+        index = self.index
+        args = (slots, levels, index._entry, index._max_level, index._graph(), index.M,
+                index._ef_build(), index._LINK_BATCH, self.visited, self.tags)
+        if self.n_threads == 1:
+            entry, top = insert_serial(*args)
+        else:
+            with numba_threads(self.n_threads):
+                entry, top = insert_parallel(*args)
+        index._entry, index._max_level = int(entry), int(top)
+
+
+@contextlib.contextmanager
+def inserter(index, n: int):
+    """An :class:`Inserter` for ``n`` nodes: one thread unless there are two link batches to
+    share and (with the default n_jobs) the estimated work outweighs starting threads."""
+    n_threads = 1
+    if n >= 2 * index._LINK_BATCH:
+        # each insertion searches about ef_construction nodes of up to 2 M neighbours
+        work = 2.0 * n * index._ef_build() * 2 * index.M * index.dim
+        n_threads = effective_n_jobs(index.n_jobs, work)
+    with thread_pool(n_threads) as parallel:
+        yield Inserter(index, n_threads if parallel else 1)
+
+
+def insert_batches(index, X, ids, slots, levels, scales, verbose) -> None:
+    """Insert the rows ``X`` into ``slots`` of ``index`` in batches of ``index._INSERT_BATCH``,
+    each under the index's exclusive lock and complete when it is released (so a concurrent
+    query sees the index before or after each batch, and waits for one batch at most)."""
+    n = X.shape[0]
+    progress = Progress("HNSWIndex.add", n, verbose)
+    with inserter(index, n) as insert:
+        for start in range(0, n, index._INSERT_BATCH):
+            part = slice(start, min(start + index._INSERT_BATCH, n))
+            batch = slots[part]
+            with index._lock.exclusive():
+                index._place(batch, levels[part], X[part], scales[part], ids[part])
+                insert(batch, levels[part])
+                index._n_live += batch.size
+                index._next_id = max(index._next_id, int(ids[part].max()) + 1)
+                index._lookup = None
+            progress.update(part.stop)

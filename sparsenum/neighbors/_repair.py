@@ -16,39 +16,33 @@ import numba
 import numpy as np
 
 from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
-from ._kernels import (
-    _FASTMATH,
-    _add_link,
-    _distance_to,
-    _greedy_descent,
-    _heap_drain_sorted,
-    _row,
-    _search_layer_growing,
-    _select_heuristic,
-)
+from ._graph import _FASTMATH, _distance_to, _heap_drain_sorted, _row, new_buffers
+from ._insert import inserter
+from ._kernels import _greedy_descent, _layer_search
 from ._locking import thread_pool
+from ._select import _add_link, _select_heuristic
 
 
 @jit(fastmath=_FASTMATH)
-def _new_list(p, layer, mmax, ef, dead, entry, max_level, data, scale, metric, links0, upper,
-              upper_off, visited, tag, cand_d, cand_i, res_d, res_i, sorted_d, sorted_i, out):
-    """The repaired adjacency row of ``p`` on ``layer``, written to ``out``."""
-    row = _row(p, layer, links0, upper, upper_off)
+def _new_list(p, layer, mmax, ef, dead, entry, max_level, g, buf, tag, out):
+    """The repaired adjacency row of ``p`` on ``layer``, written to ``out``; returns
+    ``(tag, buf)``."""
+    row = _row(g, p, layer)
     count = row[0]
     kept = 0
     for j in range(1, count + 1):  # live links stay: they carry the reverse links
         if not dead[row[j]]:
             kept += 1
             out[kept] = row[j]
-    q = data[p]
-    sq = scale[p]
-    cur_d = _distance_to(q, sq, data, entry, scale[entry], metric)
-    cur, cur_d = _greedy_descent(q, sq, entry, cur_d, max_level, layer, data, scale, metric,
-                                 links0, upper, upper_off)
-    n_res, tag, cand_d, cand_i = _search_layer_growing(
-        q, sq, cur, cur_d, layer, ef, data, scale, metric, links0, upper, upper_off, visited,
-        tag, dead, dead.shape[0] > 0, cand_d, cand_i, res_d, res_i)
-    n_res = _heap_drain_sorted(res_d, res_i, n_res, sorted_d, sorted_i)
+    q = g.data[p]
+    sq = g.scale[p]
+    cur_d = _distance_to(q, sq, g.data, entry, g.scale[entry], g.metric)
+    cur, cur_d = _greedy_descent(q, sq, entry, cur_d, max_level, layer, g)
+    n_res, tag, buf = _layer_search(q, sq, cur, cur_d, layer, ef, g, buf, tag, dead,
+                                    dead.shape[0] > 0)
+    sorted_d = buf.sorted_d
+    sorted_i = buf.sorted_i
+    n_res = _heap_drain_sorted(buf.res_d, buf.res_i, n_res, sorted_d, sorted_i)
     n = 0
     for j in range(n_res):  # drop p itself and links already kept
         c = sorted_i[j]
@@ -61,7 +55,7 @@ def _new_list(p, layer, mmax, ef, dead, entry, max_level, data, scale, metric, l
             sorted_i[n] = c
             sorted_d[n] = sorted_d[j]
             n += 1
-    kept = _select_heuristic(sorted_i, sorted_d, n, mmax, data, scale, metric, out, kept)
+    kept = _select_heuristic(sorted_i, sorted_d, n, mmax, g.data, g.scale, g.metric, out, kept)
     for j in range(n):  # refill to the former degree with the nearest pruned candidates
         if kept >= count:
             break
@@ -75,44 +69,35 @@ def _new_list(p, layer, mmax, ef, dead, entry, max_level, data, scale, metric, l
             kept += 1
             out[kept] = c
     out[0] = kept
-    return tag, cand_d, cand_i
+    return tag, buf
 
 
 @jit(fastmath=_FASTMATH)
-def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data,
-                  scale, metric, links0, upper, upper_off, new_rows):
-    visited = np.zeros(data.shape[0], np.int32)
-    res_d = np.empty(ef + 1, np.float32)
-    res_i = np.empty(ef + 1, np.int32)
-    cand_d = np.empty(max(256, 4 * ef), np.float32)
-    cand_i = np.empty(cand_d.shape[0], np.int32)
-    sorted_d = np.empty(ef + 1, np.float32)
-    sorted_i = np.empty(ef + 1, np.int32)
+def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_level, g,
+                  new_rows):
+    buf = new_buffers(g.data.shape[0], ef)
     tag = np.int64(0)  # not a literal: numba would compile the callees for it too
     for a in range(chunk, affected.shape[0], n_chunks):
-        tag, cand_d, cand_i = _new_list(
-            affected[a], layer, mmax, ef, dead, entry, max_level, data, scale, metric, links0,
-            upper, upper_off, visited, tag, cand_d, cand_i, res_d, res_i, sorted_d, sorted_i,
-            new_rows[a])
+        tag, buf = _new_list(affected[a], layer, mmax, ef, dead, entry, max_level, g, buf, tag,
+                             new_rows[a])
 
 
 @jit_parallel
-def _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, data, scale,
-                  metric, links0, upper, upper_off, new_rows):
+def _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, g, new_rows):
     for chunk in numba.prange(n_chunks):
         _repair_chunk(np.int64(chunk), n_chunks, affected, layer, mmax, ef, dead, entry,
-                      max_level, data, scale, metric, links0, upper, upper_off, new_rows)
+                      max_level, g, new_rows)
 
 
 @jit
-def _affected(layer, dead, n_slots, level, links0, upper, upper_off):
+def _affected(layer, dead, n_slots, g):
     """Live nodes on ``layer`` that link to a dead node."""
     out = np.empty(n_slots, np.int32)
     n = 0
     for p in range(n_slots):
-        if dead[p] or level[p] < layer:
+        if dead[p] or g.level[p] < layer:
             continue
-        row = _row(p, layer, links0, upper, upper_off)
+        row = _row(g, p, layer)
         for j in range(1, row[0] + 1):
             if dead[row[j]]:
                 out[n] = p
@@ -122,49 +107,78 @@ def _affected(layer, dead, n_slots, level, links0, upper, upper_off):
 
 
 @jit
-def _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, data, scale, metric,
-                       links0, upper, upper_off, level):
+def _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, g):
     lost = np.zeros(n_slots, np.uint8)
     for d in range(n_slots):
-        if dead[d] and level[d] >= layer:
-            drow = _row(d, layer, links0, upper, upper_off)
+        if dead[d] and g.level[d] >= layer:
+            drow = _row(g, d, layer)
             for t in range(1, drow[0] + 1):
                 lost[drow[t]] = 1
     for a in range(affected.shape[0]):
-        row = _row(affected[a], layer, links0, upper, upper_off)
+        row = _row(g, affected[a], layer)
         for j in range(new_rows[a, 0] + 1):  # a loop: slice assignment compiles slowly
             row[j] = new_rows[a, j]
     tmp_d = np.empty(mmax + 1, np.float32)
     tmp_i = np.empty(mmax + 1, np.int32)
+    data, scale, metric = g.data, g.scale, g.metric
+    links0, upper, upper_off = g.links0, g.upper, g.upper_off
     for x in range(n_slots):
         if lost[x] and not dead[x]:
-            row = _row(x, layer, links0, upper, upper_off)
+            row = _row(g, x, layer)
             for j in range(1, row[0] + 1):
-                _add_link(row[j], x, layer, mmax, data, scale, metric, links0, upper, upper_off,
-                          tmp_d, tmp_i)
+                _add_link(row[j], x, layer, mmax, data, scale, metric, links0, upper,
+                          upper_off, tmp_d, tmp_i)
 
 
-def repair_around(dead, n_slots, entry, max_level, data, scale, metric, links0, upper, upper_off,
-                  level, m, ef, n_jobs):
-    """Remove every link into the ``dead`` nodes (uint8 mask over slots), layer by layer."""
+def repair_around(dead, n_slots, entry, max_level, g, m, ef, n_jobs):
+    """Remove every link into the ``dead`` nodes (uint8 mask over slots) of the graph ``g``,
+    layer by layer."""
     for layer in range(max_level, -1, -1):
         mmax = 2 * m if layer == 0 else m
-        affected = _affected(layer, dead, n_slots, level, links0, upper, upper_off)
+        affected = _affected(layer, dead, n_slots, g)
         if affected.size:
             new_rows = np.zeros((affected.size, mmax + 1), np.int32)
             # each new list is a search of about ef expanded nodes of up to mmax neighbours
-            work = 2.0 * affected.size * ef * mmax * data.shape[1]
+            work = 2.0 * affected.size * ef * mmax * g.data.shape[1]
             n_threads = effective_n_jobs(n_jobs, work)
             with thread_pool(n_threads) as parallel:
                 if parallel:
                     with numba_threads(n_threads):
                         _repair_lists(min(affected.size, n_threads), affected, layer, mmax, ef,
-                                      dead, entry, max_level, data, scale, metric, links0,
-                                      upper, upper_off, new_rows)
+                                      dead, entry, max_level, g, new_rows)
                 else:
-                    _repair_chunk(0, 1, affected, layer, mmax, ef, dead, entry, max_level,
-                                  data, scale, metric, links0, upper, upper_off, new_rows)
+                    _repair_chunk(0, 1, affected, layer, mmax, ef, dead, entry, max_level, g,
+                                  new_rows)
         else:
             new_rows = np.zeros((0, mmax + 1), np.int32)
-        _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, data, scale, metric,
-                           links0, upper, upper_off, level)
+        _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, g)
+
+
+def release_deleted(index) -> None:
+    """Unlink every deleted element of ``index`` and free its slot: the links into them are
+    repaired, or above ``index._REBUILD_FRACTION`` deleted the survivors' graph is rebuilt."""
+    n = index._n_slots
+    dead = index._deleted[:n].copy()
+    rebuild = index._n_deleted > index._REBUILD_FRACTION * (index._n_live + index._n_deleted)
+    if not rebuild:
+        repair_around(dead, n, index._entry, index._max_level, index._graph(), index.M,
+                      index._ef_build(), index.n_jobs)
+    gone = np.flatnonzero(dead)
+    index._level[gone] = -1
+    index._links0[gone, 0] = 0
+    index._upper_off[gone] = -1
+    index._labels[gone] = -1
+    index._deleted[gone] = 0
+    index._n_deleted = 0
+    if rebuild:  # re-insert the survivors in slot order, keeping their levels
+        live = np.flatnonzero(index._level[:n] >= 0).astype(np.int32)
+        index._entry, index._max_level = -1, -1
+        with inserter(index, live.size) as insert:
+            insert(live, index._level[live].copy())
+    elif dead[index._entry]:
+        levels = index._level[:n]
+        if (levels >= 0).any():
+            index._entry = int(np.argmax(levels))
+            index._max_level = int(levels[index._entry])
+        else:
+            index._entry, index._max_level = -1, -1

@@ -44,6 +44,22 @@ def allowed_slots(filter, labels: np.ndarray) -> np.ndarray:
     return np.isin(labels, allowed_ids) & (labels >= 0)
 
 
+_NO_SKIP = np.zeros(1, np.uint8)
+
+
+def returnable(index, filter):
+    """``(skip, has_skip, n_returnable)``: a uint8 mask of the slots a query must not return
+    (deleted, free, or not allowed by ``filter``) and how many it may. The caller holds the
+    index's shared lock."""
+    n = index._n_slots
+    if filter is None and index._n_live == n:  # nothing to skip
+        return _NO_SKIP, False, n
+    mask = (index._deleted[:n] != 0) | (index._level[:n] < 0)
+    if filter is not None:
+        mask |= ~allowed_slots(filter, index._labels[:n])
+    return mask.astype(np.uint8), True, int(n - np.count_nonzero(mask))
+
+
 def query_work(n_queries: int, visits: int, dim: int) -> float:
     """Floating-point operations of a batch: ``visits`` distances of ``dim`` terms per query."""
     return 2.0 * n_queries * visits * dim
@@ -57,9 +73,8 @@ def search(index, Q, k, ef, skip, has_skip, n_returnable):
     exact = n_returnable <= ef  # the graph search would visit everything anyway
     out_ids = np.empty((n_q, k), np.int32)
     out_dist = np.empty((n_q, k), np.float32)
-    args = (Q, k, ef, exact, index._n_slots, index._entry, index._max_level, index._data,
-            index._scale, index._metric_code, index._links0, index._upper, index._upper_off,
-            index._level, skip, has_skip)
+    args = (Q, k, ef, exact, index._n_slots, index._entry, index._max_level, index._graph(), skip,
+            has_skip)
     # a graph search expands about ef nodes and evaluates up to 2 M neighbours of each, and
     # never more than the nodes there are
     visits = n_returnable if exact else min(ef * 2 * index.M, index._n_slots)

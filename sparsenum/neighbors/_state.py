@@ -1,4 +1,5 @@
-"""Validation of an HNSW index's state read back from a file or a pickle.
+"""The state of an HNSW index (what a file or a pickle keeps): its scalars, and their validation
+and that of the arrays when read back, before they become an index again.
 
 A checksum tells damage from a good file, not a hostile or buggy writer from an honest one. The
 numba kernels trust the graph (no bounds checks in the hot loops), so a state is checked field by
@@ -217,3 +218,42 @@ def _check_upper(c: _Checker, arrays: dict, M: int) -> None:
     c.require((level[nb] >= layers[which]).all(), "upper",
               "link to nodes that are not on that layer")
     c.require(not (nb == owners[which]).any(), "upper", "hold self links")
+
+
+
+class IndexState:
+    """What a file or a pickle keeps of an index, and the index rebuilt from it (a base of
+    HNSWIndex, beside ``GraphStorage``, which supplies the arrays and counts)."""
+
+    def _state_scalars(self) -> dict:
+        """The index's parameters and counts (its arrays: ``_state_arrays``)."""
+        return {"dim": self.dim, "metric": self.metric, "M": self.M,
+                "ef_construction": self.ef_construction, "ef": self._ef, "n_jobs": self.n_jobs,
+                **self._state_counts(), "rng_state": self._rng.bit_generator.state}
+
+    @classmethod
+    def _from_state(cls, scalars: dict, arrays: dict, source: str):
+        """An index from a state, checked first (``source`` names it in errors)."""
+        scalars = check_state(scalars, arrays, source)
+        self = cls.__new__(cls)
+        self.dim, self.metric, self.M = scalars["dim"], scalars["metric"], scalars["M"]
+        self.ef_construction, self._ef = scalars["ef_construction"], scalars["ef"]
+        self.n_jobs, self.random_state = scalars["n_jobs"], None
+        self._rng = np.random.default_rng()
+        self._rng.bit_generator.state = scalars["rng_state"]
+        self._init_locks()
+        self._restore(arrays, scalars)
+        return self
+
+    def __getstate__(self):
+        # copies: pickling runs after this returns, when a concurrent add may change the arrays
+        with self._lock.shared():
+            arrays = {name: a.copy() for name, a in self._state_arrays().items()}
+            return {"scalars": self._state_scalars(), "arrays": arrays}
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict) or set(state) != {"scalars", "arrays"}:
+            raise ValueError("corrupt or unsupported pickled index: state must hold 'scalars' "
+                             "and 'arrays'")
+        restored = type(self)._from_state(state["scalars"], state["arrays"], "pickled index")
+        self.__dict__.update(restored.__dict__)

@@ -2,7 +2,7 @@
 
 Slots ``0 .. _n_slots - 1`` have been used; a slot with ``level == -1`` is free (never used, or
 released after deletion) and has label -1, no links and no upper rows. The layout of the arrays is
-described in ``_kernels.py``. Slot numbers are int32 (as in hnswlib), so an index holds at most
+described in ``_graph.py``. Slot numbers are int32 (as in hnswlib), so an index holds at most
 2**31 - 1 elements.
 """
 
@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
+
+from ._graph import INNER_PRODUCT, L2, Graph
+from ._validation import max_norm
 
 MAX_SLOTS = 2**31 - 1
 
@@ -54,10 +57,12 @@ def check_capacity(capacity: int, dim: int, M: int, what: str) -> None:
 
 
 class GraphStorage:
-    """The arrays of the graph and their bookkeeping (a base of HNSWIndex)."""
+    """The arrays of the graph and their bookkeeping (a base of HNSWIndex): allocation, growth,
+    the slots of new elements, the id lookup, and the arrays' part of the saved state."""
 
     dim: int
     M: int
+    metric: str
 
     def _allocate(self, capacity: int) -> None:
         self._data = np.zeros((capacity, self.dim), np.float32)
@@ -77,6 +82,15 @@ class GraphStorage:
         self._next_id = 0
         self._max_norm = 0.0  # largest norm ever added: the scale of the index
         self._lookup = None
+
+    @property
+    def _metric_code(self) -> int:
+        return L2 if self.metric in ("sqeuclidean", "euclidean") else INNER_PRODUCT
+
+    def _graph(self) -> Graph:
+        """The arrays as the kernels take them (the current ones: growth replaces them)."""
+        return Graph(self._data, self._scale, self._metric_code, self._links0, self._upper,
+                     self._upper_off, self._level)
 
     @property
     def capacity(self) -> int:
@@ -122,3 +136,91 @@ class GraphStorage:
             self._upper = upper
         self._n_upper += n_rows
         return start
+
+    # -- id lookup ------------------------------------------------------------------------------
+    def _live_lookup(self):
+        """(ids of the live elements ascending, their slots), cached until the next change."""
+        lookup = self._lookup
+        if lookup is None:
+            n = self._n_slots
+            live = np.flatnonzero((self._level[:n] >= 0) & (self._deleted[:n] == 0))
+            labels = self._labels[live]
+            order = np.argsort(labels, kind="stable")
+            lookup = self._lookup = (labels[order], live[order].astype(np.int64))
+        return lookup
+
+    def _find(self, ids: np.ndarray):
+        """Slots of ``ids`` and a mask of which were found among the live elements."""
+        labels, slots = self._live_lookup()
+        if labels.size == 0:
+            return np.zeros(ids.shape, np.int64), np.zeros(ids.shape, bool)
+        pos = np.minimum(np.searchsorted(labels, ids), labels.size - 1)
+        return slots[pos], labels[pos] == ids
+
+    def _slots_of(self, ids: np.ndarray, name: str = "ids") -> np.ndarray:
+        slots, found = self._find(ids)
+        if not found.all():
+            missing = ids[~found][:5].tolist()
+            raise KeyError(f"{name} contains {int((~found).sum())} unknown or deleted ids, "
+                           f"e.g. {missing}")
+        return slots
+
+    # -- slots of new elements ------------------------------------------------------------------
+    def _claim_slots(self, n: int, what: str) -> np.ndarray:
+        """Slots for ``n`` new elements: free ones first (in slot order), then fresh ones,
+        growing the arrays if needed. Deleted elements must have been released before."""
+        free = np.flatnonzero(self._level[: self._n_slots] < 0)
+        reused = free[:n]
+        n_fresh = n - reused.size
+        self._grow(self._n_slots + n_fresh, what)
+        fresh = np.arange(self._n_slots, self._n_slots + n_fresh)
+        self._n_slots += n_fresh
+        return np.concatenate([reused, fresh]).astype(np.int32)
+
+    def _place(self, slots, levels, X, scales, ids) -> None:
+        """Write the vectors, scales, ids and upper-layer rows of new elements (before their
+        links are made)."""
+        rows = np.where(levels > 0, levels, 0)
+        first = self._reserve_upper_rows(int(rows.sum()))
+        self._upper_off[slots] = np.where(levels > 0, first + np.cumsum(rows) - rows, -1)
+        self._data[slots] = X
+        self._scale[slots] = scales
+        self._labels[slots] = ids
+        self._deleted[slots] = 0
+
+    def _mark_deleted(self, slots) -> None:
+        self._deleted[slots] = 1
+        self._n_live -= slots.size
+        self._n_deleted += slots.size
+        self._lookup = None
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _state_arrays(self) -> dict:
+        """The arrays that define the index, trimmed to the slots in use (views, no copies)."""
+        n = self._n_slots
+        return {"data": self._data[:n], "scale": self._scale[:n], "labels": self._labels[:n],
+                "deleted": self._deleted[:n], "level": self._level[:n],
+                "links0": self._links0[:n], "upper_off": self._upper_off[:n],
+                "upper": self._upper[: self._n_upper]}
+
+    def _state_counts(self) -> dict:
+        return {"n_live": self._n_live, "n_deleted": self._n_deleted, "entry": self._entry,
+                "max_level": self._max_level, "next_id": self._next_id}
+
+    def _restore(self, arrays: dict, counts: dict) -> None:
+        """Arrays and counts of :meth:`_state_arrays` and :meth:`_state_counts`, checked by
+        ``_state.check_state``."""
+        n = arrays["data"].shape[0]
+        self._allocate(0)
+        self._set_capacity(n)
+        for name in ("data", "scale", "labels", "deleted", "level", "links0", "upper_off"):
+            getattr(self, "_" + name)[:n] = arrays[name]
+        self._upper = np.ascontiguousarray(arrays["upper"], np.int32)
+        if self._upper.shape[0] == 0:
+            self._upper = np.zeros((1, self.M + 1), np.int32)
+        self._n_upper = arrays["upper"].shape[0]
+        self._n_slots = n
+        self._n_live, self._n_deleted = counts["n_live"], counts["n_deleted"]
+        self._entry, self._max_level = counts["entry"], counts["max_level"]
+        self._next_id = counts["next_id"]
+        self._max_norm = max_norm(self._data[:n][self._level[:n] >= 0])

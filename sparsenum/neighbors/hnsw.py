@@ -8,13 +8,13 @@ import threading
 
 import numpy as np
 
-from ..utils import check_int, effective_n_jobs, numba_threads, random_seed
+from ..utils import check_int, random_seed
 from ..utils.validation import check_n_jobs
-from . import _insert, _kernels
-from ._locking import ReadWriteLock, thread_pool
-from ._progress import Progress
-from ._repair import repair_around
-from ._search import allowed_slots, search
+from ._insert import insert_batches
+from ._locking import ReadWriteLock
+from ._repair import release_deleted
+from ._search import returnable, search
+from ._state import IndexState
 from ._storage import GraphStorage, check_capacity
 from ._validation import (
     check_ids,
@@ -23,15 +23,12 @@ from ._validation import (
     check_scale,
     check_vectors,
     check_verbose,
-    max_norm,
 )
 
 __all__ = ["HNSWIndex"]
 
-_NO_SKIP = np.zeros(1, np.uint8)
 
-
-class HNSWIndex(GraphStorage):
+class HNSWIndex(GraphStorage, IndexState):
     """Approximate nearest-neighbour index: a hierarchical navigable small-world graph.
 
     Vectors are stored as float32 in flat arrays; insertion follows Malkov & Yashunin with the
@@ -183,42 +180,10 @@ class HNSWIndex(GraphStorage):
         with self._lock.shared():
             return self._live_lookup()[0].copy()
 
-    @property
-    def _metric_code(self) -> int:
-        return _kernels.L2 if self.metric in ("sqeuclidean", "euclidean") else \
-            _kernels.INNER_PRODUCT
-
     def _ef_build(self) -> int:
         """``ef_construction`` as used: at least M, and never above the number of slots (a
         longer candidate list cannot fill, and the search would be the same)."""
         return max(1, min(max(self.ef_construction, self.M), self._n_slots))
-
-    # -- id lookup ------------------------------------------------------------------------------
-    def _live_lookup(self):
-        lookup = self._lookup
-        if lookup is None:
-            n = self._n_slots
-            live = np.flatnonzero((self._level[:n] >= 0) & (self._deleted[:n] == 0))
-            labels = self._labels[live]
-            order = np.argsort(labels, kind="stable")
-            lookup = self._lookup = (labels[order], live[order].astype(np.int64))
-        return lookup
-
-    def _find(self, ids: np.ndarray):
-        """Slots of ``ids`` and a mask of which were found among the live elements."""
-        labels, slots = self._live_lookup()
-        if labels.size == 0:
-            return np.zeros(ids.shape, np.int64), np.zeros(ids.shape, bool)
-        pos = np.minimum(np.searchsorted(labels, ids), labels.size - 1)
-        return slots[pos], labels[pos] == ids
-
-    def _slots_of(self, ids: np.ndarray, name: str = "ids") -> np.ndarray:
-        slots, found = self._find(ids)
-        if not found.all():
-            missing = ids[~found][:5].tolist()
-            raise KeyError(f"{name} contains {int((~found).sum())} unknown or deleted ids, "
-                           f"e.g. {missing}")
-        return slots
 
     # -- adding ---------------------------------------------------------------------------------
     def _draw_levels(self, n: int) -> np.ndarray:
@@ -273,53 +238,14 @@ class HNSWIndex(GraphStorage):
                 return
             with self._lock.exclusive():
                 if self._n_deleted:
-                    self._release_deleted()
-                free = np.flatnonzero(self._level[: self._n_slots] < 0)
-                reused = free[:n]
-                n_fresh = n - reused.size
-                self._grow(self._n_slots + n_fresh, f"adding {n} rows of X")
-                fresh = np.arange(self._n_slots, self._n_slots + n_fresh)
-                self._n_slots += n_fresh
-            slots = np.concatenate([reused, fresh]).astype(np.int32)
+                    release_deleted(self)
+                slots = self._claim_slots(n, f"adding {n} rows of X")
             levels = self._draw_levels(n)
             scales = np.ones(n, np.float32)
             if self.metric == "cosine":
                 scales = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1), 0)
             self._max_norm = max(self._max_norm, batch_norm)
-            self._insert_batches(X, ids, slots, levels, scales.astype(np.float32), verbose)
-
-    def _insert_threads(self, n: int) -> int:
-        """Threads for inserting ``n`` nodes: one unless there are two link batches to share
-        and (with the default n_jobs) the estimated work outweighs starting threads."""
-        if n < 2 * self._LINK_BATCH:
-            return 1
-        # each insertion searches about ef_construction nodes of up to 2 M neighbours
-        return effective_n_jobs(self.n_jobs, 2.0 * n * self._ef_build() * 2 * self.M * self.dim)
-
-    def _insert_batches(self, X, ids, slots, levels, scales, verbose) -> None:
-        """Insert in batches, each under the exclusive lock and complete when it is released."""
-        n = X.shape[0]
-        progress = Progress("HNSWIndex.add", n, verbose)
-        n_threads = self._insert_threads(n)
-        with thread_pool(n_threads) as parallel:
-            inserter = _Inserter(self, n_threads if parallel else 1)
-            for start in range(0, n, self._INSERT_BATCH):
-                part = slice(start, min(start + self._INSERT_BATCH, n))
-                batch, lv = slots[part], levels[part]
-                with self._lock.exclusive():
-                    rows = np.where(lv > 0, lv, 0)
-                    first = self._reserve_upper_rows(int(rows.sum()))
-                    self._upper_off[batch] = np.where(lv > 0, first + np.cumsum(rows) - rows,
-                                                      -1)
-                    self._data[batch] = X[part]
-                    self._scale[batch] = scales[part]
-                    self._labels[batch] = ids[part]
-                    self._deleted[batch] = 0
-                    inserter.insert(batch, lv)
-                    self._n_live += batch.size
-                    self._next_id = max(self._next_id, int(ids[part].max()) + 1)
-                    self._lookup = None
-                progress.update(part.stop)
+            insert_batches(self, X, ids, slots, levels, scales.astype(np.float32), verbose)
 
     # -- deleting -------------------------------------------------------------------------------
     def mark_deleted(self, ids) -> None:
@@ -343,41 +269,7 @@ class HNSWIndex(GraphStorage):
         with self._writer:
             slots = self._slots_of(ids)
             with self._lock.exclusive():
-                self._deleted[slots] = 1
-                self._n_live -= slots.size
-                self._n_deleted += slots.size
-                self._lookup = None
-
-    def _release_deleted(self) -> None:
-        """Unlink every deleted element and free its slot (repair or rebuild, see above)."""
-        n = self._n_slots
-        dead = self._deleted[:n].copy()
-        rebuild = self._n_deleted > self._REBUILD_FRACTION * (self._n_live + self._n_deleted)
-        if not rebuild:
-            repair_around(dead, n, self._entry, self._max_level, self._data, self._scale,
-                          self._metric_code, self._links0, self._upper, self._upper_off,
-                          self._level, self.M, self._ef_build(), self.n_jobs)
-        gone = np.flatnonzero(dead)
-        self._level[gone] = -1
-        self._links0[gone, 0] = 0
-        self._upper_off[gone] = -1
-        self._labels[gone] = -1
-        self._deleted[gone] = 0
-        self._n_deleted = 0
-        if rebuild:  # re-insert the survivors in slot order, keeping their levels
-            live = np.flatnonzero(self._level[:n] >= 0).astype(np.int32)
-            self._entry, self._max_level = -1, -1
-            n_threads = self._insert_threads(live.size)
-            with thread_pool(n_threads) as parallel:
-                _Inserter(self, n_threads if parallel else 1).insert(
-                    live, self._level[live].copy())
-        elif dead[self._entry]:
-            levels = self._level[:n]
-            if (levels >= 0).any():
-                self._entry = int(np.argmax(levels))
-                self._max_level = int(levels[self._entry])
-            else:
-                self._entry, self._max_level = -1, -1
+                self._mark_deleted(slots)
 
     def resize(self, max_elements) -> None:
         """Set the capacity to ``max_elements`` slots (at least the slots in use).
@@ -447,15 +339,7 @@ class HNSWIndex(GraphStorage):
             norms = np.linalg.norm(Q.astype(np.float64), axis=1, keepdims=True)
             Q = (Q / np.where(norms > 0, norms, 1)).astype(np.float32)
         with self._lock.shared():
-            n = self._n_slots
-            if filter is None and self._n_live == n:  # nothing to skip
-                skip, has_skip, n_returnable = _NO_SKIP, False, n
-            else:
-                mask = (self._deleted[:n] != 0) | (self._level[:n] < 0)
-                if filter is not None:
-                    mask |= ~allowed_slots(filter, self._labels[:n])
-                n_returnable = int(n - np.count_nonzero(mask))
-                skip, has_skip = mask.astype(np.uint8), True
+            skip, has_skip, n_returnable = returnable(self, filter)
             if k > n_returnable:
                 what = "live elements" if filter is None else "live elements allowed by filter"
                 raise ValueError(f"k must be <= the number of {what} ({n_returnable}); got {k}")
@@ -466,62 +350,6 @@ class HNSWIndex(GraphStorage):
         return ids, dist
 
     # -- persistence ----------------------------------------------------------------------------
-    def _state_arrays(self) -> dict:
-        """The arrays that define the index, trimmed to the slots in use (views, no copies)."""
-        n = self._n_slots
-        return {"data": self._data[:n], "scale": self._scale[:n], "labels": self._labels[:n],
-                "deleted": self._deleted[:n], "level": self._level[:n],
-                "links0": self._links0[:n], "upper_off": self._upper_off[:n],
-                "upper": self._upper[: self._n_upper]}
-
-    def _state_scalars(self) -> dict:
-        return {"dim": self.dim, "metric": self.metric, "M": self.M,
-                "ef_construction": self.ef_construction, "ef": self._ef, "n_jobs": self.n_jobs,
-                "n_live": self._n_live, "n_deleted": self._n_deleted, "entry": self._entry,
-                "max_level": self._max_level, "next_id": self._next_id,
-                "rng_state": self._rng.bit_generator.state}
-
-    @classmethod
-    def _from_state(cls, scalars: dict, arrays: dict, source: str) -> HNSWIndex:
-        from ._state import check_state
-
-        scalars = check_state(scalars, arrays, source)
-        self = cls.__new__(cls)
-        self.dim, self.metric, self.M = scalars["dim"], scalars["metric"], scalars["M"]
-        self.ef_construction, self._ef = scalars["ef_construction"], scalars["ef"]
-        self.n_jobs, self.random_state = scalars["n_jobs"], None
-        self._rng = np.random.default_rng()
-        self._rng.bit_generator.state = scalars["rng_state"]
-        self._init_locks()
-        n = arrays["data"].shape[0]
-        self._allocate(0)
-        self._set_capacity(n)
-        for name in ("data", "scale", "labels", "deleted", "level", "links0", "upper_off"):
-            getattr(self, "_" + name)[:n] = arrays[name]
-        self._upper = np.ascontiguousarray(arrays["upper"], np.int32)
-        if self._upper.shape[0] == 0:
-            self._upper = np.zeros((1, self.M + 1), np.int32)
-        self._n_upper = arrays["upper"].shape[0]
-        self._n_slots = n
-        self._n_live, self._n_deleted = scalars["n_live"], scalars["n_deleted"]
-        self._entry, self._max_level = scalars["entry"], scalars["max_level"]
-        self._next_id = scalars["next_id"]
-        self._max_norm = max_norm(self._data[:n][self._level[:n] >= 0])
-        return self
-
-    def __getstate__(self):
-        # copies: pickling runs after this returns, when a concurrent add may change the arrays
-        with self._lock.shared():
-            arrays = {name: a.copy() for name, a in self._state_arrays().items()}
-            return {"scalars": self._state_scalars(), "arrays": arrays}
-
-    def __setstate__(self, state):
-        if not isinstance(state, dict) or set(state) != {"scalars", "arrays"}:
-            raise ValueError("corrupt or unsupported pickled index: state must hold 'scalars' "
-                             "and 'arrays'")
-        restored = type(self)._from_state(state["scalars"], state["arrays"], "pickled index")
-        self.__dict__.update(restored.__dict__)
-
     def save(self, path: str | os.PathLike) -> None:
         """Write the index to ``path`` (versioned header, raw arrays, CRC-32 checksum).
 
@@ -561,26 +389,3 @@ class HNSWIndex(GraphStorage):
         except ValueError as exc:
             raise ValueError(f"{exc} ({path})") from None
 
-
-class _Inserter:
-    """Runs the insertion kernels of ``_insert.py`` on ``n_threads`` threads (1: the serial
-    kernel), keeping the visited tags of each thread from one call to the next."""
-
-    def __init__(self, index: HNSWIndex, n_threads: int) -> None:
-        self.index = index
-        self.n_threads = n_threads
-        self.visited = np.zeros((n_threads, index.capacity), np.int32)
-        self.tags = np.zeros(n_threads, np.int64)
-
-    def insert(self, slots: np.ndarray, levels: np.ndarray) -> None:
-        index = self.index
-        args = (slots, levels, index._entry, index._max_level, index._data, index._scale,
-                index._metric_code, index._links0, index._upper, index._upper_off,
-                index._level, index.M, index._ef_build(), index._LINK_BATCH, self.visited,
-                self.tags)
-        if self.n_threads == 1:
-            entry, top = _insert.insert_serial(*args)
-        else:
-            with numba_threads(self.n_threads):
-                entry, top = _insert.insert_parallel(*args)
-        index._entry, index._max_level = int(entry), int(top)

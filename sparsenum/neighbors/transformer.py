@@ -44,7 +44,8 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     ef_construction : int, default=200
         Candidate list size while building.
     ef : int, default=50
-        Candidate list size of the queries (``max(ef, n_neighbors + 1)`` is used).
+        Candidate list size of the queries (``max(ef, n_neighbors + 1)`` is used); given to
+        ``index_`` in ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds the index's random levels.
     n_jobs : int, optional
@@ -135,7 +136,7 @@ class HNSWTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                              f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}"
                              + (" (mode='distance' adds the sample itself)"
                                 if self.mode == "distance" else ""))
-        ids, dist = self.index_._query(X, k, max(self.ef, k), None, "X")
+        ids, dist = self.index_._query(X, k, None, None, "X")  # ef: the index's, set in fit
         n_queries = X.shape[0]
         if self.mode == "connectivity":
             values = np.ones(n_queries * k)
