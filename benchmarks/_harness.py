@@ -227,3 +227,40 @@ class BenchmarkReport:
         print(f"\nwrote {out / (self.module + '.json')} and {len(self.plots)} plots "
               f"in {payload['seconds']} s")
         return table
+
+
+def interleaved(calls: dict, repeats: int) -> dict:
+    """Median times of several calls on one input, measured in alternation (load drifts hit all
+    of them alike); the first call of each is a warm-up and kept apart."""
+    first = {}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        call()
+        first[name] = time.perf_counter() - start
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            result = call()
+            times[name].append(time.perf_counter() - start)
+    return {name: Timing(first[name], statistics.median(t), t, result)
+            for name, t in times.items()}
+
+
+SMALL_NOTES = ("Small inputs: the default n_jobs=None against n_jobs=1, {} pairs of warm "
+               "calls back to back, numba at its default thread count (all cores), BLAS "
+               "threads {}; times are medians, default_over_serial the median of the per-pair "
+               "ratios (target: <= 1.2).")
+
+
+def default_against_serial(report: BenchmarkReport, cases, repeats: int) -> None:
+    """Rows ``small: <problem>``: each ``call(n_jobs)`` of ``cases`` with the default
+    ``n_jobs=None`` against ``n_jobs=1``, interleaved (target: within 1.2x)."""
+    for problem, call in cases:
+        t = interleaved({"default": lambda call=call: call(None),
+                         "n_jobs=1": lambda call=call: call(1)}, repeats)
+        # each pair ran back to back: the median of their ratios resists the machine's drift
+        ratio = statistics.median(a / b for a, b in zip(t["default"].times, t["n_jobs=1"].times))
+        report.add(f"small: {problem}", "default n_jobs=None", t["default"], ours=True,
+                   default_over_serial=ratio)
+        report.add(f"small: {problem}", "n_jobs=1", t["n_jobs=1"])

@@ -23,8 +23,6 @@ Run: ``python -m benchmarks.bench_dictionary [--quick | --small]``.
 
 from __future__ import annotations
 
-import statistics
-import time
 import warnings
 
 import numpy as np
@@ -34,7 +32,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.image import extract_patches_2d
 from sklearn.linear_model import orthogonal_mp_gram
 
-from benchmarks._harness import BenchmarkReport, Timing, blas_threads, parse_args, time_call
+from benchmarks._harness import (
+    SMALL_NOTES,
+    BenchmarkReport,
+    blas_threads,
+    default_against_serial,
+    parse_args,
+    time_call,
+)
 from sparsenum.dictionary import (
     KSVD,
     CalibratedDictionaryCompressor,
@@ -185,24 +190,6 @@ def bench_compression(report, args):
                          ylabel="held-out activation error")
 
 
-def interleaved(calls: dict, repeats: int) -> dict:
-    """Median times of several calls on one input, measured in alternation (load drifts hit all
-    of them alike); the first call of each is a warm-up and kept apart."""
-    first = {}
-    for name, call in calls.items():
-        start = time.perf_counter()
-        call()
-        first[name] = time.perf_counter() - start
-    times = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            result = call()
-            times[name].append(time.perf_counter() - start)
-    return {name: Timing(first[name], statistics.median(t), t, result)
-            for name, t in times.items()}
-
-
 def small_cases():
     """(problem, call(n_jobs)) for every public function and estimator method with n_jobs."""
     rng = np.random.default_rng(0)
@@ -241,20 +228,7 @@ def _quiet_fit(model, *data):
 
 def run_small(report, repeats):
     """Default n_jobs=None against n_jobs=1 on 1 to 1,000 signals (target: within 1.2x)."""
-    for problem, call in small_cases():
-        t = interleaved({"default": lambda call=call: call(None),
-                         "n_jobs=1": lambda call=call: call(1)}, repeats)
-        # each pair ran back to back: the median of their ratios resists the machine's drift
-        ratio = statistics.median(a / b for a, b in zip(t["default"].times, t["n_jobs=1"].times))
-        report.add(f"small: {problem}", "default n_jobs=None", t["default"], ours=True,
-                   default_over_serial=ratio)
-        report.add(f"small: {problem}", "n_jobs=1", t["n_jobs=1"])
-
-
-SMALL_NOTES = ("Small inputs: the default n_jobs=None against n_jobs=1, {} pairs of warm "
-               "calls back to back, numba at its default thread count (all cores), BLAS "
-               "threads {}; times are medians, default_over_serial the median of the per-pair "
-               "ratios (target: <= 1.2).")
+    default_against_serial(report, small_cases(), repeats)
 
 
 def main(argv=None):
