@@ -242,8 +242,9 @@ def posterior_step(design, idx: np.ndarray, frozen: np.ndarray, gamma: np.ndarra
     return post, mean, var, second, frozen_sq, log_gamma, change
 
 
-def negative_log_evidence(post: Posterior, m: int, is_complex: bool) -> float:
-    """``-log p(y)`` of the Gaussian model the posterior was computed for."""
+def negative_log_evidence(post, m: int, is_complex: bool) -> float:
+    """``-log p(y)`` of the Gaussian model the posterior was computed for, from its
+    ``log_det_c`` and ``quad`` (a :class:`Posterior`, or KroSBL's Kronecker E-step)."""
     if is_complex:
         return float(m * np.log(np.pi) + post.log_det_c + post.quad)
     return float(0.5 * (m * np.log(2.0 * np.pi) + post.log_det_c + post.quad))

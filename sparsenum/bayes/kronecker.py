@@ -17,7 +17,7 @@ import numpy as np
 from ..base import ConvergenceHistory
 from ..utils import check_int, check_one_of, check_scalar
 from ._kernels import mode_product
-from ._posterior import blas_threads_for
+from ._posterior import blas_threads_for, negative_log_evidence
 from ._result import KroneckerSBLResult
 from ._validation import check_callback, check_factors, check_noise_var, check_verbose
 from .sbl import HISTORY_LABELS, TUNING, relative_change, zero_data_result
@@ -243,8 +243,7 @@ def _run(factors, y, update, noise_var, prune, tol, max_iter, callback, verbose)
         new_mean[full_index] = step.mean.ravel()
         change = relative_change(new_mean, mean)
         mean = new_mean
-        objective = (m * np.log(np.pi) if is_complex else 0.5 * m * np.log(2 * np.pi)) + \
-            (1.0 if is_complex else 0.5) * (step.log_det_c + step.quad)
+        objective = negative_log_evidence(step, m, is_complex)
         history.record(it, objective=objective, criterion=change, n_active=full_index.size,
                        noise_var=sigma2)
         if verbose >= 2:
