@@ -6,13 +6,9 @@ Dask arrays chunked by rows are accepted everywhere ``A`` is; Dask is imported o
 
 from ..utils._lazy import lazy_exports
 from ._result import LstsqResult
+from ._sketch_choice import auto_oversampling
 from .linf import linf_error_bound, linf_sketch_size
-from .lstsq import (
-    RankDeficientWarning,
-    auto_oversampling,
-    sketch_and_precondition,
-    sketch_and_solve,
-)
+from .lstsq import RankDeficientWarning, sketch_and_precondition, sketch_and_solve
 from .operators import SRHT, CountSketch, GaussianSketch, SketchOperator, SparseSign, make_sketch
 
 __all__ = [

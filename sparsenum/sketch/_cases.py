@@ -25,7 +25,7 @@ def _normal_equation_residual(A, b, result, random_state):
     """``||N^T A^T r|| / ||r||`` for the returned coef, N rebuilt from the same sketch draw."""
     import scipy.linalg
 
-    from .lstsq import _PRECONDITION_SPARSITY
+    from ._sketch_choice import _PRECONDITION_SPARSITY
     from .operators import SparseSign
 
     op = SparseSign(result.sketch_size, nnz_per_column=_PRECONDITION_SPARSITY,
