@@ -28,5 +28,5 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, {
     "CalibratedDictionaryCompressor": ".estimators",
     "KSVD": ".estimators",
-    "OnlineOrthogonalDictionary": ".estimators",
+    "OnlineOrthogonalDictionary": ".online",
 })
