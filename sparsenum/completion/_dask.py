@@ -149,6 +149,10 @@ def _heldout_sums(triplets, U, V, a, c, mu):
     return part.rmse(U, V, a, c, mu) ** 2 * triplets.nnz, triplets.nnz
 
 
+def _difference_sums(triplets, model, reference, mu):
+    return HeldOut(triplets).difference_sums(model, reference, mu)
+
+
 class DaskHeldOut:
     """Held-out entries living in the row blocks."""
 
@@ -166,6 +170,22 @@ class DaskHeldOut:
                  for p, o, s in zip(self.parts, self.offsets, self.block_rows)]
         sums = dask.compute(*tasks)
         return float(np.sqrt(sum(t[0] for t in sums) / sum(t[1] for t in sums)))
+
+    def difference_sums(self, model, reference, mu):
+        """:meth:`HeldOut.difference_sums`, summed over the blocks."""
+        import dask
+
+        model_cols = dask.delayed(model[1]), dask.delayed(model[3])
+        reference_cols = dask.delayed(reference[1]), dask.delayed(reference[3])
+
+        def rows(fit, cols, o, s):
+            return fit[0][o:o + s], cols[0], fit[2][o:o + s], cols[1]
+
+        tasks = [dask.delayed(_difference_sums)(p, rows(model, model_cols, o, s),
+                                                rows(reference, reference_cols, o, s), mu)
+                 for p, o, s in zip(self.parts, self.offsets, self.block_rows)]
+        sums = dask.compute(*tasks)
+        return tuple(sum(t[i] for t in sums) for i in range(3))
 
 
 class DaskObserved:

@@ -174,8 +174,21 @@ class HeldOut:
         t = self.triplets
         if t.nnz == 0:
             return float("nan")
+        return float(np.sqrt(np.mean(self._squared_errors(U, V, a, c, mu))))
+
+    def _squared_errors(self, U, V, a, c, mu):
+        t = self.triplets
         pred = mu + a[t.rows] + c[t.cols] + np.einsum("ij,ij->i", U[t.rows], V[t.cols])
-        return float(np.sqrt(np.mean((t.vals - pred) ** 2)))
+        return (t.vals - pred) ** 2
+
+    def difference_sums(self, model, reference, mu):
+        """``(sum d, sum d^2, count)`` of ``d``, the squared error of ``model`` minus that of
+        ``reference`` (each a ``(U, V, a, c)`` tuple) entry by entry: the sums of a paired
+        comparison of the two fits on the same held-out entries."""
+        if self.triplets.nnz == 0:
+            return 0.0, 0.0, 0
+        d = self._squared_errors(*model, mu) - self._squared_errors(*reference, mu)
+        return float(np.sum(d)), float(d @ d), int(d.size)
 
 
 _MIX_ROW = np.uint64(0x9E3779B97F4A7C15)

@@ -66,12 +66,15 @@ class PenaltySearch:
     #: below its previous minimum (two candidates, 20% of the penalty, on a noisy rank-8
     #: matrix): three in a row, a span of 1.37 in the penalty, end the path
     patience: int = 3
-    #: a candidate whose held-out error exceeds the best one's by this share after
-    #: ``abandon_after`` sweeps is stopped there: warm-started from a better fit, it has
-    #: already moved away from it (its error wanders by less than this while it settles), and
-    #: it counts as a candidate that did not improve (five times ``min_gain``, so no candidate
-    #: that could still win is stopped)
-    abandon_margin: float = 5e-4
+    #: a candidate whose held-out error exceeds the best one's, after ``abandon_after``
+    #: sweeps, by more than ``min_gain`` and by more than ``abandon_z`` standard errors of the
+    #: paired difference (entry by entry on the same held-out entries) is stopped there, and
+    #: counts as a candidate that did not improve: warm-started from a better fit, it has
+    #: already moved away from it by more than the held-out set can call noise. The standard
+    #: error, not a fixed share, sets the bar, so a small held-out set stops fewer candidates
+    #: and a large one more (InstEval: neighbouring candidates differ by about one standard
+    #: error, and the one stopped after 3 sweeps ended, 7 sweeps later, 1.1 above the best)
+    abandon_z: float = 1.0
     abandon_after: int = 3
     #: factors this much smaller than at the start are collapsing to the zero fixed point
     collapse: float = 1e-2
@@ -122,17 +125,18 @@ def select_penalties(data, rank, *, reg, bias_reg, biases, solver, tol, init, se
     first = Start(first.U, first.V, biased.a, biased.c)
     first_size = _frobenius(first.V)
     start = first
-    best, best_start, chosen_reg, rises = np.inf, None, None, 0
+    best, best_start, best_fit, chosen_reg, rises = np.inf, None, None, None, 0
     for g in search.reg_grid:
         lam = g * top
-        def monitor(sweep, now, best=best):
+        def monitor(sweep, now, best=best, best_fit=best_fit):
             if sweep >= 2 and _frobenius(now["col_factors"]) <= search.collapse * first_size:
                 return True  # factors shrinking to zero: the penalty is above the bound
-            if sweep < search.abandon_after or not np.isfinite(best):
+            if sweep < search.abandon_after or best_fit is None:
                 return False
-            err = heldout.rmse(now["row_factors"], now["col_factors"], now["row_bias"],
-                               now["col_bias"], mu)
-            return err > best * (1.0 + search.abandon_margin)
+            fit = (now["row_factors"], now["col_factors"], now["row_bias"], now["col_bias"])
+            if heldout.rmse(*fit, mu) <= best * (1.0 + search.min_gain):
+                return False
+            return _paired_z(heldout.difference_sums(fit, best_fit, mu)) > search.abandon_z
 
         state = sweeps(train, start, reg=lam, bias_reg=chosen_bias, callback=monitor,
                        n_sweeps=search.sweeps_per_candidate, label="reg search", **common)
@@ -149,6 +153,7 @@ def select_penalties(data, rank, *, reg, bias_reg, biases, solver, tol, init, se
             print(f"[altmin] reg={lam:.4g}: validation RMSE {err:.5f}")
         if err < best * (1.0 - search.min_gain):
             best, best_start, chosen_reg, rises = err, start, lam, 0
+            best_fit = (state.U, state.V, state.a, state.c)
         elif not collapsed:
             rises += 1
             if rises >= search.patience:
@@ -213,6 +218,19 @@ def factor_penalty_bound(data, mu, row_bias, col_bias, *, seed=0, steps=30) -> f
     size = len(alphas)
     B = np.diag(alphas) + np.diag(betas[:size - 1], 1)
     return float(np.linalg.svd(B, compute_uv=False)[0])
+
+
+def _paired_z(sums) -> float:
+    """Mean over its standard error of a paired difference given ``(sum, sum of squares,
+    count)``; infinite for a positive difference with no spread, 0 without data."""
+    total, squares, count = sums
+    if count < 2:
+        return 0.0
+    mean = total / count
+    variance = max(squares - total * mean, 0.0) / (count - 1)
+    if variance == 0.0:
+        return math.copysign(math.inf, mean) if mean != 0.0 else 0.0
+    return mean / math.sqrt(variance / count)
 
 
 def _norm(x) -> float:
