@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._search import returnable
 from .hnsw import HNSWIndex
 
 
@@ -17,8 +18,27 @@ def build_shard(block, start: int, params: dict) -> HNSWIndex:
     return index
 
 
-def query_shard(index: HNSWIndex, Q: np.ndarray, k: int, ef: int):
-    return index.query(Q, k, ef=ef)
+def query_shard(index: HNSWIndex, Q: np.ndarray, k: int, ef: int, allowed):
+    """``(ids, distances, n)``: the shard's ``min(k, n)`` nearest among its ``n`` live
+    elements that ``allowed`` (sorted ids, or None for all) lets through."""
+    while True:
+        n = n_returnable(index, allowed)
+        if n == 0:
+            return np.empty((Q.shape[0], 0), np.int64), np.empty((Q.shape[0], 0), np.float32), 0
+        try:
+            ids, dist = index.query(Q, min(k, n), ef=ef, filter=allowed)
+        except ValueError:
+            if n_returnable(index, allowed) < n:  # a deletion came in between: count again
+                continue
+            raise
+        return ids, dist, n
+
+
+def n_returnable(index: HNSWIndex, allowed) -> int:
+    if allowed is None:
+        return len(index)
+    with index._lock.shared():
+        return returnable(index, allowed)[2]
 
 
 def missing_ids(index: HNSWIndex, ids: np.ndarray) -> np.ndarray:
