@@ -3,9 +3,12 @@ array is added or a client is given: one shard per chunk of rows, built where th
 
 from __future__ import annotations
 
+import dask.sizeof  # noqa: F401 (loaded for register_sizeof)
 import numpy as np
 
-from ._shard_tasks import build_shard
+from ._shard_tasks import build_shard, register_sizeof
+
+register_sizeof()  # workers of a threaded cluster share this process and its registry
 
 
 def current_client():

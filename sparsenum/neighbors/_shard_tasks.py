@@ -4,6 +4,8 @@ the same ones."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ._search import returnable
@@ -84,3 +86,21 @@ def load_shard(path: str, expected: dict) -> HNSWIndex:
                          f"{found['min_id']}..{found['max_id']}, outside its manifest range "
                          f"[{expected['start']}, {expected['stop']})")
     return index
+
+
+def shard_nbytes(index: HNSWIndex) -> int:
+    """Memory a shard holds: its arrays, at their allocated capacity."""
+    return sys.getsizeof(index) + sum(a.nbytes for a in vars(index).values()
+                                      if isinstance(a, np.ndarray))
+
+
+def register_sizeof() -> None:
+    """Tell Dask what a shard weighs, if Dask is loaded. Without it Dask measures an index as
+    the few bytes of the Python object and its scheduler takes a shard for free to move: work
+    stealing and rebalancing would ship whole graphs between workers to save a millisecond."""
+    module = sys.modules.get("dask.sizeof")
+    if module is not None:
+        module.sizeof.register(HNSWIndex)(shard_nbytes)
+
+
+register_sizeof()  # on a worker, dask is loaded before a task brings this module in
