@@ -162,7 +162,8 @@ class ShardedHNSWIndex:
             built where the chunk lives. Otherwise a finite array, split into ``n_shards``
             blocks of consecutive rows.
         n_shards : int, optional
-            Number of shards for an in-memory ``X`` (default 1), at most its number of rows.
+            Number of shards for an in-memory ``X`` (default 1), at most its number of rows
+            (an empty ``X`` adds nothing).
             Not allowed with a dask array, whose chunks are the shards.
 
         Raises
@@ -180,8 +181,8 @@ class ShardedHNSWIndex:
             return
         X = check_vectors(X, "X", self.dim)
         n_shards = check_int(1 if n_shards is None else n_shards, "n_shards", low=1,
-                             high=max(X.shape[0], 1))
-        if X.shape[0] == 0:
+                             high=X.shape[0] or None)
+        if X.shape[0] == 0:  # nothing to add, however it would have been split
             return
         bounds = np.linspace(0, X.shape[0], n_shards + 1).round().astype(np.int64)
         with self._writer:
