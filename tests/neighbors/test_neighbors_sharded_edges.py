@@ -96,3 +96,26 @@ def test_ids_as_the_single_index_with_the_same_split(nn):
     for got, want in zip(sharded.query(X[:20], 6, filter=np.arange(0, 300, 2)),
                          single.query(X[:20], 6, filter=np.arange(0, 300, 2))):
         np.testing.assert_array_equal(got, want)
+
+
+def test_shard_query_recounts_after_a_concurrent_deletion(nn, monkeypatch):
+    """A shard counts what it may return, then searches: a deletion in between (another thread)
+    makes the count stale, and the shard counts again instead of failing on k."""
+    from sparsenum.neighbors import _shard_tasks
+
+    X = nn.clustered(20, 5, seed=45)
+    shard = HNSWIndex(5, **PARAMS)
+    shard.add(X)
+    count = _shard_tasks.n_returnable
+    calls = []
+
+    def stale_then_true(index, allowed):
+        calls.append(allowed)
+        if len(calls) == 1:  # counted just before a deletion of one element
+            index.mark_deleted([3])
+            return count(index, allowed) + 1
+        return count(index, allowed)
+
+    monkeypatch.setattr(_shard_tasks, "n_returnable", stale_then_true)
+    ids, dist, n = _shard_tasks.query_shard(shard, X[:2], 25, 50, None)
+    assert n == 19 and ids.shape == (2, 19) and 3 not in ids and len(calls) == 3
