@@ -56,9 +56,15 @@ def add_dask_shards(index, X) -> None:
         handles = [build_shard(b.compute(), s, index._params(i))
                    for (b, s, _), i in zip(chosen, numbers)]
     else:
-        tasks = [dask.delayed(build_shard, pure=False)(b, s, index._params(i))
-                 for (b, s, _), i in zip(chosen, numbers)]
-        handles = client.compute(tasks)
+        # A chunk already in a worker's memory pins its shard's build to that worker: Dask's
+        # scheduler would otherwise move a small chunk to an idle worker, and every later query,
+        # deletion and save of the shard would follow it there. Loosely: if the worker is gone,
+        # another one builds the shard.
+        homes = client.who_has([b.key for b, _, _ in chosen])
+        handles = [client.compute(dask.delayed(build_shard, pure=False)(b, s, index._params(i)),
+                                  workers=list(homes.get(b.key, ())) or None,
+                                  allow_other_workers=True)
+                   for (b, s, _), i in zip(chosen, numbers)]
         wait_all(handles)
     index._shards = index._shards + [_Shard(s, s + n, n, 0, h)
                                      for (_, s, n), h in zip(chosen, handles)]

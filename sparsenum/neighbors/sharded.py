@@ -13,7 +13,7 @@ import numpy as np
 from ..utils import check_int, random_seed
 from ..utils.validation import check_n_jobs, describe_value
 from . import _manifest, _shard_tasks
-from ._shard_filter import split_filter
+from ._shard_query import merge_top_k, split_filter
 from ._validation import check_ids, check_metric, check_no_duplicates, check_vectors
 
 __all__ = ["ShardedHNSWIndex"]
@@ -390,16 +390,6 @@ class ShardedHNSWIndex:
         self._shards = [_Shard(e["start"], e["stop"], e["n_live"], e["n_deleted"], h)
                         for e, h in zip(manifest["shards"], handles)]
         return self
-
-
-def merge_top_k(ids: list, dists: list, k: int):
-    """The ``k`` smallest distances per row over the column blocks ``dists`` (ties: smaller
-    id first), with their ids."""
-    all_ids = np.concatenate(ids, axis=1)
-    all_dist = np.concatenate(dists, axis=1)
-    order = np.lexsort((all_ids, all_dist), axis=1)[:, :k]
-    return (np.take_along_axis(all_ids, order, 1),
-            np.take_along_axis(all_dist, order, 1))
 
 
 def _is_dask_array(X) -> bool:

@@ -118,4 +118,4 @@ def test_shard_query_recounts_after_a_concurrent_deletion(nn, monkeypatch):
 
     monkeypatch.setattr(_shard_tasks, "n_returnable", stale_then_true)
     ids, dist, n = _shard_tasks.query_shard(shard, X[:2], 25, 50, None)
-    assert n == 19 and ids.shape == (2, 19) and 3 not in ids and len(calls) == 3
+    assert n == 19 and ids.shape == dist.shape == (2, 19) and 3 not in ids and len(calls) == 3

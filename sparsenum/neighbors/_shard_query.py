@@ -1,4 +1,5 @@
-"""A query filter of :class:`~sparsenum.neighbors.ShardedHNSWIndex`, cut into one per shard.
+"""One query over the shards of a :class:`~sparsenum.neighbors.ShardedHNSWIndex`: the filter cut
+into one per shard, and the shards' answers merged.
 
 The user's filter speaks of global ids, as :meth:`HNSWIndex.query`'s does (a boolean mask indexed
 by id, or an array of allowed ids). Every shard holds a contiguous range of global ids, so each
@@ -31,3 +32,13 @@ def split_filter(filter, starts: np.ndarray, stops: np.ndarray) -> list[np.ndarr
     lo = np.searchsorted(ids, starts, side="left")
     hi = np.searchsorted(ids, stops, side="left")
     return [ids[a:b] for a, b in zip(lo, hi)]
+
+
+def merge_top_k(ids: list, dists: list, k: int):
+    """The ``k`` smallest distances per row over the column blocks ``dists`` (ties: smaller
+    id first), with their ids."""
+    all_ids = np.concatenate(ids, axis=1)
+    all_dist = np.concatenate(dists, axis=1)
+    order = np.lexsort((all_ids, all_dist), axis=1)[:, :k]
+    return (np.take_along_axis(all_ids, order, 1),
+            np.take_along_axis(all_dist, order, 1))
