@@ -100,6 +100,9 @@ class ShardedHNSWIndex:
     >>> index.mark_deleted([250])
     >>> int(index.query(X[250], k=1)[0][0, 0]) != 250
     True
+    >>> ids, _ = index.query(X[5], k=2, filter=np.arange(400, 600))  # only the last shard
+    >>> bool((ids >= 400).all())
+    True
     """
 
     def __init__(self, dim, *, metric="sqeuclidean", M=16, ef_construction=200,
