@@ -56,10 +56,11 @@ def add_dask_shards(index, X) -> None:
         handles = [build_shard(b.compute(), s, index._params(i))
                    for (b, s, _), i in zip(chosen, numbers)]
     else:
-        # A chunk already in a worker's memory pins its shard's build to that worker: Dask's
-        # scheduler would otherwise move a small chunk to an idle worker, and every later query,
-        # deletion and save of the shard would follow it there. Loosely: if the worker is gone,
-        # another one builds the shard.
+        # A chunk already in a worker's memory asks for its shard's build on that worker: Dask's
+        # scheduler readily moves a small chunk to an idle worker, and every later query,
+        # deletion and save of the shard follows it there. Loosely: if that worker is gone or
+        # the scheduler steals the task to balance the load, another worker builds the shard
+        # (a strict restriction would wait forever for a lost worker).
         homes = client.who_has([b.key for b, _, _ in chosen])
         handles = [client.compute(dask.delayed(build_shard, pure=False)(b, s, index._params(i)),
                                   workers=list(homes.get(b.key, ())) or None,

@@ -1,7 +1,8 @@
 """ShardedHNSWIndex on a LocalCluster of two worker PROCESSES: everything that crosses a process
 boundary (chunks, pickled shards moving between workers and to the client, numba kernels compiled
 or loaded from the cache in each worker, files written by the workers) gives the results of the
-same shards built in this process.
+same shards built in this process. Where Dask places a task is its scheduler's choice (it may move
+work to balance the load), so placement is not asserted.
 
 One cluster for the module, and one test walking an index through its life on it (build, query,
 filter, delete, move, save, load): under pytest-xdist, tests of one module may land in different
@@ -59,22 +60,25 @@ def test_index_life_on_process_workers(data, process_client, tmp_path):
     assert len(pids) == 2 and os.getpid() not in pids
     assert set(client.run(lambda: os.environ.get("NUMBA_CACHE_DIR")).values()) == \
         {os.environ.get("NUMBA_CACHE_DIR")}
+    # the workers import this checkout of sparsenum (a lambda travels by value, a function of
+    # this test module by reference, which the workers could not import)
+    import sparsenum
 
-    # build: one shard per non-empty chunk, on the worker holding the chunk
+    assert set(client.run(lambda: __import__("sparsenum").__file__).values()) == \
+        {sparsenum.__file__}
+
+    # build: one shard per non-empty chunk, each held by one worker (the one holding its chunk,
+    # unless Dask's scheduler moved the build to balance the load: not asserted)
     from dask.distributed import wait
 
     chunked = da.from_array(X, chunks=(CHUNKS, 12)).persist()
     wait(chunked)
-    chunk_keys = [row[0] for row in chunked.__dask_keys__()]
-    chunk_home = client.who_has(chunked)
     index = ShardedHNSWIndex(12, **PARAMS)
     index.add(chunked)
     assert index.n_shards == 3 and index.shard_sizes.tolist() == [700, 1200, 100]
     assert [(s.start, s.stop) for s in index._shards] == [(0, 700), (700, 1900), (1900, 2000)]
     shard_home = client.who_has([s.handle for s in index._shards])
-    non_empty = [k for k, n in zip(chunk_keys, CHUNKS) if n]
-    homes = [shard_home[s.handle.key] for s in index._shards]
-    assert homes == [chunk_home[key] for key in non_empty]
+    assert all(len(shard_home[s.handle.key]) == 1 for s in index._shards)
     # Dask weighs a shard by its arrays (not the bytes of the Python object), so its scheduler
     # does not take a graph for free to move
     weights = client.nbytes(keys=[s.handle.key for s in index._shards], summary=False)
@@ -99,13 +103,14 @@ def test_index_life_on_process_workers(data, process_client, tmp_path):
     after = index.query(Q, 10, ef=24)
     _assert_same(after, local.query(Q, 10, ef=24))
     assert not np.isin(after[0], deleted).any()
-    shard_home = client.who_has([s.handle for s in index._shards])
-    assert [shard_home[s.handle.key] for s in index._shards] == homes  # deleted in place
 
     # a shard pickled to the other worker and to this process answers the same
     first = index._shards[0].handle
     home = client.who_has([first])[first.key]
-    other = next(w for w in client.scheduler_info()["workers"] if (w,) != tuple(home))
+    workers = list(client.scheduler_info()["workers"])
+    others = [w for w in workers if w not in home]
+    assert others, (home, workers)
+    other = others[0]
     from sparsenum.neighbors._shard_tasks import query_shard
 
     moved = client.submit(query_shard, first, Q, 4, 24, None, workers=[other],
