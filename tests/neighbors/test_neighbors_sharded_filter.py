@@ -4,8 +4,12 @@ for bad filters."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sparsenum.neighbors import HNSWIndex, ShardedHNSWIndex
+from tests._fuzz import outcome
+from tests.neighbors._fuzz_cases import BAD_FILTERS
 
 PARAMS = {"M": 8, "ef_construction": 64, "random_state": 0}
 METRICS = ["sqeuclidean", "euclidean", "cosine", "ip"]
@@ -138,3 +142,48 @@ def test_filter_is_not_modified(nn):
     index.query(X[:3], 4, filter=ids)
     np.testing.assert_array_equal(mask, before[0])
     np.testing.assert_array_equal(ids, before[1])
+
+
+_PAIR = []
+
+
+def _pair():
+    """One index and three shards over the same 60 rows (built once: hypothesis calls the
+    test many times), with a few deletions."""
+    if not _PAIR:
+        X = np.random.default_rng(29).normal(size=(60, 4)).astype(np.float32)
+        single = HNSWIndex(4, **PARAMS)
+        single.add(X)
+        sharded = ShardedHNSWIndex(4, **PARAMS)
+        sharded.add(X[:10])
+        sharded.add(X[10:], n_shards=2)
+        for index in (single, sharded):
+            index.mark_deleted([0, 11, 59])
+        _PAIR.extend([X, single, sharded])
+    return _PAIR
+
+
+_filters = st.one_of(
+    st.lists(st.booleans(), max_size=80).map(lambda v: np.array(v, bool)),
+    st.lists(st.integers(0, 90), max_size=30),
+    st.lists(st.integers(0, 90), max_size=30).map(lambda v: np.array(v, np.uint16)),
+    st.sampled_from(range(len(BAD_FILTERS))).map(lambda i: BAD_FILTERS[i]),
+)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=60, deadline=None)
+@given(_filters, st.integers(1, 8))
+def test_any_filter_as_the_single_index(flt, k):
+    """Any filter, good or bad: the same error as one index, or (searches exact at ef=200 on
+    60 rows) the same distances over allowed live ids."""
+    X, single, sharded = _pair()
+    kind, want = outcome(lambda: single.query(X[:6], k, ef=200, filter=flt), names=("filter", "k"))
+    got_kind, got = outcome(lambda: sharded.query(X[:6], k, ef=200, filter=flt),
+                            names=("filter", "k"))
+    assert got_kind == kind, (got, want)
+    if kind == "error":
+        assert type(got) is type(want) and str(got) == str(want)
+        return
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-5)
+    assert not np.isin(got[0], [0, 11, 59]).any()
