@@ -27,7 +27,7 @@ import numpy as np
 from sparsenum.neighbors import HNSWIndex, ShardedHNSWIndex
 
 # %%
-# Data: 20,000 points in 48 dimensions, Gaussian clusters on a 32-dimensional subspace, and 500
+# Data: 16,000 points in 48 dimensions, Gaussian clusters on a 32-dimensional subspace, and 500
 # queries from the same distribution. Exact neighbours by brute force (one matrix product).
 rng = np.random.default_rng(0)
 centers = rng.normal(scale=3.0, size=(40, 32))
@@ -39,7 +39,7 @@ def sample(n):
     return (Z @ basis + 0.05 * rng.normal(size=(n, 48))).astype(np.float32)
 
 
-X, Q = sample(20_000), sample(500)
+X, Q = sample(16_000), sample(500)
 scores = (X.astype(np.float64) ** 2).sum(1)[None, :] - 2.0 * Q.astype(np.float64) @ X.T
 exact = np.argsort(scores, axis=1)[:, :10]
 
@@ -63,18 +63,20 @@ params = {"M": 12, "ef_construction": 64, "random_state": 0, "n_jobs": 1}
 HNSWIndex(48, **params).add(X[:50])  # the first call loads the compiled kernels
 
 # %%
-# One index, then 2, 4 and 8 shards. For each split: the build of all shards, the build of one
-# shard of ``n / s`` rows on its own (an :class:`HNSWIndex`, what each worker does), and the
-# query time of both at ``ef=16``; recall and query time of the sharded index over a sweep of
-# ``ef``.
+# One index (one shard), then 2, 4 and 8 shards. For each split: the build of all shards, the
+# build of one shard of ``n / s`` rows on its own (an :class:`HNSWIndex`, what each worker
+# does), and the query time of both at ``ef=16``; recall and query time of the sharded index over
+# a sweep of ``ef``.
 efs = [8, 16, 32, 64]
 splits = [1, 2, 4, 8]
 rows = []
 for s in splits:
     index = ShardedHNSWIndex(48, **params)
     build_all = best_time(index.add, X, n_shards=s, repeats=1)
-    one = HNSWIndex(48, **params)
-    build_one = best_time(one.add, X[: len(X) // s], repeats=1)
+    one, build_one = index, build_all  # s = 1: the one shard is the whole index
+    if s > 1:
+        one = HNSWIndex(48, **params)
+        build_one = best_time(one.add, X[: len(X) // s], repeats=1)
     query_one = best_time(one.query, Q, 10, ef=16)
     sweep = [best_time(index.query, Q, 10, ef=ef) for ef in efs]
     recalls = [recall(index.query(Q, 10, ef=ef)[0]) for ef in efs]
@@ -113,7 +115,7 @@ for ax in axes[:2]:
     ax.set_ylim(bottom=0)
 for ax in axes:
     ax.legend(fontsize=8)
-fig.suptitle("20k x 48 float32, k=10, M=12, one thread")
+fig.suptitle("16k x 48 float32, k=10, M=12, one thread")
 fig.tight_layout()
 plt.show()
 
