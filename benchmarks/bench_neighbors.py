@@ -35,7 +35,8 @@ must stay within 1.2x of ``n_jobs=1``: it runs small work on one thread, from a 
 Scale tables (``_neighbors_scale.py``), each on its own: ``--parallel-build N`` (the build on one
 and two threads against one-by-one insertion and hnswlib, with recall at every ef;
 ``neighbors_parallel_build.json``) and ``--sharded N`` (ShardedHNSWIndex with 1, 2 and 4 shards
-and on a two-worker Dask cluster beside one index; ``neighbors_sharded.json``).
+and on two-worker Dask clusters of threads and of processes beside one index;
+``neighbors_sharded.json``).
 
 Run: ``python -m benchmarks.bench_neighbors [--quick [--pynndescent]] [--threads N]
 [--datasets ...] [--small-only] [--parallel-build N] [--sharded N]``.

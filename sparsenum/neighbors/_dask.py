@@ -3,9 +3,12 @@ array is added or a client is given: one shard per chunk of rows, built where th
 
 from __future__ import annotations
 
+import dask.sizeof  # noqa: F401 (loaded for register_sizeof)
 import numpy as np
 
-from ._shard_tasks import build_shard
+from ._shard_tasks import build_shard, register_sizeof
+
+register_sizeof()  # workers of a threaded cluster share this process and its registry
 
 
 def current_client():
@@ -53,9 +56,16 @@ def add_dask_shards(index, X) -> None:
         handles = [build_shard(b.compute(), s, index._params(i))
                    for (b, s, _), i in zip(chosen, numbers)]
     else:
-        tasks = [dask.delayed(build_shard, pure=False)(b, s, index._params(i))
-                 for (b, s, _), i in zip(chosen, numbers)]
-        handles = client.compute(tasks)
+        # A chunk already in a worker's memory asks for its shard's build on that worker: Dask's
+        # scheduler readily moves a small chunk to an idle worker, and every later query,
+        # deletion and save of the shard follows it there. Loosely: if that worker is gone or
+        # the scheduler steals the task to balance the load, another worker builds the shard
+        # (a strict restriction would wait forever for a lost worker).
+        homes = client.who_has([b.key for b, _, _ in chosen])
+        handles = [client.compute(dask.delayed(build_shard, pure=False)(b, s, index._params(i)),
+                                  workers=list(homes.get(b.key, ())) or None,
+                                  allow_other_workers=True)
+                   for (b, s, _), i in zip(chosen, numbers)]
         wait_all(handles)
     index._shards = index._shards + [_Shard(s, s + n, n, 0, h)
                                      for (_, s, n), h in zip(chosen, handles)]

@@ -4,8 +4,11 @@ the same ones."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from ._search import returnable
 from .hnsw import HNSWIndex
 
 
@@ -17,8 +20,27 @@ def build_shard(block, start: int, params: dict) -> HNSWIndex:
     return index
 
 
-def query_shard(index: HNSWIndex, Q: np.ndarray, k: int, ef: int):
-    return index.query(Q, k, ef=ef)
+def query_shard(index: HNSWIndex, Q: np.ndarray, k: int, ef: int, allowed):
+    """``(ids, distances, n)``: the shard's ``min(k, n)`` nearest among its ``n`` live
+    elements that ``allowed`` (sorted ids, or None for all) lets through."""
+    while True:
+        n = n_returnable(index, allowed)
+        if n == 0:
+            return np.empty((Q.shape[0], 0), np.int64), np.empty((Q.shape[0], 0), np.float32), 0
+        try:
+            ids, dist = index.query(Q, min(k, n), ef=ef, filter=allowed)
+        except ValueError:
+            if n_returnable(index, allowed) < n:  # a deletion came in between: count again
+                continue
+            raise
+        return ids, dist, n
+
+
+def n_returnable(index: HNSWIndex, allowed) -> int:
+    if allowed is None:
+        return len(index)
+    with index._lock.shared():
+        return returnable(index, allowed)[2]
 
 
 def missing_ids(index: HNSWIndex, ids: np.ndarray) -> np.ndarray:
@@ -64,3 +86,21 @@ def load_shard(path: str, expected: dict) -> HNSWIndex:
                          f"{found['min_id']}..{found['max_id']}, outside its manifest range "
                          f"[{expected['start']}, {expected['stop']})")
     return index
+
+
+def shard_nbytes(index: HNSWIndex) -> int:
+    """Memory a shard holds: its arrays, at their allocated capacity."""
+    return sys.getsizeof(index) + sum(a.nbytes for a in vars(index).values()
+                                      if isinstance(a, np.ndarray))
+
+
+def register_sizeof() -> None:
+    """Tell Dask what a shard weighs, if Dask is loaded. Without it Dask measures an index as
+    the few bytes of the Python object and its scheduler takes a shard for free to move: work
+    stealing and rebalancing would ship whole graphs between workers to save a millisecond."""
+    module = sys.modules.get("dask.sizeof")
+    if module is not None:
+        module.sizeof.register(HNSWIndex)(shard_nbytes)
+
+
+register_sizeof()  # on a worker, dask is loaded before a task brings this module in

@@ -13,6 +13,7 @@ import numpy as np
 from ..utils import check_int, random_seed
 from ..utils.validation import check_n_jobs, describe_value
 from . import _manifest, _shard_tasks
+from ._shard_query import merge_top_k, split_filter
 from ._validation import check_ids, check_metric, check_no_duplicates, check_vectors
 
 __all__ = ["ShardedHNSWIndex"]
@@ -99,6 +100,9 @@ class ShardedHNSWIndex:
     >>> index.mark_deleted([250])
     >>> int(index.query(X[250], k=1)[0][0, 0]) != 250
     True
+    >>> ids, _ = index.query(X[5], k=2, filter=np.arange(400, 600))  # only the last shard
+    >>> bool((ids >= 400).all())
+    True
     """
 
     def __init__(self, dim, *, metric="sqeuclidean", M=16, ef_construction=200,
@@ -161,7 +165,8 @@ class ShardedHNSWIndex:
             built where the chunk lives. Otherwise a finite array, split into ``n_shards``
             blocks of consecutive rows.
         n_shards : int, optional
-            Number of shards for an in-memory ``X`` (default 1), at most its number of rows.
+            Number of shards for an in-memory ``X`` (default 1), at most its number of rows
+            (an empty ``X`` adds nothing).
             Not allowed with a dask array, whose chunks are the shards.
 
         Raises
@@ -179,8 +184,8 @@ class ShardedHNSWIndex:
             return
         X = check_vectors(X, "X", self.dim)
         n_shards = check_int(1 if n_shards is None else n_shards, "n_shards", low=1,
-                             high=max(X.shape[0], 1))
-        if X.shape[0] == 0:
+                             high=X.shape[0] or None)
+        if X.shape[0] == 0:  # nothing to add, however it would have been split
             return
         bounds = np.linspace(0, X.shape[0], n_shards + 1).round().astype(np.int64)
         with self._writer:
@@ -263,20 +268,25 @@ class ShardedHNSWIndex:
         return self._client.gather(futures)
 
     # -- querying -------------------------------------------------------------------------------
-    def query(self, Q, k=10, *, ef=None):
+    def query(self, Q, k=10, *, ef=None, filter=None):
         """The ``k`` approximate nearest live elements of each query, over all shards.
 
-        Every shard returns its ``min(k, live)`` nearest with :meth:`HNSWIndex.query`; the
-        lists are merged by distance (ties by id).
+        Every shard returns its ``min(k, n)`` nearest of its ``n`` live (and allowed)
+        elements with :meth:`HNSWIndex.query`; the lists are merged by distance (ties by id).
 
         Parameters
         ----------
         Q : array-like of shape (n_queries, dim) or (dim,)
             Finite query vectors.
         k : int, default=10
-            Neighbours per query; at most the number of live elements.
+            Neighbours per query; at most the number of live (and allowed) elements.
         ef : int, optional
             Candidate-list size of every shard for this call (default: :attr:`ef`).
+        filter : array-like of bool or of int, optional
+            As for :meth:`HNSWIndex.query`, over the global ids: a boolean mask indexed by id
+            (``filter[id]`` True = allowed; ids beyond its length are not allowed) or an array
+            of allowed ids. Each shard receives the allowed ids of its own range; shards with
+            none are not searched.
 
         Returns
         -------
@@ -289,17 +299,30 @@ class ShardedHNSWIndex:
         ------
         ValueError
             On a wrong dimension, NaN/inf entries, ``k < 1`` or ``k`` above the number of
-            live elements.
+            live (allowed) elements, or a boolean ``filter`` that is not 1-dimensional.
+        TypeError
+            If ``filter`` is neither booleans nor integers.
         """
         Q = check_vectors(Q, "Q", self.dim)
         k = check_int(k, "k", low=1)
         ef = self._ef if ef is None else check_int(ef, "ef", low=1)
         shards = [s for s in self._shards if s.n_live > 0]
-        n_live = sum(s.n_live for s in shards)
-        if k > n_live:
-            raise ValueError(f"k must be <= the number of live elements ({n_live}); got {k}")
+        if filter is None:
+            allowed = [None] * len(shards)
+            n_live = sum(s.n_live for s in shards)
+            if k > n_live:  # known here: no need to ask the shards
+                raise ValueError(f"k must be <= the number of live elements ({n_live}); got {k}")
+        else:
+            allowed = split_filter(filter, np.array([s.start for s in shards], np.int64),
+                                   np.array([s.stop for s in shards], np.int64))
+            searched = [i for i, ids in enumerate(allowed) if ids.size]
+            shards, allowed = [shards[i] for i in searched], [allowed[i] for i in searched]
         parts = self._run(_shard_tasks.query_shard,
-                          [(s.handle, Q, min(k, s.n_live), ef) for s in shards])
+                          [(s.handle, Q, k, ef, a) for s, a in zip(shards, allowed)])
+        n_returnable = sum(p[2] for p in parts)
+        if k > n_returnable:
+            what = "live elements" if filter is None else "live elements allowed by filter"
+            raise ValueError(f"k must be <= the number of {what} ({n_returnable}); got {k}")
         return merge_top_k([p[0] for p in parts], [p[1] for p in parts], k)
 
     # -- persistence ----------------------------------------------------------------------------
@@ -370,16 +393,6 @@ class ShardedHNSWIndex:
         self._shards = [_Shard(e["start"], e["stop"], e["n_live"], e["n_deleted"], h)
                         for e, h in zip(manifest["shards"], handles)]
         return self
-
-
-def merge_top_k(ids: list, dists: list, k: int):
-    """The ``k`` smallest distances per row over the column blocks ``dists`` (ties: smaller
-    id first), with their ids."""
-    all_ids = np.concatenate(ids, axis=1)
-    all_dist = np.concatenate(dists, axis=1)
-    order = np.lexsort((all_ids, all_dist), axis=1)[:, :k]
-    return (np.take_along_axis(all_ids, order, 1),
-            np.take_along_axis(all_dist, order, 1))
 
 
 def _is_dask_array(X) -> bool:
