@@ -16,11 +16,16 @@ time per sweep against implicit's ALS, scaling in |Omega| and in the rank, and D
 4. Dask: sparse row blocks on a two-worker LocalCluster against the in-memory fit.
 
     python -m benchmarks.bench_completion [--quick] [--fancyimpute /path/to/python]
+    python -m benchmarks.bench_completion --full [--parts synthetic,scaling,dask,noisy]
+
+``--full`` runs the synthetic, scaling and Dask parts at the sizes of the targets (and the
+noisy-matrix table) and writes ``completion_full.json``, leaving the ratings record alone.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import time
@@ -33,10 +38,17 @@ from sparsenum.completion import AltMinRatingsRegressor, altmin_complete
 from sparsenum.completion._demo import load_ratings, rmse, split
 from sparsenum.utils import effective_n_jobs, numba_threads
 
+_FULL_PARTS = ("synthetic", "scaling", "dask", "noisy")
+
 
 def _extra(parser):
     parser.add_argument("--fancyimpute", default=None,
                         help="python of an environment with fancyimpute (scikit-learn < 1.6)")
+    parser.add_argument("--full", action="store_true",
+                        help="full sizes of the synthetic, scaling and Dask parts only, "
+                             "written to completion_full.json")
+    parser.add_argument("--parts", default=",".join(_FULL_PARTS),
+                        help="with --full: comma-separated subset of " + ",".join(_FULL_PARTS))
 
 
 # -- 1. ratings ----------------------------------------------------------------------------
@@ -143,7 +155,9 @@ def low_rank_sparse(m, n, rank, fraction, seed=0):
     rng = np.random.default_rng(seed)
     A, B = rng.standard_normal((m, rank)), rng.standard_normal((n, rank))
     nnz = int(fraction * m * n)
-    flat = np.unique(rng.integers(0, m * n, size=int(nnz * 1.02)))[:nnz]
+    flat = np.unique(rng.integers(0, m * n, size=int(nnz * 1.02)))
+    if flat.size > nnz:  # a uniform subset: the first nnz (sorted) would leave the last rows empty
+        flat = np.sort(rng.choice(flat, nnz, replace=False))
     r, c = flat // n, flat % n
     vals = np.einsum("ij,ij->i", A[r], B[c])
     return sp.csr_matrix((vals, (r, c)), shape=(m, n)), A, B
@@ -274,6 +288,8 @@ def dask_part(report, args):
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, extra=_extra)
     threads = args.threads or effective_n_jobs(-1)
+    if args.full:
+        return full(args, threads)
     report = BenchmarkReport("completion", args, notes=(
         "Test RMSEs recomputed from predictions clipped to [1, 5]; implicit fits its own "
         "implicit-feedback objective (time per sweep only). Per-sweep times are medians of warm "
@@ -286,6 +302,81 @@ def main(argv=None):
     dask_part(report, args)
     print(f"total {time.perf_counter() - started:.0f} s")
     report.finish()
+
+
+class _LoadedReport(BenchmarkReport):
+    """A report whose every row also records the machine's one-minute load average."""
+
+    def add(self, *args, **metrics):
+        metrics.setdefault("load_1min", round(os.getloadavg()[0], 2))
+        return super().add(*args, **metrics)
+
+
+def full(args, threads):
+    """The synthetic, scaling, noisy and Dask parts at full size, each written to
+    ``completion_full_parts/completion_full_<part>.json`` (so a part can be re-measured
+    alone), then all the parts' records merged into ``completion_full.json``."""
+    from pathlib import Path
+
+    args.quick = False
+    results = Path(args.out)
+    args.out = results / "completion_full_parts"
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(_FULL_PARTS))
+    if unknown:
+        raise SystemExit(f"--parts: unknown {unknown}; choose among {_FULL_PARTS}")
+    runs = {"synthetic": lambda r: synthetic(r, args, threads),
+            "scaling": lambda r: scaling(r, args, threads),
+            "noisy": lambda r: _noisy(r, args, threads),
+            "dask": lambda r: dask_part(r, args)}
+    for part in parts:
+        report = _LoadedReport(f"completion_full_{part}", args, notes=(
+            f"Full sizes, part {part}. Per-sweep times are from the fits' histories with "
+            f"{threads} BLAS and numba threads; Dask on a two-worker LocalCluster with one "
+            "thread per worker; load_1min is the one-minute load average when the row was "
+            "recorded."))
+        if part == "dask":
+            runs[part](report)
+        else:
+            with blas_threads(threads), numba_threads(threads):
+                runs[part](report)
+        report.finish()
+    _merge_full(args.out, results)
+
+
+def _noisy(report, args, threads):
+    from benchmarks._completion_noisy import noisy
+
+    noisy(report, args, threads)
+
+
+def _merge_full(parts_dir, results):
+    """``completion_full.json`` (and its plots) in ``results``: the rows and plots of every
+    ``completion_full_<part>.json`` in ``parts_dir``."""
+    import shutil
+
+    merged = None
+    for part in _FULL_PARTS:
+        path = parts_dir / f"completion_full_{part}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        if merged is None:
+            merged = {**record, "module": "completion_full", "parts": {}, "rows": [],
+                      "plots": [], "markdown": "", "seconds": 0.0, "notes": (
+                          "Full sizes, each part measured in its own run (dates under "
+                          "'parts'); load_1min is the one-minute load average when the row was "
+                          "recorded. " + record["notes"].split(". ", 1)[1])}
+        merged["parts"][part] = {"date": record["date"], "seconds": record["seconds"],
+                                 "notes": record["notes"]}
+        merged["seconds"] += record["seconds"]
+        merged["rows"] += record["rows"]
+        merged["plots"] += record["plots"]
+        for plot in record["plots"]:
+            shutil.copy2(parts_dir / plot, results / plot)
+        merged["markdown"] += f"\n### {part} ({record['date']})\n\n{record['markdown']}\n"
+    if merged is not None:
+        (results / "completion_full.json").write_text(json.dumps(merged, indent=1))
 
 
 if __name__ == "__main__":

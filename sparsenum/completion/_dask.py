@@ -1,18 +1,20 @@
 """Alternating minimisation on a Dask array chunked by rows (imported only for Dask input).
 
-Each row block is validated and compressed where it lives (an ``Observed`` of the block, kept
-in the workers' memory). The factors are small (``(m + n) x k``) and stay on the client.
+The observations are kept twice in the workers' memory, as the in-memory path keeps them in
+both orders: in row blocks (an ``Observed`` of each block of the input) and in column blocks
+(an ``Observed`` of the transposed observations of a range of columns, built once from the row
+blocks by a shuffle). The factors are small (``(m + n) x k``) and stay on the client.
 
-* Row step: every block solves its own rows against the column factors, which are shipped
-  once per step as a single task every block reads; the row solves are the in-memory kernels,
-  so each row gets exactly the in-memory answer.
-* Column step: every block adds its observations to the columns' normal equations
-  (``n d (d + 1) / 2 + n d`` numbers), the pieces are summed by a tree reduction and the
-  columns are solved exactly on the client. The column step is therefore always the exact
-  solver, whatever ``solver`` says; the iterative solvers would need each column's
-  observations in one place.
-* Evaluation, the randomised SVD start and the validation split are blockwise sums; the split
-  hashes the global ``(row, col)`` pair, so it is the in-memory split.
+* Row step: every row block solves its rows against the column factors, which are shipped
+  once per step as a single task every block reads. Column step: the same on the column
+  blocks with the row factors. Both run the in-memory kernels on the observations in the
+  in-memory order, so each row and column gets exactly the in-memory answer, with any solver.
+  (Summing the columns' normal equations over row blocks instead ships ``n d^2 / 2`` numbers
+  per row block and sweep, and fixes the column solver to the exact one.)
+* Evaluation keeps the fitted values of the last accepted point in the workers, next to their
+  blocks: a sweep ships the new factors only, and receives three sums per block.
+* The randomised SVD start, the penalty bound and the validation split are blockwise; the
+  split hashes the global ``(row, col)`` pair, so it is the in-memory split.
 
 The result equals the in-memory one up to the order of floating-point sums.
 """
@@ -24,8 +26,9 @@ import numpy as np
 from ._observed import HeldOut, Observed, heldout_mask
 from ._validation import Triplets, check_matrix
 
-# blocks summed per node of the reduction tree of the column step's normal equations
-_SPLIT_EVERY = 4
+# a column costs about this many observations' worth of work besides its observations (its
+# d x d solve), so column blocks of many short columns are not overloaded
+_COLUMN_OVERHEAD = 16
 
 
 def _make_block(block, offset, name):
@@ -37,16 +40,40 @@ def _summary(block):
     return block.row_counts, block.col_counts, block.nnz, block.values_sum()
 
 
+def _column_piece(block, lo, hi, offset):
+    """The observations of columns ``lo .. hi - 1`` in a row block, as transposed triplets
+    (local column, global row, value), sorted by column then row."""
+    side = block.cols
+    start, stop = side.ptr[lo], side.ptr[hi]
+    cols = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(side.ptr[lo:hi + 1]))
+    return cols, side.idx[start:stop] + offset, side.vals[start:stop]
+
+
+def _make_column_block(shape, *pieces):
+    """The transposed observations of a range of columns from its pieces in row-block order:
+    a stable sort by column keeps each column's rows ascending, the in-memory order."""
+    cols = np.concatenate([p[0] for p in pieces])
+    rows = np.concatenate([p[1] for p in pieces])
+    vals = np.concatenate([p[2] for p in pieces])
+    order = np.argsort(cols, kind="stable")
+    return Observed(Triplets(shape, cols[order], rows[order], vals[order]))
+
+
+def column_bounds(col_counts, n_blocks) -> np.ndarray:
+    """Column boundaries splitting the columns into ``n_blocks`` ranges of about equal work."""
+    n = col_counts.shape[0]
+    n_blocks = max(1, min(n, n_blocks))
+    work = np.cumsum(col_counts + _COLUMN_OVERHEAD)
+    inner = np.searchsorted(work, work[-1] * np.arange(1, n_blocks) / n_blocks)
+    return np.unique(np.concatenate([[0], inner, [n]])).astype(np.int64)
+
+
 def _sum_sq(block, offset):
     return float(np.sum((block.rows.vals - offset) ** 2))
 
 
 def _matmat(block, W, offset):
     return block.matmat(W, offset)
-
-
-def _rmatmat(block, Y, offset):
-    return block.rmatmat(Y, offset)
 
 
 def _scaled_residual(block, mu, a, c, row_scale, col_scale):
@@ -83,55 +110,46 @@ class DaskScaledResidual:
         return np.sum(parts, axis=0)
 
 
-def _row_bias_sums(block, c, offset):
+def _bias_sums(block, fixed_bias, offset):
     from ._kernels import bias_sums
 
     out = np.empty(block.shape[0])
-    bias_sums(block.rows, c, float(offset), out)
+    bias_sums(block.rows, fixed_bias, float(offset), out)
     return out
 
 
-def _col_bias_sums(block, a, offset):
-    return np.bincount(block.rows.idx, weights=block.rows.vals - offset - a[block.row_of],
-                       minlength=block.shape[1])
+def _solve_block(block, fixed_factors, fixed_bias, factors, bias, pen_factor, pen_bias,
+                 solvers, solve):
+    """The rows of a block (a row block, or the transposed observations of a column block)
+    solved against the fixed side: the in-memory row step on the block's observations."""
+    factors, bias = factors.copy(), bias.copy()
+    iterations = block.step("rows", fixed_factors, fixed_bias, factors, bias,
+                            pen_factor=pen_factor, pen_bias=pen_bias, solvers=solvers, **solve)
+    return factors, bias, iterations
 
 
-def _row_step(block, V, c, U, a, pen_factor, pen_bias, solvers, solve):
-    U, a = U.copy(), a.copy()
-    iterations = block.step("rows", V, c, U, a, pen_factor=pen_factor, pen_bias=pen_bias,
-                            solvers=solvers, **solve)
-    return U, a, iterations
+def _evaluate(block, U, V, a, c, mu, previous):
+    """``(sums, fitted)`` of a row block: squared error, squared change against ``previous``
+    (the fitted values last accepted; ``None`` at the start) and squared fit, and the fitted
+    values of the block's observations."""
+    from ._kernels import evaluate_chunk
+
+    m = block.shape[0]
+    current = np.empty(block.nnz)
+    sums = np.zeros((m, 3))
+    evaluate_chunk(block.rows, U, V, a, c, float(mu),
+                   current if previous is None else previous, current, sums, 0, m)
+    return sums.sum(axis=0), current
 
 
-def _partial_normal(block, U, a, offset, fit_bias):
-    from . import _kernels
-
-    n = block.shape[1]
-    d = U.shape[1] + (1 if fit_bias else 0)
-    G = np.zeros((n, d * (d + 1) // 2))
-    rhs = np.zeros((n, d))
-    _kernels.partial_normal_equations(block.rows, U, a, float(offset), bool(fit_bias), G, rhs)
-    return G, rhs
+def _first(pair):
+    return pair[0]
 
 
-def _add(*parts):
-    G = parts[0][0].copy()
-    rhs = parts[0][1].copy()
-    for g, r in parts[1:]:
-        G += g
-        rhs += r
-    return G, rhs
-
-
-def _evaluate(block, new, old, mu):
-    """Sums of the block for the factors ``new``, the change measured against ``old``."""
-    block.start(*old, mu, 1)
-    return block.evaluate(*new, mu, 1)[0]
-
-
-def _split(block, offset, seed, fraction):
+def _split(block, offset, seed, fraction, transposed):
     rows, cols, vals = block.row_of, block.rows.idx, block.rows.vals
-    held = heldout_mask(rows + offset, cols, seed, fraction)
+    held = heldout_mask(cols, rows + offset, seed, fraction) if transposed else \
+        heldout_mask(rows + offset, cols, seed, fraction)
     keep = ~held
     train = Observed(Triplets(block.shape, rows[keep], cols[keep], vals[keep]))
     heldout = Triplets(block.shape, rows[held], cols[held], vals[held])
@@ -188,14 +206,27 @@ class DaskHeldOut:
         return tuple(sum(t[i] for t in sums) for i in range(3))
 
 
-class DaskObserved:
-    """The operations of ``_observed.Observed`` for observations held in Dask row blocks."""
+class _Blocks:
+    """Blocks of one side (persisted ``Observed``) and the ranges of that side they hold."""
 
-    def __init__(self, M, name="M", *, _blocks=None):
+    def __init__(self, blocks, bounds):
+        self.blocks = blocks
+        self.bounds = np.asarray(bounds, dtype=np.int64)
+
+    def ranges(self):
+        return zip(self.blocks, self.bounds[:-1].tolist(), self.bounds[1:].tolist())
+
+
+class DaskObserved:
+    """The operations of ``_observed.Observed`` for observations held in Dask row blocks and
+    column blocks."""
+
+    def __init__(self, M, name="M", *, _sides=None, _shape=None):
         import dask
 
-        if _blocks is not None:
-            self.shape, self.blocks, self.offsets, self.block_rows = _blocks
+        if _sides is not None:
+            self.shape = _shape
+            self.row_side, self.col_side = _sides
         else:
             if M.ndim != 2:
                 raise ValueError(f"{name} must be 2-dimensional; got shape {M.shape}")
@@ -204,22 +235,36 @@ class DaskObserved:
                                  f"{name}.compute_chunk_sizes() first")
             M = M.rechunk({1: -1})
             self.shape = (int(M.shape[0]), int(M.shape[1]))
-            self.block_rows = [int(s) for s in M.chunks[0]]
-            self.offsets = [int(o) for o in np.concatenate([[0], np.cumsum(self.block_rows)])[:-1]]
+            bounds = np.concatenate([[0], np.cumsum(M.chunks[0])])
             make = dask.delayed(_make_block, pure=True)
-            self.blocks = dask.persist(*[make(b, o, name) for b, o in
-                                         zip(M.to_delayed().ravel(), self.offsets)])
-        summaries = dask.compute(*[dask.delayed(_summary)(b) for b in self.blocks])
+            blocks = dask.persist(*[make(b, int(o), name) for b, o in
+                                    zip(M.to_delayed().ravel(), bounds[:-1])])
+            self.row_side = _Blocks(blocks, bounds)
+        summaries = dask.compute(*[dask.delayed(_summary)(b) for b in self.row_side.blocks])
         self.row_counts = np.concatenate([s[0] for s in summaries])
         self.col_counts = np.sum([s[1] for s in summaries], axis=0)
         self.nnz = int(sum(s[2] for s in summaries))
         self._values_sum = float(sum(s[3] for s in summaries))
-        if self.nnz == 0 and _blocks is None:
+        if self.nnz == 0 and _sides is None:
             raise ValueError(f"{name} must have at least one observed entry; got none in a "
                              f"{self.shape[0]}x{self.shape[1]} matrix")
+        if _sides is None:
+            self.col_side = self._shuffle_to_columns()
+        self._committed = None
 
-    def _slices(self):
-        return zip(self.blocks, self.offsets, self.block_rows)
+    def _shuffle_to_columns(self):
+        """Column blocks (as many as row blocks, balanced by observations) built from pieces
+        of every row block."""
+        import dask
+
+        m = self.shape[0]
+        bounds = column_bounds(self.col_counts, len(self.row_side.blocks))
+        blocks = []
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            pieces = [dask.delayed(_column_piece, pure=True)(b, lo, hi, o)
+                      for b, o, _ in self.row_side.ranges()]
+            blocks.append(dask.delayed(_make_column_block, pure=True)((hi - lo, m), *pieces))
+        return _Blocks(dask.persist(*blocks), bounds)
 
     def values_sum(self) -> float:
         return self._values_sum
@@ -229,96 +274,88 @@ class DaskObserved:
 
         if self.nnz == 0:
             return 0.0
-        parts = dask.compute(*[dask.delayed(_sum_sq)(b, offset) for b in self.blocks])
+        parts = dask.compute(*[dask.delayed(_sum_sq)(b, offset) for b in self.row_side.blocks])
         return float(np.sqrt(sum(parts) / self.nnz))
 
-    def matmat(self, W, offset):
+    def _side_products(self, side, W, offset):
         import dask
 
         Wd = dask.delayed(W)
         return np.vstack(dask.compute(*[dask.delayed(_matmat)(b, Wd, offset)
-                                        for b in self.blocks]))
+                                        for b in side.blocks]))
+
+    def matmat(self, W, offset):
+        """``P_Omega(M - offset) @ W`` from the row blocks."""
+        return self._side_products(self.row_side, W, offset)
 
     def rmatmat(self, Y, offset):
-        import dask
-
-        parts = dask.compute(*[dask.delayed(_rmatmat)(b, Y[o:o + s], offset)
-                               for b, o, s in self._slices()])
-        return np.sum(parts, axis=0)
+        """``P_Omega(M - offset)^T @ Y`` from the column blocks (each its own columns)."""
+        return self._side_products(self.col_side, Y, offset)
 
     def scaled_residual(self, mu, a, c, row_scale, col_scale):
         import dask
 
         cd, csd = dask.delayed(c), dask.delayed(col_scale)
-        blocks = dask.persist(*[dask.delayed(_scaled_residual)(b, mu, a[o:o + s], cd,
-                                                               row_scale[o:o + s], csd)
-                                for b, o, s in self._slices()])
-        return DaskScaledResidual(blocks, self.offsets, self.block_rows)
+        blocks = dask.persist(*[dask.delayed(_scaled_residual)(b, mu, a[lo:hi], cd,
+                                                               row_scale[lo:hi], csd)
+                                for b, lo, hi in self.row_side.ranges()])
+        bounds = self.row_side.bounds
+        return DaskScaledResidual(blocks, bounds[:-1].tolist(), np.diff(bounds).tolist())
+
+    def _side(self, which):
+        return self.row_side if which == "rows" else self.col_side
 
     def bias_step(self, which, fixed_bias, bias, offset, pen):
         import dask
 
         from ._observed import _bias_update
 
-        if which == "rows":
-            cd = dask.delayed(fixed_bias)
-            sums = np.concatenate(dask.compute(*[dask.delayed(_row_bias_sums)(b, cd, offset)
-                                                 for b in self.blocks]))
-            bias[:] = _bias_update(sums, self.row_counts, pen)
-            return
-        parts = dask.compute(*[dask.delayed(_col_bias_sums)(b, fixed_bias[o:o + s], offset)
-                               for b, o, s in self._slices()])
-        bias[:] = _bias_update(np.sum(parts, axis=0), self.col_counts, pen)
+        side, counts = (self.row_side, self.row_counts) if which == "rows" else \
+            (self.col_side, self.col_counts)
+        fixed = dask.delayed(fixed_bias)
+        sums = np.concatenate(dask.compute(*[dask.delayed(_bias_sums)(b, fixed, offset)
+                                             for b in side.blocks]))
+        bias[:] = _bias_update(sums, counts, pen)
 
     def step(self, which, fixed_factors, fixed_bias, factors, bias, *, pen_factor, pen_bias,
              solvers, **solve):
         import dask
 
-        if which == "rows":
-            Vd, cd = dask.delayed(fixed_factors), dask.delayed(fixed_bias)
-            tasks = [dask.delayed(_row_step)(b, Vd, cd, factors[o:o + s], bias[o:o + s],
-                                             pen_factor[o:o + s], pen_bias[o:o + s],
-                                             solvers[o:o + s], solve)
-                     for b, o, s in self._slices()]
-            total = 0
-            for (U, a, iterations), o, s in zip(dask.compute(*tasks), self.offsets,
-                                                self.block_rows):
-                factors[o:o + s], bias[o:o + s] = U, a
-                total += iterations
-            return total
-        from . import _kernels
-        from ._threads import run_chunks
+        Fd, fd = dask.delayed(fixed_factors), dask.delayed(fixed_bias)
+        ranges = list(self._side(which).ranges())
+        tasks = [dask.delayed(_solve_block)(b, Fd, fd, factors[lo:hi], bias[lo:hi],
+                                            pen_factor[lo:hi], pen_bias[lo:hi],
+                                            solvers[lo:hi], solve)
+                 for b, lo, hi in ranges]
+        total = 0
+        for (F, f, iterations), (_, lo, hi) in zip(dask.compute(*tasks), ranges):
+            factors[lo:hi], bias[lo:hi] = F, f
+            total += iterations
+        return total
 
-        fit_bias = solve["fit_bias"]
-        parts = [dask.delayed(_partial_normal)(b, fixed_factors[o:o + s], fixed_bias[o:o + s],
-                                               solve["offset"], fit_bias)
-                 for b, o, s in self._slices()]
-        while len(parts) > 1:  # tree reduction
-            parts = [dask.delayed(_add)(*parts[i:i + _SPLIT_EVERY])
-                     for i in range(0, len(parts), _SPLIT_EVERY)]
-        G, rhs = dask.compute(parts[0])[0]
-        n, d = rhs.shape
-        run_chunks(_kernels.solve_packed_chunk,
-                   (G, rhs, pen_factor, pen_bias, bool(fit_bias), factors, bias),
-                   np.arange(n + 1), solve["n_jobs"], n * d**3 / 3)
-        return 0
-
-    def start(self, U, V, a, c, mu, n_jobs):
-        self._committed = (U.copy(), V.copy(), a.copy(), c.copy())
-
-    def evaluate(self, U, V, a, c, mu, n_jobs):
+    def _evaluations(self, U, V, a, c, mu, previous):
         import dask
 
-        new, old = (U, V, a, c), self._committed
-        tasks = []
-        for b, o, s in self._slices():
-            rows_new = (new[0][o:o + s], dask.delayed(new[1]), new[2][o:o + s],
-                        dask.delayed(new[3]))
-            rows_old = (old[0][o:o + s], dask.delayed(old[1]), old[2][o:o + s],
-                        dask.delayed(old[3]))
-            tasks.append(dask.delayed(_evaluate)(b, rows_new, rows_old, mu))
-        sums = np.sum(dask.compute(*tasks), axis=0)
-        return tuple(float(v) for v in sums), tuple(x.copy() for x in new)
+        Vd, cd = dask.delayed(V), dask.delayed(c)
+        if previous is None:
+            previous = [None] * len(self.row_side.blocks)
+        return dask.persist(*[dask.delayed(_evaluate, pure=True)(b, U[lo:hi], Vd, a[lo:hi], cd,
+                                                                 mu, p)
+                              for (b, lo, hi), p in zip(self.row_side.ranges(), previous)])
+
+    def start(self, U, V, a, c, mu, n_jobs):
+        import dask
+
+        self._committed = [dask.delayed(_fitted)(e)
+                           for e in self._evaluations(U, V, a, c, mu, None)]
+
+    def evaluate(self, U, V, a, c, mu, n_jobs):
+        """``(sums, fitted)`` as in memory; ``fitted`` stays in the workers (persisted)."""
+        import dask
+
+        evaluations = self._evaluations(U, V, a, c, mu, self._committed)
+        sums = np.sum(dask.compute(*[dask.delayed(_first)(e) for e in evaluations]), axis=0)
+        return tuple(float(v) for v in sums), [dask.delayed(_fitted)(e) for e in evaluations]
 
     def commit(self, fitted):
         self._committed = fitted
@@ -326,10 +363,20 @@ class DaskObserved:
     def split(self, fraction, seed):
         import dask
 
-        pairs = dask.persist(*[dask.delayed(_split, nout=2)(b, o, seed, fraction)
-                               for b, o, _ in self._slices()])
-        trains = [p[0] for p in pairs]
-        helds = [p[1] for p in pairs]
-        train = DaskObserved(None, _blocks=(self.shape, trains, self.offsets, self.block_rows))
-        sizes = dask.compute(*[dask.delayed(_size)(h) for h in helds])
-        return train, DaskHeldOut(helds, self.offsets, self.block_rows, sizes)
+        def halves(side, transposed):
+            pairs = dask.persist(*[dask.delayed(_split, nout=2)(b, lo, seed, fraction,
+                                                                transposed)
+                                   for b, lo, _ in side.ranges()])
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+
+        row_train, held = halves(self.row_side, False)
+        col_train, _ = halves(self.col_side, True)
+        train = DaskObserved(None, _shape=self.shape, _sides=(
+            _Blocks(row_train, self.row_side.bounds), _Blocks(col_train, self.col_side.bounds)))
+        sizes = dask.compute(*[dask.delayed(_size)(h) for h in held])
+        bounds = self.row_side.bounds
+        return train, DaskHeldOut(held, bounds[:-1].tolist(), np.diff(bounds).tolist(), sizes)
+
+
+def _fitted(evaluation):
+    return evaluation[1]

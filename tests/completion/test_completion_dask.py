@@ -67,13 +67,18 @@ def test_sparse_blocks_equal_in_memory(client, data):
     np.testing.assert_allclose(ours.to_dense(), reference.to_dense(), rtol=0, atol=1e-10)
 
 
-def test_row_step_solvers_run_on_the_blocks(client, data):
-    """The row step uses the asked solver on the workers; the column step is exact."""
+@pytest.mark.parametrize("solver", ["cg", "sketch"])
+def test_iterative_solvers_equal_in_memory(client, data, solver):
+    """Rows and columns are solved on the blocks with the asked solver, on the observations in
+    the in-memory order, so the iterative solvers give the in-memory iterates too."""
     M, _ = data
-    result = altmin_complete(da.from_array(M, chunks=(60, 90)), 4, reg=0.05, bias_reg=1.0,
-                             solver="cg", n_sweeps=4, random_state=0)
-    assert result.history["inner_iterations"].min() > 0
-    assert np.isfinite(result.to_dense()).all()
+    kwargs = {"reg": 0.05, "bias_reg": 1.0, "solver": solver, "n_sweeps": 4, "random_state": 0}
+    ours = altmin_complete(da.from_array(M, chunks=(60, 90)), 4, **kwargs)
+    reference = altmin_complete(M, 4, **kwargs)
+    assert ours.history["inner_iterations"].min() > 0
+    np.testing.assert_array_equal(ours.history["inner_iterations"],
+                                  reference.history["inner_iterations"])
+    np.testing.assert_allclose(ours.to_dense(), reference.to_dense(), rtol=0, atol=1e-10)
 
 
 def test_bad_blocks_are_reported_with_their_rows(client):
