@@ -86,6 +86,8 @@ MODULE_TITLES = {
     "privacy_nldp": "Non-interactive LDP regression against the user count (sparsenum.privacy)",
     "privacy_target": "LDP regression at n = 1e6 users (sparsenum.privacy)",
     "completion": "Matrix completion (sparsenum.completion)",
+    "completion_full": "Matrix completion at full size: recovery, scaling, Dask and noisy matrices "
+                       "(sparsenum.completion)",
     "unmixing": "Hyperspectral unmixing (sparsenum.unmixing)",
     "graph": "Spectral graph sparsification (sparsenum.graph)",
     "first_call": "Import and first call in a new process (every module)",
