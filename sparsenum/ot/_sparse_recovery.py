@@ -40,10 +40,18 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ._support_repair import improving_swaps, repair, saturate
+from ._support_seed import (
+    assignment_backbone,
+    assignment_form,
+    seed_support,
+    staircase_backbone,
+)
 
 _POLISH_TOL = 1e-12
 _TRIALS_PER_MOVE = 200
 _TABU_TENURE = 20
+#: moves of the first, short search before a support feasible by construction takes over
+_QUICK_MOVES = 64
 _ROWS_PER_COLUMN = 3
 
 
@@ -69,19 +77,44 @@ def feasible_support(a, b, C, alpha, beta, idx, val):
     done = 1e-12 * max(float(a.sum()), 1.0)
     moves = 0
     deficit = saturate(a, b, slot_row, flow, tol)
-    # a cheap search first; if it stalls, a wider one (more rows per column, more trials) from
-    # the best support so far. Not for k = 1: a feasible support is then a partition of the
-    # column masses (subset sum), which the first search finds when it is easy (permutations)
     single = idx.shape[1] == 1
     patience = (n + m) // 4 + 10 if single else 2 * (n + m)
-    for widen in () if deficit <= done else (1,) if single else (1, 3):
-        deficit, made = repair(a, b, score, slot_row, flow, tol, 10 * (n + m), patience,
-                               widen * _TRIALS_PER_MOVE, _TABU_TENURE, widen * _ROWS_PER_COLUMN)
-        moves += made
+    if deficit > done and not single and assignment_form(a, b) is not None:
+        # a few swaps usually suffice (the dual's support is nearly feasible); when they do
+        # not, an assignment of columns to rows, feasible by construction, replaces the search
+        deficit, moves = repair(a, b, score, slot_row, flow, tol, _QUICK_MOVES, patience,
+                                _TRIALS_PER_MOVE, _TABU_TENURE, _ROWS_PER_COLUMN)
+        if deficit > done:
+            slot_row, flow = _assignment_seed(a, b, score, idx)
+            deficit = saturate(a, b, slot_row, flow, tol)
+    # a cheap search first; if it stalls, a wider one (more rows per column, more trials) from
+    # the best support so far. Not for k = 1: a feasible support is then a partition of the
+    # column masses (subset sum), which the first search finds when it is easy (permutations).
+    # If both fail, the same from a staircase plan (feasible by construction when it places
+    # every column, but far from the dual's support: the last resort)
+    for start in () if deficit <= done else ("dual", "staircase") if not single else ("dual",):
+        if start == "staircase":
+            slot_row, flow = seed_support(*staircase_backbone(a, b, idx), idx)
+            deficit = saturate(a, b, slot_row, flow, tol)
+        for widen in () if deficit <= done else (1,) if single else (1, 3):
+            deficit, made = repair(a, b, score, slot_row, flow, tol, 10 * (n + m), patience,
+                                   widen * _TRIALS_PER_MOVE, _TABU_TENURE,
+                                   widen * _ROWS_PER_COLUMN)
+            moves += made
+            if deficit <= done:
+                break
         if deficit <= done:
             break
     feasible = deficit <= done
     return slot_row, flow, float(deficit), int(moves), bool(feasible)
+
+
+def _assignment_seed(a, b, score, idx):
+    """``(slot_row, flow)``: every column's row of :func:`assignment_backbone` carrying its
+    mass, then its best other candidates (see ``_support_seed``)."""
+    m = idx.shape[0]
+    rows = assignment_backbone(a, b, score, idx)
+    return seed_support(rows[:, None], b[:, None].copy(), np.ones(m, np.int64), idx)
 
 
 def _potentials_of_flow(C, gamma, rows, cols, flow):
@@ -198,14 +231,11 @@ def assignment_plan(a, b, C):
     then an assignment of columns to copies of the rows, solved exactly by
     ``scipy.optimize.linear_sum_assignment`` (the quadratic term is the same for every plan).
     Returns None when the weights are not of that form."""
-    n, m = C.shape
-    unit = b[0]
-    copies = np.rint(a / unit)
-    if not (np.allclose(b, unit, rtol=1e-12, atol=0) and copies.sum() == m
-            and np.allclose(copies * unit, a, rtol=1e-9, atol=0)):
+    copies = assignment_form(a, b)
+    if copies is None:
         return None
-    owner = np.repeat(np.arange(n), copies.astype(np.int64))
+    owner = np.repeat(np.arange(C.shape[0]), copies)
     slots, cols = scipy.optimize.linear_sum_assignment(C[owner].T)
-    plan = np.zeros((n, m))
+    plan = np.zeros(C.shape)
     plan[owner[cols], slots] = b[slots]
     return plan
