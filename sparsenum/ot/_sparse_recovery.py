@@ -7,12 +7,17 @@ support it picks may carry no plan with both marginals at all. Recovery has thre
 1. **Support repair.** A maximum flow decides whether the support (``k`` candidate rows per
    column) carries a plan with marginals ``a, b``; if not, a tabu search swaps single candidates
    across the minimum cut, preferring the swaps that lose the least dual score
-   (:mod:`._support_repair`), until it does.
+   (:mod:`._support_repair`), until it does. Each of its moves re-solves the maximum flow per
+   trial, so a long search is slow at scale: with weights of assignment form (uniform, ``n =
+   m``) a short one is tried first and then replaced by a support feasible by construction,
+   an assignment of columns to rows that keeps the candidates wherever a min-cost matching can
+   (:mod:`._support_seed`). For other weights a staircase plan is the last resort when the
+   search fails.
 2. **Polish.** The quadratically regularised problem restricted to that support,
    ``min <C,T> + gamma/2 ||T||^2`` with both marginals, is solved exactly by semismooth Newton on
-   its dual, warm-started from potentials that reproduce the feasible flow, with a
-   Levenberg-Marquardt shift proportional to the marginal error (it keeps steps finite while
-   rows or columns have no active entry and vanishes at the solution).
+   its dual with an exact line search, warm-started from potentials that reproduce the feasible
+   flow, with a Levenberg-Marquardt shift proportional to the marginal error (it keeps steps
+   finite while rows or columns have no active entry and vanishes at the solution).
 3. **Local improvement.** Rows whose score under the restricted potentials is positive (they
    would lower the objective) are swapped in where the support stays feasible, and the new
    polished plan is kept while its objective decreases.
@@ -48,6 +53,8 @@ from ._support_seed import (
 )
 
 _POLISH_TOL = 1e-12
+#: bisection steps of the polish's exact line search before its last linear piece is solved
+_BISECTIONS = 30
 _TRIALS_PER_MOVE = 200
 _TABU_TENURE = 20
 #: moves of the first, short search before a support feasible by construction takes over
@@ -131,7 +138,7 @@ def _potentials_of_flow(C, gamma, rows, cols, flow):
     return sol[:n], sol[n:]
 
 
-def polish(a, b, C, gamma, rows, cols, flow, start=None, max_iter=100):
+def polish(a, b, C, gamma, rows, cols, flow, start=None, max_iter=300):
     """Quadratically regularised OT restricted to the feasible support ``(rows, cols)``.
 
     Semismooth Newton on the restricted dual with Armijo backtracking, from the potentials of
@@ -178,21 +185,46 @@ def polish(a, b, C, gamma, rows, cols, flow, start=None, max_iter=100):
         slope = grad @ d
         if not (np.all(np.isfinite(d)) and slope > 0):
             break
-        step = 1.0
-        for _ in range(60):
-            new = evaluate(alpha + step * d[:n], beta + step * d[n:])
-            # Armijo on the dual; near the solution its increase drowns in rounding, so a step
-            # that halves the marginal error is taken too
-            if new[0] >= dual + 1e-6 * step * slope or np.abs(new[2]).sum() <= 0.5 * error:
-                break
-            step *= 0.5
-        else:
+        step = _exact_step(alpha[rows] + beta[cols] - c, d[:n][rows] + d[n:][cols], gamma,
+                           slope)
+        new = evaluate(alpha + step * d[:n], beta + step * d[n:])
+        # the exact maximiser along d raises the dual, up to its rounding near the solution
+        if new[0] < dual - 1e-13 * abs(dual) and np.abs(new[2]).sum() > error:
             break
         alpha, beta = alpha + step * d[:n], beta + step * d[n:]
         dual, t, grad = new
     T = np.zeros((n, m))
     T[rows, cols] = t
     return T, alpha, beta, converged
+
+
+def _exact_step(z, w, gamma, slope):
+    """The step ``s > 0`` maximising the restricted dual along a direction whose slope at 0 is
+    ``slope``; ``z`` holds the dual scores of the support's entries and ``w`` their change per
+    unit step. The derivative ``<a, df> + <b, dg> - <w, [z + s w]_+> / gamma`` is piecewise
+    linear and decreasing: its root is bracketed by doubling, narrowed by bisection and read off
+    the linear piece it lies on. (Armijo backtracking from the Newton step stalls on this
+    piecewise quadratic dual: full steps overshoot where entries leave the active set, halved
+    ones crawl; measured at n = 2000, max_nz = 5, it stayed near 1e-2 for 100 steps.)"""
+    linear = slope + (np.maximum(z, 0.0) @ w) / gamma  # the derivative of <a, f> + <b, g>
+
+    def derivative(s):
+        return linear - (np.maximum(z + s * w, 0.0) @ w) / gamma
+
+    lo, hi = 0.0, 1.0
+    while derivative(hi) > 0.0 and hi < 1e12:
+        lo, hi = hi, 2.0 * hi
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        if derivative(mid) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    active = z + lo * w > 0.0
+    curvature = (w[active] @ w[active]) / gamma  # minus the second derivative there
+    if curvature <= 0.0:
+        return lo
+    return min(max(lo + derivative(lo) / curvature, lo), hi)
 
 
 def _objective(C, gamma, plan):
