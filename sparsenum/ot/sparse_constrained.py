@@ -208,7 +208,9 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     The dual's plan only meets the marginals approximately, and the support it picks may carry
     no plan with both marginals. With ``polish=True`` (default) the solver then (1) checks the
     support by a maximum flow and, if it is infeasible, repairs it by swapping candidate rows
-    across the minimum cut, guided by the dual scores, and (2) solves the quadratically
+    across the minimum cut, guided by the dual scores (with uniform weights and ``n = m``,
+    when a few swaps do not suffice, from an assignment of columns to rows that keeps the most
+    dual score, feasible by construction), and (2) solves the quadratically
     regularised problem restricted to the repaired support exactly, by semismooth Newton: the
     returned plan meets both marginals to about 1e-12 with at most ``max_nz`` nonzeros per
     column, and its ``objective`` is an upper bound on the optimum whose gap to
@@ -246,9 +248,12 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     max_iter : int, default=1000
         Maximum L-BFGS iterations, over all runs (a retry after a failed line search and
         restarts at kinks of the objective included). The iterations needed grow with the
-        size: about 250 at ``n = 300`` and 700 at ``n = 2000`` on point clouds, more than 1000
-        at ``n = 5000``. If L-BFGS stops short, the recovered plan may miss the marginals and
-        ``converged`` is False: raise ``max_iter``.
+        size: about 300 at ``n = 300``, 1000-1400 at ``n = 1000`` and ``2000`` and 2000-3000 at
+        ``n = 5000`` on 2-D point clouds. If L-BFGS stops short, the recovered plan may miss
+        the marginals and ``converged`` is False: raise ``max_iter``. With
+        ``max_iter=10_000`` and two threads, ``n = 5000`` point clouds with uniform weights
+        took 8-14 minutes for ``max_nz`` in {2, 5, 10} on a 2-core x86-64 machine under a
+        load of about 20 (December 2026), meeting the marginals to 3e-11 or better.
     polish : bool, default=True
         Recover a feasible ``max_nz``-sparse plan (see above); False returns the dual's own
         plan.
