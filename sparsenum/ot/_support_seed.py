@@ -7,13 +7,15 @@ so no maximum-flow search is needed, and where the backbone agrees with the dual
 the dual's own.
 
 - :func:`assignment_backbone` (equal column masses, row masses whole numbers of columns, e.g.
-  uniform weights with ``n = m``): an assignment of columns to copies of the rows that uses the
-  dual's candidate edges wherever a maximum matching can (Hopcroft-Karp on the candidate
-  graph); the columns it leaves out are assigned to the left-over row copies by an exact
-  assignment on their costs.
-- :func:`staircase_backbone` (any weights): the north-west-corner plan along an order of rows
-  and columns derived from the dual's plan, choosing among the next columns one that keeps at
-  most ``k`` rows; with ``max(b) <= (k - 1) min(a)`` any order works.
+  uniform weights with ``n = m``): the assignment of columns to copies of the rows that loses
+  the least dual score (a min-cost perfect matching over each column's candidates, its next-best
+  rows and the edges of one perfect matching: a maximum matching of the candidate graph,
+  Hopcroft-Karp, completed by an exact assignment of the columns it leaves out).
+- :func:`staircase_backbone` (any weights): the north-west-corner plan with columns in the order
+  of their best row, taking next the largest of the following columns that keeps at most ``k``
+  rows and moving to the largest of the following rows; with ``max(b) <= (k - 1) min(a)`` every
+  column fits, otherwise the last few may be left for the repair. Far from the dual's support,
+  so only a last resort.
 """
 
 from __future__ import annotations
