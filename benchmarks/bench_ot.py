@@ -35,9 +35,10 @@ median of warm calls; best round kept), and writes ot_small.json: the default mu
 ``sparsity_constrained_ot`` holds BLAS to one thread).
 
 The --sparse mode is the sparsity-constrained table (see benchmarks/_ot_sparse.py): point
-clouds with n in {300, 1000}, max_nz in {2, 5, 10}, ours against the faster of POT's
-smooth_ot_dual and smooth_ot_semi_dual; it writes ot_sparse.json. --sparse --large solves
-n=5000 with ours alone (ot_sparse_large.json).
+clouds with n in {300, 1000} (uniform weights) and n = 300 with non-uniform weights, max_nz in
+{2, 5, 10}, ours against the faster of POT's smooth_ot_dual and smooth_ot_semi_dual; it writes
+ot_sparse.json. --sparse --large solves n=5000 with ours and times a few of POT's iterations
+(ot_sparse_large.json; tens of minutes).
 
 Run: python -m benchmarks.bench_ot [--quick | --medium | --small | --sparse]
 """
@@ -551,8 +552,8 @@ def _add_medium(parser):
                         help="sparsity-constrained OT on point clouds n=300, 1000 against POT's "
                              "smooth solvers: ot_sparse")
     parser.add_argument("--large", action="store_true",
-                        help="with --sparse: n=5000, ours alone (minutes per solve): "
-                             "ot_sparse_large")
+                        help="with --sparse: n=5000, ours against POT's time per iteration "
+                             "(minutes per solve): ot_sparse_large")
     parser.add_argument("--only", default=None,
                         help="with --medium: run only instances whose name contains this")
 
@@ -578,8 +579,9 @@ def main(argv=None):
         name = "ot_sparse_large" if args.large else "ot_sparse"
         report = BenchmarkReport(name, args, notes=_ot_sparse.__doc__ + _load_note())
         with blas_threads(args.threads):
-            sizes = [5000] if args.large else [300, 1000]
-            table = _ot_sparse.sparse_table(report, sizes, [2, 5, 10] if not args.large else
+            instances = [(5000, "uniform")] if args.large else [
+                (300, "uniform"), (1000, "uniform"), (300, "random b"), (300, "random")]
+            table = _ot_sparse.sparse_table(report, instances, [2, 5, 10] if not args.large else
                                             [10, 5, 2], rounds=args.repeats, ours_only=(5000,),
                                             n_jobs=args.threads)
         report.finish()
