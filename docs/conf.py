@@ -72,6 +72,7 @@ MODULE_TITLES = {
     "ot": "Optimal transport (sparsenum.ot)",
     "ot_suite": "Optimal transport: the instance suite against POT and regot (sparsenum.ot)",
     "ot_sparse": "Sparsity-constrained optimal transport against POT (sparsenum.ot)",
+    "ot_sparse_large": "Sparsity-constrained optimal transport at n = 5000 (sparsenum.ot)",
     "neighbors": "Approximate nearest neighbours (sparsenum.neighbors)",
     "bcd": "Block coordinate descent (sparsenum.bcd)",
     "sketch": "Sketching for least squares (sparsenum.sketch)",
