@@ -195,26 +195,28 @@ def insert_serial(slots, levels, entry, max_level, g, m, ef, batch, visited, tag
 
 
 @jit_parallel
-def insert_parallel(slots, levels, entry, max_level, g, m, ef, batch, visited, tags, n_chunks):
-    """:func:`insert_serial` with both phases of each batch split into ``n_chunks`` pieces of
-    work, handed to the ``visited.shape[0]`` threads as they come free; the same graph."""
+def insert_parallel(slots, levels, entry, max_level, g, m, ef, batch, visited, tags,
+                    n_link_chunks):
+    """:func:`insert_serial` on the ``visited.shape[0]`` threads, which take the pieces of work
+    of each phase as they come free: one node each in the plan phase, ``n_link_chunks`` chunks
+    of targets in the link phase. The same graph."""
     entry = np.int64(entry)
     max_level = np.int64(max_level)
     for start in range(0, slots.shape[0], batch):
         stop = min(start + batch, slots.shape[0])
-        for chunk in numba.prange(n_chunks):
-            _plan_chunk(np.int64(chunk), n_chunks, start, stop, slots, levels, entry, max_level,
+        for b in numba.prange(stop - start):
+            _plan_chunk(np.int64(b), stop - start, start, stop, slots, levels, entry, max_level,
                         g, m, ef, visited, tags, np.int64(numba.get_thread_id()))
         target, node, layer_of = _link_requests(start, stop, slots, levels, g)
-        for chunk in numba.prange(n_chunks):
-            _link_chunk(np.int64(chunk), n_chunks, target, node, layer_of, m, g)
+        for chunk in numba.prange(n_link_chunks):
+            _link_chunk(np.int64(chunk), n_link_chunks, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
 
 
-# Chunks of work per thread and phase: several, so that the threads even out the nodes' unequal
-# costs; few, since every chunk allocates its scratch rows.
-_CHUNKS_PER_THREAD = 4
+# Chunks of link requests per thread: several, so that the threads even out the targets'
+# unequal numbers of requests; few, since every chunk scans all the batch's requests.
+_LINK_CHUNKS_PER_THREAD = 4
 
 
 class Inserter:
@@ -235,12 +237,12 @@ class Inserter:
         if self.n_threads == 1:
             entry, top = insert_serial(*args)
         else:
-            # A few chunks per thread, handed out one at a time: a thread that the OS preempts
-            # on a busy machine does not hold up the whole batch at the end of each phase.
+            # Pieces of work handed out one at a time: the threads even out the nodes' unequal
+            # costs, and a thread that the OS preempts does not hold up the whole batch.
             with numba_threads(self.n_threads):
                 previous = numba.set_parallel_chunksize(1)
                 try:
-                    entry, top = insert_parallel(*args, _CHUNKS_PER_THREAD * self.n_threads)
+                    entry, top = insert_parallel(*args, _LINK_CHUNKS_PER_THREAD * self.n_threads)
                 finally:
                     numba.set_parallel_chunksize(previous)
         index._entry, index._max_level = int(entry), int(top)

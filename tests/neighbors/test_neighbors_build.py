@@ -43,7 +43,7 @@ def test_parallel_build_does_not_depend_on_the_chunks_of_work(data, monkeypatch,
     X, _ = data
     serial = HNSWIndex(16, M=8, ef_construction=64, random_state=0, n_jobs=1)
     serial.add(X[:1000])
-    monkeypatch.setattr(_insert, "_CHUNKS_PER_THREAD", chunks_per_thread)
+    monkeypatch.setattr(_insert, "_LINK_CHUNKS_PER_THREAD", chunks_per_thread)
     parallel = HNSWIndex(16, M=8, ef_construction=64, random_state=0, n_jobs=2)
     parallel.add(X[:1000])
     check_state(parallel._state_scalars(), parallel._state_arrays(), "built index")
