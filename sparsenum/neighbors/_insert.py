@@ -13,12 +13,13 @@ phases whose results do not depend on the order in which threads pick up the wor
    heuristic. Each node writes only its own adjacency rows.
 2. *Link back* (parallel over the nodes that gained a neighbour). Every chosen link
    ``node -> t`` asks for the reverse ``t -> node``; the requests of one ``t`` are applied by
-   one thread (``t`` modulo the number of threads), in batch order, re-pruning a full list with
-   the heuristic as Algorithm 1 does. A thread writes only the rows of its own ``t``.
+   one chunk of work (``t`` modulo the number of chunks), in batch order, re-pruning a full list
+   with the heuristic as Algorithm 1 does. A chunk writes only the rows of its own ``t``.
 
-The graph depends on the batch size (a constant of the index, never on the thread count), so
-``n_jobs=1`` and ``n_jobs=8`` build the same graph. Node and vector data of the batch are in
-place before the kernels run (``hnsw.py``).
+Neither phase depends on how its nodes are split into chunks or which thread runs a chunk (the
+threads take chunks as they come free), and the graph depends on the batch size, a constant of the
+index, never on the thread count: ``n_jobs=1`` and ``n_jobs=8`` build the same graph. Node and
+vector data of the batch are in place before the kernels run (``hnsw.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numba
 import numpy as np
 
 from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
-from ._graph import _FASTMATH, SearchBuffers, _distance_rows, _distance_to, _heap_drain_sorted, _row
+from ._graph import _FASTMATH, L2, SearchBuffers, _distance_to, _heap_drain_sorted, _row
 from ._kernels import _greedy_descent, _layer_search
 from ._locking import thread_pool
 from ._progress import Progress
@@ -47,6 +48,8 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
     data = g.data
     scale = g.scale
     metric = g.metric
+    dim = data.shape[1]
+    is_l2 = metric == L2
     node = slots[b]
     top = np.int64(levels[b])
     g.level[node] = top
@@ -76,7 +79,16 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
         for b2 in range(start, b):
             if levels[b2] >= layer:
                 other = slots[b2]
-                own_d[n_own] = _distance_rows(data, node, sq, other, scale[other], metric)
+                d = np.float32(0.0)  # _distance_rows(data, node, sq, other, scale[other], metric)
+                if is_l2:  # written out: a call is not inlined (see _select._select_heuristic)
+                    for t in range(dim):
+                        diff = data[node, t] - data[other, t]
+                        d += diff * diff
+                else:
+                    for t in range(dim):
+                        d += data[node, t] * data[other, t]
+                    d = np.float32(1.0) - d * sq * scale[other]
+                own_d[n_own] = d
                 own_i[n_own] = other
                 n_own += 1
         _sort_pairs(own_d, own_i, n_own)
@@ -100,19 +112,20 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
 # body fails on the search buffers (a named tuple) being unpacked from a call's result.
 @jit(fastmath=_FASTMATH)
 def _plan_chunk(chunk, n_chunks, start, stop, slots, levels, entry, max_level, g, m, ef, visited,
-                tags):
-    """Phase 1 for the batch's nodes ``start + chunk, start + chunk + n_chunks, ...``."""
+                tags, thread):
+    """Phase 1 for the batch's nodes ``start + chunk, start + chunk + n_chunks, ...``, with the
+    visited tags of row ``thread`` (the calling thread's: a row is used by one chunk at a time)."""
     width = ef + (stop - start) + 1
     bufs_d = np.empty((4, width), np.float32)
     bufs_i = np.empty((4, width), np.int32)
     cand_d = np.empty(max(256, 4 * ef), np.float32)
-    buf = SearchBuffers(visited[chunk], cand_d, np.empty(cand_d.shape[0], np.int32), bufs_d[0],
+    buf = SearchBuffers(visited[thread], cand_d, np.empty(cand_d.shape[0], np.int32), bufs_d[0],
                         bufs_i[0], bufs_d[1], bufs_i[1])
-    tag = tags[chunk]
+    tag = tags[thread]
     for b in range(start + chunk, stop, n_chunks):
         tag, buf = _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag,
                               bufs_d, bufs_i)
-    tags[chunk] = tag
+    tags[thread] = tag
 
 
 @jit(inline="always")
@@ -173,7 +186,8 @@ def insert_serial(slots, levels, entry, max_level, g, m, ef, batch, visited, tag
     max_level = np.int64(max_level)
     for start in range(0, slots.shape[0], batch):
         stop = min(start + batch, slots.shape[0])
-        _plan_chunk(0, 1, start, stop, slots, levels, entry, max_level, g, m, ef, visited, tags)
+        _plan_chunk(0, 1, start, stop, slots, levels, entry, max_level, g, m, ef, visited, tags,
+                    0)
         target, node, layer_of = _link_requests(start, stop, slots, levels, g)
         _link_chunk(0, 1, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
@@ -181,22 +195,28 @@ def insert_serial(slots, levels, entry, max_level, g, m, ef, batch, visited, tag
 
 
 @jit_parallel
-def insert_parallel(slots, levels, entry, max_level, g, m, ef, batch, visited, tags):
-    """:func:`insert_serial` with both phases of each batch spread over ``visited.shape[0]``
-    chunks of work (one per thread); the same graph."""
-    n_chunks = visited.shape[0]
+def insert_parallel(slots, levels, entry, max_level, g, m, ef, batch, visited, tags,
+                    n_link_chunks):
+    """:func:`insert_serial` on the ``visited.shape[0]`` threads, which take the pieces of work
+    of each phase as they come free: one node each in the plan phase, ``n_link_chunks`` chunks
+    of targets in the link phase. The same graph."""
     entry = np.int64(entry)
     max_level = np.int64(max_level)
     for start in range(0, slots.shape[0], batch):
         stop = min(start + batch, slots.shape[0])
-        for chunk in numba.prange(n_chunks):
-            _plan_chunk(np.int64(chunk), n_chunks, start, stop, slots, levels, entry, max_level,
-                        g, m, ef, visited, tags)
+        for b in numba.prange(stop - start):
+            _plan_chunk(np.int64(b), stop - start, start, stop, slots, levels, entry, max_level,
+                        g, m, ef, visited, tags, np.int64(numba.get_thread_id()))
         target, node, layer_of = _link_requests(start, stop, slots, levels, g)
-        for chunk in numba.prange(n_chunks):
-            _link_chunk(np.int64(chunk), n_chunks, target, node, layer_of, m, g)
+        for chunk in numba.prange(n_link_chunks):
+            _link_chunk(np.int64(chunk), n_link_chunks, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
+
+
+# Chunks of link requests per thread: several, so that the threads even out the targets'
+# unequal numbers of requests; few, since every chunk scans all the batch's requests.
+_LINK_CHUNKS_PER_THREAD = 4
 
 
 class Inserter:
@@ -217,8 +237,14 @@ class Inserter:
         if self.n_threads == 1:
             entry, top = insert_serial(*args)
         else:
+            # Pieces of work handed out one at a time: the threads even out the nodes' unequal
+            # costs, and a thread that the OS preempts does not hold up the whole batch.
             with numba_threads(self.n_threads):
-                entry, top = insert_parallel(*args)
+                previous = numba.set_parallel_chunksize(1)
+                try:
+                    entry, top = insert_parallel(*args, _LINK_CHUNKS_PER_THREAD * self.n_threads)
+                finally:
+                    numba.set_parallel_chunksize(previous)
         index._entry, index._max_level = int(entry), int(top)
 
 

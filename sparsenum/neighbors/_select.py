@@ -12,15 +12,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils import jit
-from ._graph import _distance_rows
+from ._graph import _FASTMATH, L2, _distance_rows
 
 
-@jit
+# The distance between a candidate and a kept neighbour is written out here rather than called:
+# the heuristic computes about a quarter of all the distances of a build, and a call to
+# _graph._distance_rows is not inlined by LLVM (each pushes the array's fields on the stack).
+@jit(fastmath=_FASTMATH)
 def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, kept):
     """The paper's heuristic (Algorithm 4, no refill): scan candidates nearest first and keep one
     only if it is closer to the base than to every neighbour already kept. ``cand_*`` must be
     sorted ascending. ``out[1:kept + 1]`` are neighbours kept beforehand. Writes the kept ids to
     ``out[1:]`` and their count to ``out[0]``."""
+    dim = data.shape[1]
+    is_l2 = metric == L2
     for c in range(n_cand):
         if kept == m:
             break
@@ -28,7 +33,16 @@ def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, 
         good = True
         for k in range(kept):
             o = out[1 + k]
-            if _distance_rows(data, e, scale[e], o, scale[o], metric) < cand_dist[c]:
+            d = np.float32(0.0)  # _graph._distance_rows(data, e, scale[e], o, scale[o], metric)
+            if is_l2:
+                for t in range(dim):
+                    diff = data[e, t] - data[o, t]
+                    d += diff * diff
+            else:
+                for t in range(dim):
+                    d += data[e, t] * data[o, t]
+                d = np.float32(1.0) - d * scale[e] * scale[o]
+            if d < cand_dist[c]:
                 good = False
                 break
         if good:
@@ -40,7 +54,8 @@ def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, 
 
 @jit(inline="always")
 def _sort_pairs(keys, ids, n):
-    """Insertion sort of the first ``n`` (key, id) pairs by key (n is at most 2M + 1)."""
+    """Insertion sort of the first ``n`` (key, id) pairs by key, stable (n is small: at most
+    2M + 1, or a batch's nodes nearer than a search's ef-th result)."""
     for a in range(1, n):
         k = keys[a]
         i = ids[a]

@@ -33,6 +33,24 @@ def test_parallel_build_is_the_serial_build(data, nn):
     assert nn.recall(index.query(Q, 10, ef=64)[0], truth) >= 0.97
 
 
+@pytest.mark.parametrize("chunks_per_thread", [1, 3])
+def test_parallel_build_does_not_depend_on_the_chunks_of_work(data, monkeypatch,
+                                                              chunks_per_thread):
+    """Threads take the chunks of each phase as they come free; how the batch is cut into
+    chunks must not change the graph."""
+    from sparsenum.neighbors import _insert
+
+    X, _ = data
+    serial = HNSWIndex(16, M=8, ef_construction=64, random_state=0, n_jobs=1)
+    serial.add(X[:1000])
+    monkeypatch.setattr(_insert, "_LINK_CHUNKS_PER_THREAD", chunks_per_thread)
+    parallel = HNSWIndex(16, M=8, ef_construction=64, random_state=0, n_jobs=2)
+    parallel.add(X[:1000])
+    check_state(parallel._state_scalars(), parallel._state_arrays(), "built index")
+    for a, b in zip(_graph(serial), _graph(parallel)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_rebuild_after_many_deletions_is_the_same_on_any_thread_count(data):
     X, _ = data
     graphs = []
