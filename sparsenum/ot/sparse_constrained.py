@@ -252,8 +252,8 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
         ``n = 5000`` on 2-D point clouds. If L-BFGS stops short, the recovered plan may miss
         the marginals and ``converged`` is False: raise ``max_iter``. With
         ``max_iter=10_000`` and two threads, ``n = 5000`` point clouds with uniform weights
-        took 8-14 minutes for ``max_nz`` in {2, 5, 10} on a 2-core x86-64 machine under a
-        load of about 20 (December 2026), meeting the marginals to 3e-11 or better.
+        took 96-111 seconds for ``max_nz`` in {2, 5, 10} on a quiet 2-core x86-64 machine
+        (December 2026), meeting the marginals to 3e-11 or better.
     polish : bool, default=True
         Recover a feasible ``max_nz``-sparse plan (see above); False returns the dual's own
         plan.
