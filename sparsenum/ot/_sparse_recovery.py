@@ -141,10 +141,10 @@ def _potentials_of_flow(C, gamma, rows, cols, flow):
 def polish(a, b, C, gamma, rows, cols, flow, start=None, max_iter=300):
     """Quadratically regularised OT restricted to the feasible support ``(rows, cols)``.
 
-    Semismooth Newton on the restricted dual with Armijo backtracking, from the potentials of
-    the feasible ``flow`` or from ``start = (alpha, beta)`` (the dual's, usually better when the
-    repair changed little), whichever has the smaller marginal error. Returns
-    ``(T, alpha, beta, converged)`` with T dense.
+    Semismooth Newton on the restricted dual with an exact line search (:func:`_exact_step`),
+    from the potentials of the feasible ``flow`` or from ``start = (alpha, beta)`` (the dual's,
+    usually better when the repair changed little), whichever has the smaller marginal error.
+    Returns ``(T, alpha, beta, converged)`` with T dense.
     """
     n, m = C.shape
     c = C[rows, cols]
