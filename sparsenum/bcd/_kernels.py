@@ -209,7 +209,8 @@ def greedy_forest(indptr, indices, priority, max_size, uf, in_block):
                 break
             if n_roots == roots.shape[0]:
                 bigger = np.empty(2 * n_roots, dtype=np.int64)
-                bigger[:n_roots] = roots
+                for s in range(n_roots):  # a slice copy would compile numba's shape-error
+                    bigger[s] = roots[s]      # message formatting (string code) in this kernel
                 roots = bigger
             roots[n_roots] = rv
             n_roots += 1

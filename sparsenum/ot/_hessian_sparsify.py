@@ -61,7 +61,7 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
     for j in range(m):
         tj = thr_col[j]
         tiny = 0.0
-        count = 0
+        count = np.int64(0)  # not a literal 0: see _sorting._TOP
         for i in range(n):
             p = P[i, j]
             if p <= tj and p <= thr_row[i]:
@@ -77,7 +77,7 @@ def error_bounded_thresholds(P, delta, thr_row, thr_col, indptr):
     for i in range(n):
         ti = thr_row[i]
         dropped = 0.0
-        count = 0
+        count = np.int64(0)  # not a literal 0: see _sorting._TOP
         for j in range(m):
             p = P[i, j]
             if p <= ti and p <= col_cut[j]:

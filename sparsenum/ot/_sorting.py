@@ -9,6 +9,10 @@ import numpy as np
 
 from ..utils import jit
 
+# The heap's top, as an int64: a literal 0 passed to a jitted function is typed
+# Literal[int](0) and compiles a second copy of the callee beside its int64 one.
+_TOP = np.int64(0)
+
 
 @jit
 def _sift_down(x, order, root, end):
@@ -33,7 +37,7 @@ def argsort(x):
         _sift_down(x, order, root, size)
     for end in range(size - 1, 0, -1):
         order[0], order[end] = order[end], order[0]
-        _sift_down(x, order, 0, end)
+        _sift_down(x, order, _TOP, end)
     return order
 
 
@@ -65,7 +69,7 @@ def heap_pop(heap, size, sign):
     """Remove and return the top of the heap ``heap[:size]`` (the caller shrinks ``size``)."""
     top = heap[0]
     heap[0] = heap[size - 1]
-    _sift(heap, 0, size - 1, sign)
+    _sift(heap, _TOP, size - 1, sign)
     return top
 
 
@@ -98,9 +102,9 @@ def largest_k(x, k, idx, top):
         if x[i] > top[0]:
             top[0] = x[i]
             idx[0] = i
-            _sift_min_pairs(top, idx, 0, k)
+            _sift_min_pairs(top, idx, _TOP, k)
     # pop the smallest to the back: decreasing order from the front
     for end in range(k - 1, 0, -1):
         top[0], top[end] = top[end], top[0]
         idx[0], idx[end] = idx[end], idx[0]
-        _sift_min_pairs(top, idx, 0, end)
+        _sift_min_pairs(top, idx, _TOP, end)

@@ -243,7 +243,7 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
     trial_rows = np.empty((m, k), np.int64)
     trial_reach_row = np.zeros(n, np.bool_)
     trial_reach_col = np.zeros(m, np.bool_)
-    move = 0
+    move = np.int64(0)  # not a literal 0: see _sorting._TOP
     best_move = 0
     done = tol * (n + m)
     while best_deficit > done and move < max_moves and move - best_move < patience:

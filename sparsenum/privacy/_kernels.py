@@ -191,15 +191,34 @@ def _user_noise(state, laplace_noise, n_cov, cov_scale, n_xy, xy_scale, zig, cov
 
 
 @jit_parallel
-def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zig):
+def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zig, aggregate):
     """Every user's NLDP message: the upper triangle of ``x x^T`` (row-major, ``i <= j``) and
-    ``x y``, each plus its noise. ``Xc``, ``yc`` are already clipped."""
+    ``x y``, each plus its noise. ``Xc``, ``yc`` are already clipped.
+
+    With ``aggregate`` only the sums over users of the noise they add are formed, per chunk of
+    users (the clean sums come from BLAS); the draws are the same per-user streams. One kernel
+    serves both: a parallel kernel costs seconds of compilation on a user's first call.
+    """
     n, d = Xc.shape
     n_cov = d * (d + 1) // 2 if with_cov else 0
-    cov = np.empty((n, n_cov))
-    xy = np.empty((n, d))
+    if aggregate:
+        cov = np.zeros((N_CHUNKS, n_cov))
+        xy = np.zeros((N_CHUNKS, d))
+    else:
+        cov = np.empty((n, n_cov))
+        xy = np.empty((n, d))
     for c in prange(N_CHUNKS):
+        cov_noise = np.empty(n_cov if aggregate else 0)
+        xy_noise = np.empty(d if aggregate else 0)
         for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
+            if aggregate:
+                _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale,
+                            zig, cov_noise, xy_noise)
+                for j in range(n_cov):
+                    cov[c, j] += cov_noise[j]
+                for j in range(d):
+                    xy[c, j] += xy_noise[j]
+                continue
             _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale, zig,
                         cov[i], xy[i])
             k = 0
@@ -209,26 +228,4 @@ def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zi
                     k += 1
             for a in range(d):
                 xy[i, a] += Xc[i, a] * yc[i]
-    return cov, xy
-
-
-@jit_parallel
-def nldp_noise_sums(n, d, seed, laplace_noise, with_cov, cov_scale, xy_scale, zig):
-    """The sums over users ``0..n-1`` of the noise they add (drawn from the same per-user
-    streams as :func:`nldp_messages`), per chunk of users; the clean sums come from BLAS."""
-    n_cov = d * (d + 1) // 2 if with_cov else 0
-    cov = np.zeros((N_CHUNKS, n_cov))
-    xy = np.zeros((N_CHUNKS, d))
-    for c in prange(N_CHUNKS):
-        cov_noise = np.empty(n_cov)
-        xy_noise = np.empty(d)
-        cov_acc = cov[c]
-        xy_acc = xy[c]
-        for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
-            _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale, zig,
-                        cov_noise, xy_noise)
-            for j in range(n_cov):
-                cov_acc[j] += cov_noise[j]
-            for j in range(d):
-                xy_acc[j] += xy_noise[j]
     return cov, xy

@@ -30,7 +30,7 @@ from ..utils import (
     random_seed,
 )
 from ._hooks import noise_enabled
-from ._kernels import nldp_messages, nldp_noise_sums
+from ._kernels import nldp_messages
 from ._normal import ZIGGURAT
 from ._result import LDPRegressionResult, NLDPReports
 from ._solvers import hard_threshold, l1_quadratic_cd
@@ -163,7 +163,7 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
     with numba_threads(n_jobs, work, WAKE_UP_WORK):
         if not aggregate:
             cov, xy = nldp_messages(Xc, yc, np.uint64(seed), laplace_noise, with_cov,
-                                    noise * cov_scale, noise * xy_scale, ZIGGURAT)
+                                    noise * cov_scale, noise * xy_scale, ZIGGURAT, False)
             cov = cov if with_cov else None
         else:
             upper = np.triu_indices(d)
@@ -175,9 +175,9 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
                     cov = cov + rng.normal(0.0, noise * cov_scale * math.sqrt(n), cov.shape[0])
                 xy = xy + rng.normal(0.0, noise * xy_scale * math.sqrt(n), d)
             else:
-                cov_noise, xy_noise = nldp_noise_sums(n, d, np.uint64(seed), laplace_noise,
-                                                      with_cov, noise * cov_scale,
-                                                      noise * xy_scale, ZIGGURAT)
+                cov_noise, xy_noise = nldp_messages(Xc, yc, np.uint64(seed), laplace_noise,
+                                                    with_cov, noise * cov_scale,
+                                                    noise * xy_scale, ZIGGURAT, True)
                 cov = cov + cov_noise.sum(axis=0) if with_cov else None
                 xy = xy + xy_noise.sum(axis=0)
     return NLDPReports(cov=cov, xy=xy, n_users=n, n_features=d, aggregated=aggregate,
