@@ -59,6 +59,16 @@ class RowSolverSettings:
     #: iterations the cost model expects of a warm-started sketched solve: the inner tolerance
     #: asks for a reduction of about 1e-2 of the current change, ~8 steps at rate 0.6
     expected_sketch_iterations: float = 8.0
+    #: cost of a rank-one update's multiply-add relative to a dot product's: the update loads
+    #: and stores its accumulator ``G[a, b]`` (three memory-touching operations), the dot
+    #: product keeps it in a register (two); this weights the normal equations of the exact
+    #: solve and the sketched normal matrix, against the passes of the iterative solves
+    update_weight: float = 1.5
+    #: largest contraction ``sqrt(d / n_i)`` for which CG's iterations are predicted (rows
+    #: with ``n_i >= 4 d``): nearer square, the design's smallest singular value, about
+    #: ``1 - sqrt(d / n_i)`` times its typical one, is too close to zero for the prediction to
+    #: bound the iterations, and those rows are predicted at the cap
+    cg_max_rate: float = 0.5
     #: cap on CG iterations per row, in units of the unknowns d (CG on d unknowns terminates in
     #: d steps in exact arithmetic; rounding on ill-conditioned rows needs a few times more)
     cg_iterations_per_unknown: int = 4
@@ -84,28 +94,30 @@ def sketch_size(d: int, settings: RowSolverSettings = SETTINGS) -> int:
 def predicted_cg_iterations(counts, d: int, settings: RowSolverSettings = SETTINGS):
     """CG iterations predicted for warm-started rows with ``counts`` observations and ``d``
     unknowns: a residual reduction of ``inner_ratio`` at the contraction ``sqrt(d / n_i)`` of
-    a well-conditioned random design, capped as the kernel caps them."""
+    a well-conditioned random design; rows shorter than ``d / cg_max_rate^2`` at the cap."""
     counts = np.asarray(counts, dtype=np.float64)
     cap = float(settings.cg_iterations_per_unknown * d)
     rate = np.sqrt(d / np.maximum(counts, 1.0))
     with np.errstate(divide="ignore"):
         steps = np.log(settings.inner_ratio) / np.log(np.minimum(rate, 1.0))
-    return np.minimum(np.ceil(np.where(rate < 1.0, steps, cap)), cap)
+    return np.minimum(np.where(rate <= settings.cg_max_rate, steps, cap), cap)
 
 
 def predicted_flops(counts, d: int, settings: RowSolverSettings = SETTINGS):
-    """Predicted flops (multiply-adds) of the exact, the CG and the sketched solve of rows
-    with ``counts`` observations and ``d`` unknowns (counted operations, never timings)."""
+    """Predicted cost, in multiply-adds weighted by ``update_weight`` where they update an
+    array in place, of the exact, the CG and the sketched solve of rows with ``counts``
+    observations and ``d`` unknowns (counted operations, never timings)."""
     counts = np.asarray(counts, dtype=np.float64)
     s = sketch_size(d, settings)
     gather = counts * d
-    exact = gather + counts * d * (d + 1) / 2 + d**3 / 6
+    w = settings.update_weight
+    exact = gather + w * counts * d * (d + 1) / 2 + d**3 / 6
     # each iteration: two passes over the row (A p, then A^T s), plus the start's and the
     # confirmation's residual passes
     cg_steps = predicted_cg_iterations(counts, d, settings)
     cg = gather + (2.0 * cg_steps + 2.0) * counts * d + cg_steps * 2 * d
     steps = settings.expected_sketch_iterations
-    sketch = (gather + settings.sketch_nnz * counts * d + s * d * (d + 1) / 2 + d**3 / 6
+    sketch = (gather + w * (settings.sketch_nnz * counts * d + s * d * (d + 1) / 2) + d**3 / 6
               + (2.0 * steps + 2.0) * counts * d + steps * 2 * d * d)
     return exact, cg, sketch
 
