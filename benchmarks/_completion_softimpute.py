@@ -166,15 +166,18 @@ def _softimpute(python, M, A, B):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _add(report, problem, label, wall, cpu, errors, ours=False, **extra):
-    """A row (CPU seconds to the target, or to the end when it is not reached) and a curve."""
+def _add(report, problem, label, wall, cpu, errors, ours=False, curve=None, **extra):
+    """A row (CPU seconds to the target, or to the end when it is not reached) and, under the
+    short label ``curve``, a curve."""
     reached = _time_to(cpu, errors)
     report.add(problem, label + ("" if reached is not None else f" ({TARGET:g} not reached)"),
                reached if reached is not None else float(cpu[-1]), n_iter=len(errors),
                ours=ours, wall_seconds=_time_to(wall, errors) if reached is not None
                else float(wall[-1]), final_error=float(errors[-1]),
                final_cpu_seconds=float(cpu[-1]), **extra)
-    report.add_curve("softimpute error vs time", label, cpu, errors,
+    if curve is None:
+        return
+    report.add_curve("softimpute error vs time", curve, cpu, errors,
                      xlabel="CPU time, one thread [s]",
                      ylabel="relative Frobenius error (all entries)")
 
@@ -190,7 +193,8 @@ def softimpute(report, args, threads):
             runs = [_ours(M, A, B, solver) for _ in range(2)]
             wall, cpu, errors, result = min(runs, key=lambda run: run[1][-1])
             _add(report, problem, f"altmin_complete {solver}", wall, cpu, errors,
-                 ours=solver == "auto", sketch_rows=result.solver_rows["sketch"],
+                 ours=solver == "auto", curve=f"ours, {solver}",
+                 sketch_rows=result.solver_rows["sketch"],
                  cg_rows=result.solver_rows["cg"])
     if not args.fancyimpute:
         print("  (SoftImpute skipped: give --fancyimpute PYTHON of an environment with "
@@ -198,5 +202,8 @@ def softimpute(report, args, threads):
         return
     for run in _softimpute(args.fancyimpute, M, A, B):
         wall, cpu, errors = (np.array(x) for x in zip(*run["trace"]))
-        _add(report, problem, f"fancyimpute SoftImpute {run['label']} (dense, own venv)",
-             wall, cpu, errors, sigma_1=run["sigma_1"])
+        label = run["label"]
+        curve = ("SoftImpute, defaults" if label == "defaults" else None if ", probe (" in label
+                 else "SoftImpute, " + label.split(", best")[0].replace("shrinkage=", ""))
+        _add(report, problem, f"fancyimpute SoftImpute {label} (dense, own venv)",
+             wall, cpu, errors, curve=curve, sigma_1=run["sigma_1"])
