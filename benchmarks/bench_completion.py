@@ -16,7 +16,7 @@ time per sweep against implicit's ALS, scaling in |Omega| and in the rank, and D
 4. Dask: sparse row blocks on a two-worker LocalCluster against the in-memory fit.
 
     python -m benchmarks.bench_completion [--quick] [--fancyimpute /path/to/python]
-    python -m benchmarks.bench_completion --full [--parts synthetic,scaling,dask,noisy]
+    python -m benchmarks.bench_completion --full [--parts synthetic,scaling,dask,noisy,softimpute]
 
 ``--full`` runs the synthetic, scaling and Dask parts at the sizes of the targets (and the
 noisy-matrix table) and writes ``completion_full.json``, leaving the ratings record alone.
@@ -38,7 +38,7 @@ from sparsenum.completion import AltMinRatingsRegressor, altmin_complete
 from sparsenum.completion._demo import load_ratings, rmse, split
 from sparsenum.utils import effective_n_jobs, numba_threads
 
-_FULL_PARTS = ("synthetic", "scaling", "dask", "noisy")
+_FULL_PARTS = ("synthetic", "scaling", "dask", "noisy", "softimpute")
 
 
 def _extra(parser):
@@ -328,7 +328,8 @@ def full(args, threads):
     runs = {"synthetic": lambda r: synthetic(r, args, threads),
             "scaling": lambda r: scaling(r, args, threads),
             "noisy": lambda r: _noisy(r, args, threads),
-            "dask": lambda r: dask_part(r, args)}
+            "dask": lambda r: dask_part(r, args),
+            "softimpute": lambda r: _softimpute(r, args, threads)}
     for part in parts:
         report = _LoadedReport(f"completion_full_{part}", args, notes=(
             f"Full sizes, part {part}. Per-sweep times are from the fits' histories with "
@@ -348,6 +349,12 @@ def _noisy(report, args, threads):
     from benchmarks._completion_noisy import noisy
 
     noisy(report, args, threads)
+
+
+def _softimpute(report, args, threads):
+    from benchmarks._completion_softimpute import softimpute
+
+    softimpute(report, args, threads)
 
 
 def _merge_full(parts_dir, results):

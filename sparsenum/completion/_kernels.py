@@ -353,14 +353,33 @@ def _sketch_preconditioner(A, n, d, pdiag, seed, m, nnz, SA, L, rows, signs):
             sign = signs[e] * scale
             for a in range(d):
                 SA[row, a] += sign * A[p, a]
+    # (S A)^T (S A) by rank-one updates over the rows of S A: contiguous reads (by columns,
+    # each product strides over whole rows of S A, which leave the L1 cache from d ~ 64)
     for a in range(d):
         for b in range(a + 1):
-            v = 0.0
-            for row in range(m):
-                v += SA[row, a] * SA[row, b]
-            L[a, b] = v
+            L[a, b] = 0.0
+    for row in range(m):
+        for a in range(d):
+            va = SA[row, a]
+            if va == 0.0:
+                continue
+            for b in range(a + 1):
+                L[a, b] += va * SA[row, b]
+    for a in range(d):
         L[a, a] += pdiag[a]
     return _cholesky(L, d)
+
+
+@jit
+def _warm_start_suffices(A, t, n, d, pdiag, x, tol, s, r):
+    """True if ``x`` already meets ``tol`` (then :func:`_pcgls` would stop before its first
+    step; a zero right-hand side sets ``x`` to zero, as it does)."""
+    norm_rhs = _residuals(A, t, n, d, pdiag, x, s, r)
+    if norm_rhs == 0.0:
+        for a in range(d):
+            x[a] = 0.0
+        return True
+    return _norm(r, d) <= tol * norm_rhs
 
 
 @jit
@@ -424,7 +443,9 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
             _store_row(unknowns, i, k, fit_bias, x, 0)
             continue
         n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
-        if method == SKETCH and _sketch_preconditioner(
+        if method == SKETCH and _warm_start_suffices(A, t, n, d, pdiag, x, tol, s, r):
+            pass  # the preconditioner would not be used: do not build it
+        elif method == SKETCH and _sketch_preconditioner(
                 A, n, d, pdiag, seed, sketch_rows, sketch_nnz, SA, G, rows, signs):
             iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, True, s, q, r, z, p)
         elif method == CG:

@@ -18,9 +18,13 @@ least-squares problem over its ``n_i`` observations (see ``_kernels.py``). Three
     row's conditioning. ``O(n_i d)`` per solve plus ``O(s d^2)`` for the preconditioner: linear
     in ``d`` for long rows (``n_i >> d^2``), where the exact solve is quadratic.
 
-``"auto"`` compares the predicted flops of the exact and the sketched solve for every row and
-takes the cheaper (CG's iteration count cannot be predicted from counts alone, so it is chosen
-only when asked for).
+``"auto"`` predicts the counted cost of the three for every row and takes the cheapest. CG's iteration
+count is predicted for fixed factors whose rows are spread like a random sample of a
+well-conditioned matrix: the ``n_i x d`` design then has condition number about ``(1 + r) /
+(1 - r)`` with ``r = sqrt(d / n_i)`` (Marchenko-Pastur), so CG contracts by about ``r`` per
+step, faster than the sketch's ``sqrt(d / s) ~ 0.63`` once ``n_i > s``: on long rows with
+incoherent factors plain CG is the cheapest, and the sketch's advantage, an iteration count
+independent of the factors' conditioning, is not visible from the counts alone.
 """
 
 from __future__ import annotations
@@ -55,6 +59,16 @@ class RowSolverSettings:
     #: iterations the cost model expects of a warm-started sketched solve: the inner tolerance
     #: asks for a reduction of about 1e-2 of the current change, ~8 steps at rate 0.6
     expected_sketch_iterations: float = 8.0
+    #: cost of a rank-one update's multiply-add relative to a dot product's: the update loads
+    #: and stores its accumulator ``G[a, b]`` (three memory-touching operations), the dot
+    #: product keeps it in a register (two); this weights the normal equations of the exact
+    #: solve and the sketched normal matrix, against the passes of the iterative solves
+    update_weight: float = 1.5
+    #: largest contraction ``sqrt(d / n_i)`` for which CG's iterations are predicted (rows
+    #: with ``n_i >= 4 d``): nearer square, the design's smallest singular value, about
+    #: ``1 - sqrt(d / n_i)`` times its typical one, is too close to zero for the prediction to
+    #: bound the iterations, and those rows are predicted at the cap
+    cg_max_rate: float = 0.5
     #: cap on CG iterations per row, in units of the unknowns d (CG on d unknowns terminates in
     #: d steps in exact arithmetic; rounding on ill-conditioned rows needs a few times more)
     cg_iterations_per_unknown: int = 4
@@ -77,26 +91,45 @@ def sketch_size(d: int, settings: RowSolverSettings = SETTINGS) -> int:
     return max(d + 1, math.ceil(settings.sketch_oversampling * d))
 
 
+def predicted_cg_iterations(counts, d: int, settings: RowSolverSettings = SETTINGS):
+    """CG iterations predicted for warm-started rows with ``counts`` observations and ``d``
+    unknowns: a residual reduction of ``inner_ratio`` at the contraction ``sqrt(d / n_i)`` of
+    a well-conditioned random design; rows shorter than ``d / cg_max_rate^2`` at the cap."""
+    counts = np.asarray(counts, dtype=np.float64)
+    cap = float(settings.cg_iterations_per_unknown * d)
+    rate = np.sqrt(d / np.maximum(counts, 1.0))
+    with np.errstate(divide="ignore"):
+        steps = np.log(settings.inner_ratio) / np.log(np.minimum(rate, 1.0))
+    return np.minimum(np.where(rate <= settings.cg_max_rate, steps, cap), cap)
+
+
 def predicted_flops(counts, d: int, settings: RowSolverSettings = SETTINGS):
-    """Predicted flops of the exact and of the sketched solve of rows with ``counts``
+    """Predicted cost, in multiply-adds weighted by ``update_weight`` where they update an
+    array in place, of the exact, the CG and the sketched solve of rows with ``counts``
     observations and ``d`` unknowns (counted operations, never timings)."""
     counts = np.asarray(counts, dtype=np.float64)
     s = sketch_size(d, settings)
     gather = counts * d
-    exact = gather + counts * d * (d + 1) / 2 + d**3 / 6
-    passes = 2.0 * settings.expected_sketch_iterations + 2.0  # + start and confirmation
-    sketch = (gather + settings.sketch_nnz * counts * d + s * d * (d + 1) / 2 + d**3 / 6
-              + passes * counts * d + settings.expected_sketch_iterations * 2 * d * d)
-    return exact, sketch
+    w = settings.update_weight
+    exact = gather + w * counts * d * (d + 1) / 2 + d**3 / 6
+    # each iteration: two passes over the row (A p, then A^T s), plus the start's and the
+    # confirmation's residual passes
+    cg_steps = predicted_cg_iterations(counts, d, settings)
+    cg = gather + (2.0 * cg_steps + 2.0) * counts * d + cg_steps * 2 * d
+    steps = settings.expected_sketch_iterations
+    sketch = (gather + w * (settings.sketch_nnz * counts * d + s * d * (d + 1) / 2) + d**3 / 6
+              + (2.0 * steps + 2.0) * counts * d + steps * 2 * d * d)
+    return exact, cg, sketch
 
 
 def choose_solvers(counts, d: int, solver: str, settings: RowSolverSettings = SETTINGS):
-    """Solver code per row: the one asked for, or for ``"auto"`` the cheaper predicted one."""
+    """Solver code per row: the one asked for, or for ``"auto"`` the cheapest predicted one."""
     counts = np.asarray(counts)
     if solver != "auto":
         return np.full(counts.shape[0], _CODES[solver], dtype=np.int8)
-    exact, sketch = predicted_flops(counts, d, settings)
-    return np.where(sketch < exact, _kernels.SKETCH, _kernels.EXACT).astype(np.int8)
+    exact, cg, sketch = predicted_flops(counts, d, settings)
+    codes = np.where(sketch < exact, _kernels.SKETCH, _kernels.EXACT)
+    return np.where(cg < np.minimum(exact, sketch), _kernels.CG, codes).astype(np.int8)
 
 
 @functools.lru_cache(maxsize=32)

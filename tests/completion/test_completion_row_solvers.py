@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sparsenum.completion import _kernels
 from sparsenum.completion.row_solvers import (
     choose_solvers,
+    predicted_cg_iterations,
     predicted_flops,
     sketch_operator,
     solve_rows,
@@ -118,14 +119,27 @@ def test_kernel_sketch_equals_sketch_module_operator():
     np.testing.assert_allclose(np.tril(L) @ np.tril(L).T, SA.T @ SA, rtol=1e-10)
 
 
-def test_cost_model_prefers_exact_for_short_rows_and_sketch_for_long_rows_at_high_rank():
-    counts = np.array([5, 50, 200_000])
-    assert (choose_solvers(counts, 11, "auto") == _kernels.EXACT).all()
+def test_cost_model_prefers_exact_for_short_rows_and_cg_for_long_rows_at_high_rank():
+    counts = np.array([5, 50, 2000, 200_000])
+    assert (choose_solvers(counts[:2], 11, "auto") == _kernels.EXACT).all()
     codes = choose_solvers(counts, 81, "auto")
-    assert codes[0] == _kernels.EXACT and codes[-1] == _kernels.SKETCH
-    exact, sketch = predicted_flops(counts, 81)
+    assert codes[0] == codes[1] == _kernels.EXACT
+    assert codes[2] == codes[3] == _kernels.CG
+    exact, cg, sketch = predicted_flops(counts, 81)
     assert exact[-1] / counts[-1] > 40 * 81  # quadratic in d per observation
-    assert sketch[-1] / counts[-1] < 40 * 81  # linear in d per observation
+    assert cg[-1] / counts[-1] < 10 * 81 and sketch[-1] / counts[-1] < 40 * 81  # linear in d
+    steps = predicted_cg_iterations(counts, 81)
+    assert steps[0] == steps[1] == 4 * 81 and steps[2] > steps[3]  # capped below d, then fewer
+
+
+def test_sketch_from_a_solution_does_not_iterate_and_keeps_it():
+    """A warm start that already meets tol is returned as is (no preconditioner built)."""
+    M, V = _problem(20, 300, 6, 0.5, cond=10.0, seed=6)
+    U, _, _ = solve_rows(M, V, reg=1e-3, solver="exact")
+    U2, _, iterations = solve_rows(M, V, reg=1e-3, solver="sketch", tol=1e-8, row_factors=U,
+                                   random_state=0)
+    assert iterations == 0
+    np.testing.assert_array_equal(U2, U)
 
 
 def test_solve_rows_rejects_bad_input():
