@@ -514,3 +514,58 @@ def weighted_cross(F, H, w):
             for b in range(H.shape[1]):
                 G[a, b] += fa * H[i, b]
     return G
+
+
+@jit
+def row_normal_equations(side, fixed_factors, fixed_bias, offset, fit_bias, G, rhs):
+    """Every row's unpenalised normal equations: ``G[i] = A_i^T A_i`` (full, symmetric) and
+    ``rhs[i] = A_i^T t_i``, with ``A_i``, ``t_i`` as in the row solves (the joint step of the
+    implicit prior needs them all at once)."""
+    k = fixed_factors.shape[1]
+    d = k + 1 if fit_bias else k
+    row = np.empty(d)
+    for i in range(side.ptr.shape[0] - 1):
+        for a in range(d):
+            rhs[i, a] = 0.0
+            for b in range(d):
+                G[i, a, b] = 0.0
+        for pos in range(side.ptr[i], side.ptr[i + 1]):
+            j = side.idx[pos]
+            for a in range(k):
+                row[a] = fixed_factors[j, a]
+            if fit_bias:
+                row[k] = 1.0
+            t = side.vals[pos] - offset - fixed_bias[j]
+            for a in range(d):
+                rhs[i, a] += row[a] * t
+                for b in range(a + 1):
+                    G[i, a, b] += row[a] * row[b]
+        for a in range(d):
+            for b in range(a):
+                G[i, b, a] = G[i, a, b]
+
+
+@jit
+def shifted_inverses(G, diagonal, out):
+    """``out[i] = (G[i] + diag(diagonal[i]))^{-1}`` by Cholesky (a row whose matrix is not
+    numerically positive definite, one without observations, gets zeros)."""
+    m, d = diagonal.shape
+    L = np.empty((d, d))
+    e = np.zeros(d)
+    x = np.empty(d)
+    for i in range(m):
+        for a in range(d):
+            for b in range(d):
+                L[a, b] = G[i, a, b]
+            L[a, a] += diagonal[i, a]
+        if not _cholesky(L, d):
+            for a in range(d):
+                for b in range(d):
+                    out[i, a, b] = 0.0
+            continue
+        for b in range(d):
+            e[b] = 1.0
+            _cholesky_solve(L, d, e, x)
+            e[b] = 0.0
+            for a in range(d):
+                out[i, a, b] = x[a]

@@ -90,6 +90,36 @@ class Observed:
         return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
                         chunk_cache=cache, **solve)
 
+    def row_normal_equations(self, fixed_factors, fixed_bias, offset, fit_bias):
+        """``(G, rhs)``: every row's ``A_i^T A_i`` and ``A_i^T t_i`` (see
+        ``_kernels.row_normal_equations``)."""
+        from ._kernels import row_normal_equations
+
+        m, d = self.shape[0], fixed_factors.shape[1] + (1 if fit_bias else 0)
+        G, rhs = np.empty((m, d, d)), np.empty((m, d))
+        row_normal_equations(self.rows, fixed_factors, fixed_bias, float(offset),
+                             bool(fit_bias), G, rhs)
+        return G, rhs
+
+    def _pattern(self):
+        import scipy.sparse as sp
+
+        if getattr(self, "_pattern_csr", None) is None:
+            ones = np.ones(self.nnz)
+            self._pattern_csr = sp.csr_matrix((ones, self.rows.idx, self.rows.ptr),
+                                              shape=self.shape)
+            self._pattern_csc = sp.csr_matrix((ones, self.cols.idx, self.cols.ptr),
+                                              shape=self.shape[::-1])
+        return self._pattern_csr, self._pattern_csc
+
+    def pattern_matmat(self, Y):
+        """``B Y`` with ``B`` the 0/1 pattern of the observations."""
+        return self._pattern()[0] @ Y
+
+    def pattern_rmatmat(self, W):
+        """``B^T W``."""
+        return self._pattern()[1] @ W
+
     def bias_step(self, which, fixed_bias, bias, offset, pen):
         """Bias-only row (or column) step: ``bias_i = sum_j (M_ij - offset - fixed_j) /
         (n_i + pen)``, in place (0 for a row without observations and no penalty)."""
