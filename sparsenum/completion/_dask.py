@@ -131,8 +131,12 @@ def _solve_block(block, fixed_factors, fixed_bias, factors, bias, pen_factor, pe
     return factors, bias, iterations
 
 
-def _normal_equations(block, fixed_factors, fixed_bias, offset, fit_bias):
-    return block.row_normal_equations(fixed_factors, fixed_bias, offset, fit_bias)
+def _row_systems(block, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
+    return block.implicit_row_systems(fixed_factors, fixed_bias, offset, fit_bias, diagonal)
+
+
+def _implicit_gram(block, scaled_H, W):
+    return block.implicit_gram(scaled_H, W)
 
 
 def _pattern_matmat(block, Y):
@@ -348,14 +352,24 @@ class DaskObserved:
             total += iterations
         return total
 
-    def row_normal_equations(self, fixed_factors, fixed_bias, offset, fit_bias):
-        """Every row's ``A_i^T A_i`` and ``A_i^T t_i``, from its row block (row-local)."""
+    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
+        """Every row's system of the implicit prior's joint step, from its row block."""
         import dask
 
         Fd, fd = dask.delayed(fixed_factors), dask.delayed(fixed_bias)
-        parts = dask.compute(*[dask.delayed(_normal_equations)(b, Fd, fd, offset, fit_bias)
-                               for b in self.row_side.blocks])
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        parts = dask.compute(*[dask.delayed(_row_systems)(b, Fd, fd, offset, fit_bias,
+                                                          diagonal[lo:hi])
+                               for b, lo, hi in self.row_side.ranges()])
+        return tuple(np.concatenate([p[t] for p in parts]) for t in range(5))
+
+    def implicit_gram(self, scaled_H, W):
+        """``B^T (scaled_H (B W))``: the row blocks' parts summed in block order."""
+        import dask
+
+        Wd = dask.delayed(W)
+        parts = dask.compute(*[dask.delayed(_implicit_gram)(b, scaled_H[lo:hi], Wd)
+                               for b, lo, hi in self.row_side.ranges()])
+        return np.sum(parts, axis=0)
 
     def pattern_matmat(self, Y):
         """``B Y`` (``B`` the 0/1 pattern), row block by row block."""

@@ -90,16 +90,26 @@ class Observed:
         return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
                         chunk_cache=cache, **solve)
 
-    def row_normal_equations(self, fixed_factors, fixed_bias, offset, fit_bias):
-        """``(G, rhs)``: every row's ``A_i^T A_i`` and ``A_i^T t_i`` (see
-        ``_kernels.row_normal_equations``)."""
-        from ._kernels import row_normal_equations
+    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
+        """``(L, ok, H, b, rhs)``: every row's system of the implicit prior's joint step (see
+        ``_kernels.implicit_row_systems``)."""
+        from ._kernels import implicit_row_systems
 
-        m, d = self.shape[0], fixed_factors.shape[1] + (1 if fit_bias else 0)
-        G, rhs = np.empty((m, d, d)), np.empty((m, d))
-        row_normal_equations(self.rows, fixed_factors, fixed_bias, float(offset),
-                             bool(fit_bias), G, rhs)
-        return G, rhs
+        m, d = diagonal.shape
+        k = fixed_factors.shape[1]
+        L, ok = np.empty((m, d, d)), np.empty(m, dtype=np.bool_)
+        H, b, rhs = np.empty((m, k, k)), np.empty((m, k)), np.empty((m, d))
+        implicit_row_systems(self.rows, fixed_factors, fixed_bias, float(offset),
+                             bool(fit_bias), diagonal, L, ok, H, b, rhs)
+        return L, ok, H, b, rhs
+
+    def implicit_gram(self, scaled_H, W):
+        """``B^T (scaled_H (B W))`` with ``B`` the 0/1 pattern of the observations."""
+        from ._kernels import implicit_gram
+
+        out = np.zeros_like(W)
+        implicit_gram(self.rows, scaled_H, W, out)
+        return out
 
     def _pattern(self):
         import scipy.sparse as sp
