@@ -6,9 +6,11 @@ The model is ``X = mu + a 1^T + 1 c^T + U V^T``; the objective over the observed
         + beta_r ||a||^2 + beta_c ||c||^2,
 
 with ``n_i`` the observations of row ``i`` (ALS-WR scaling, Zhou et al. 2008), ``mu`` the mean
-of the observed values and ``bias_reg = (beta_r, beta_c)``. A sweep solves every row of
-``(U, a)`` with ``(V, c)`` fixed, then every column: each is a small least-squares problem (see
-:mod:`.row_solvers`). With ``reg = 0`` and no biases this is the AltMin of Jain, Netrapalli &
+of the observed values and ``bias_reg = (beta_r, beta_c)``. With the implicit prior
+(:mod:`.implicit`) the row term is ``reg sum_i n_i ||u_i - Y^T x_i||^2 + implicit_reg
+||Y||^2``. A sweep solves every row of ``(U, a)`` with ``(V, c)`` fixed, then every column:
+each is a small least-squares problem (see :mod:`.row_solvers`). With ``reg = 0`` and no
+biases this is the AltMin of Jain, Netrapalli &
 Sanghavi (2013), which recovers an incoherent low-rank matrix from few entries; Gu, Song, Yin &
 Zhang (2024) show the row problems may be solved approximately, by sketch-preconditioned
 iterations, at nearly linear cost. The sample splitting and the clipping of the initial factors
@@ -69,6 +71,13 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, implic
     ``n_i`` counts the observations of row ``i`` (ALS-WR scaling). Each sweep solves every row,
     then every column, as an independent small least-squares problem, in parallel.
 
+    With ``implicit`` (the default ``"auto"`` decides on the validation split) the row factors
+    get an implicit-feedback prior, as in SVD++ (Koren, 2008): the penalty of ``u_i`` is
+    centred at ``Y^T x_i`` instead of zero, ``x_i`` the indicator of the columns row ``i``
+    observed over ``sqrt(n_i)``, and ``Y`` (``n x rank``) is learned with the penalty
+    ``implicit_reg ||Y||^2``. It helps when *which* entries a row has is informative (ratings:
+    people rate what they chose to watch or attend), most for rows with few observations.
+
     Parameters
     ----------
     M : scipy.sparse matrix, ndarray or dask array of shape (m, n)
@@ -88,6 +97,13 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, implic
         bias-only model. Ignored without biases.
     biases : bool, default=True
         Fit the global mean and row and column biases. ``reg=0, biases=False`` is plain AltMin.
+    implicit : "auto", None or float > 0, default="auto"
+        Penalty ``implicit_reg`` of the implicit prior's ``Y``; None: no prior. ``"auto"``
+        tries a few multiples of ``reg`` times the mean column count on the validation split
+        of ``reg="auto"``, after ``reg`` is chosen, and keeps the prior only if it lowers the
+        held-out error (rows are then solved jointly with ``Y`` by the exact solver, whatever
+        ``solver`` says; ``solver`` still applies to the columns). Ignored when ``reg=0`` (the
+        prior would carry no weight) or ``rank`` is 0.
     solver : {"auto", "exact", "cg", "sketch"}, default="auto"
         Row solver (see :mod:`sparsenum.completion.row_solvers`); ``"auto"`` picks, per row,
         the exact or sketched solve with the lower predicted cost.
@@ -133,6 +149,9 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, implic
     Minimization", STOC 2013.
     Y. Zhou, D. Wilkinson, R. Schreiber, R. Pan, "Large-Scale Parallel Collaborative Filtering
     for the Netflix Prize", AAIM 2008 (ALS-WR).
+    Y. Koren, "Factorization Meets the Neighborhood: a Multifaceted Collaborative Filtering
+    Model", KDD 2008 (SVD++); A. Paterek, "Improving Regularized Singular Value Decomposition
+    for Collaborative Filtering", KDD Cup 2007 (NSVD).
 
     Examples
     --------
