@@ -13,6 +13,9 @@ blocks by a shuffle). The factors are small (``(m + n) x k``) and stay on the cl
   per row block and sweep, and fixes the column solver to the exact one.)
 * Evaluation keeps the fitted values of the last accepted point in the workers, next to their
   blocks: a sweep ships the new factors only, and receives three sums per block.
+* The implicit prior (:mod:`.implicit`): each row's normal equations come from its row
+  block; the products ``B Y`` with the observation pattern are row-local, and ``B^T W`` is
+  summed over row blocks. Its per-row ``k x k`` matrices stay on the client, like the factors.
 * The randomised SVD start, the penalty bound and the validation split are blockwise; the
   split hashes the global ``(row, col)`` pair, so it is the in-memory split.
 
@@ -126,6 +129,22 @@ def _solve_block(block, fixed_factors, fixed_bias, factors, bias, pen_factor, pe
     iterations = block.step("rows", fixed_factors, fixed_bias, factors, bias,
                             pen_factor=pen_factor, pen_bias=pen_bias, solvers=solvers, **solve)
     return factors, bias, iterations
+
+
+def _row_systems(block, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
+    return block.implicit_row_systems(fixed_factors, fixed_bias, offset, fit_bias, diagonal)
+
+
+def _implicit_gram(block, scaled_H, W):
+    return block.implicit_gram(scaled_H, W)
+
+
+def _pattern_matmat(block, Y):
+    return block.pattern_matmat(Y)
+
+
+def _pattern_rmatmat(block, W):
+    return block.pattern_rmatmat(W)
 
 
 def _evaluate(block, U, V, a, c, mu, previous):
@@ -332,6 +351,41 @@ class DaskObserved:
             factors[lo:hi], bias[lo:hi] = F, f
             total += iterations
         return total
+
+    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
+        """Every row's system of the implicit prior's joint step, from its row block."""
+        import dask
+
+        Fd, fd = dask.delayed(fixed_factors), dask.delayed(fixed_bias)
+        parts = dask.compute(*[dask.delayed(_row_systems)(b, Fd, fd, offset, fit_bias,
+                                                          diagonal[lo:hi])
+                               for b, lo, hi in self.row_side.ranges()])
+        return tuple(np.concatenate([p[t] for p in parts]) for t in range(5))
+
+    def implicit_gram(self, scaled_H, W):
+        """``B^T (scaled_H (B W))``: the row blocks' parts summed in block order."""
+        import dask
+
+        Wd = dask.delayed(W)
+        parts = dask.compute(*[dask.delayed(_implicit_gram)(b, scaled_H[lo:hi], Wd)
+                               for b, lo, hi in self.row_side.ranges()])
+        return np.sum(parts, axis=0)
+
+    def pattern_matmat(self, Y):
+        """``B Y`` (``B`` the 0/1 pattern), row block by row block."""
+        import dask
+
+        Yd = dask.delayed(Y)
+        return np.vstack(dask.compute(*[dask.delayed(_pattern_matmat)(b, Yd)
+                                        for b in self.row_side.blocks]))
+
+    def pattern_rmatmat(self, W):
+        """``B^T W``: the row blocks' products summed in block order."""
+        import dask
+
+        parts = dask.compute(*[dask.delayed(_pattern_rmatmat)(b, W[lo:hi])
+                               for b, lo, hi in self.row_side.ranges()])
+        return np.sum(parts, axis=0)
 
     def _evaluations(self, U, V, a, c, mu, previous):
         import dask

@@ -535,3 +535,119 @@ def weighted_cross(F, H, w):
             for b in range(H.shape[1]):
                 G[a, b] += fa * H[i, b]
     return G
+
+
+
+@jit
+def implicit_row_systems(side, fixed_factors, fixed_bias, offset, fit_bias, diagonal, L, ok,
+                         H, b, rhs):
+    """Each row's system of the joint step of the implicit prior (see ``implicit.py``):
+    ``K_i = A_i^T A_i + diag(diagonal[i])`` by its Cholesky factor ``L[i]`` (``ok[i]`` False
+    when it is not numerically positive definite: no observations), ``rhs[i] = A_i^T t_i``,
+    and with ``w = diagonal[i, 0]`` the factor block ``H[i] = w I - w^2 (K_i^{-1})_{kk}`` and
+    ``b[i] = w (K_i^{-1} rhs_i)_k`` (zeros for rows that are not ``ok``)."""
+    k = fixed_factors.shape[1]
+    d = k + 1 if fit_bias else k
+    row = np.empty(d)
+    inverse = np.empty((d, d))
+    x = np.empty(d)
+    for i in range(side.ptr.shape[0] - 1):
+        G = L[i]
+        for a in range(d):
+            rhs[i, a] = 0.0
+            for c in range(a + 1):
+                G[a, c] = 0.0
+        for pos in range(side.ptr[i], side.ptr[i + 1]):
+            j = side.idx[pos]
+            for a in range(k):
+                row[a] = fixed_factors[j, a]
+            if fit_bias:
+                row[k] = 1.0
+            t = side.vals[pos] - offset - fixed_bias[j]
+            for a in range(d):
+                rhs[i, a] += row[a] * t
+                for c in range(a + 1):
+                    G[a, c] += row[a] * row[c]
+        for a in range(d):
+            G[a, a] += diagonal[i, a]
+        ok[i] = _cholesky(G, d)
+        for a in range(k):
+            b[i, a] = 0.0
+            for c in range(k):
+                H[i, a, c] = 0.0
+        if not ok[i]:
+            continue
+        # inverse of the lower factor by forward substitution, then the factor block of
+        # K^{-1} = L^{-T} L^{-1}
+        for c in range(d):
+            for a in range(d):
+                inverse[a, c] = 0.0
+            inverse[c, c] = 1.0 / G[c, c]
+            for a in range(c + 1, d):
+                v = 0.0
+                for e in range(c, a):
+                    v -= G[a, e] * inverse[e, c]
+                inverse[a, c] = v / G[a, a]
+        w = diagonal[i, 0]
+        for a in range(k):
+            for c in range(a + 1):
+                v = 0.0
+                for e in range(max(a, c), d):
+                    v += inverse[e, a] * inverse[e, c]
+                H[i, a, c] = -w * w * v
+                H[i, c, a] = H[i, a, c]
+            H[i, a, a] += w
+        _cholesky_solve(G, d, rhs[i], x)
+        for a in range(k):
+            b[i, a] = w * x[a]
+
+
+@jit
+def implicit_row_solutions(L, ok, rhs, diagonal, centres, out):
+    """``out[i] = K_i^{-1} (rhs_i + diag(diagonal[i]) centre_i)`` (the centre has the row's
+    prior mean in its factor entries and 0 for the bias), zeros for rows that are not ok."""
+    m, d = rhs.shape
+    k = centres.shape[1]
+    y = np.empty(d)
+    x = np.empty(d)
+    for i in range(m):
+        if not ok[i]:
+            for a in range(d):
+                out[i, a] = 0.0
+            continue
+        for a in range(d):
+            y[a] = rhs[i, a]
+        for a in range(k):
+            y[a] += diagonal[i, a] * centres[i, a]
+        _cholesky_solve(L[i], d, y, x)
+        for a in range(d):
+            out[i, a] = x[a]
+
+
+@jit
+def implicit_gram(side, scaled_H, W, out):
+    """``out += B^T (scaled_H (B W))`` row by row, ``B`` the 0/1 pattern of ``side``'s rows
+    and ``scaled_H[i]`` a ``k x k`` matrix per row (a serial scatter: the same order of sums
+    whatever the caller's threads)."""
+    k = W.shape[1]
+    q = np.empty(k)
+    h = np.empty(k)
+    for i in range(side.ptr.shape[0] - 1):
+        start, stop = side.ptr[i], side.ptr[i + 1]
+        if start == stop:
+            continue
+        for a in range(k):
+            q[a] = 0.0
+        for pos in range(start, stop):
+            j = side.idx[pos]
+            for a in range(k):
+                q[a] += W[j, a]
+        for a in range(k):
+            v = 0.0
+            for c in range(k):
+                v += scaled_H[i, a, c] * q[c]
+            h[a] = v
+        for pos in range(start, stop):
+            j = side.idx[pos]
+            for a in range(k):
+                out[j, a] += h[a]

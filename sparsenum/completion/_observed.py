@@ -90,6 +90,46 @@ class Observed:
         return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
                         chunk_cache=cache, **solve)
 
+    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
+        """``(L, ok, H, b, rhs)``: every row's system of the implicit prior's joint step (see
+        ``_kernels.implicit_row_systems``)."""
+        from ._kernels import implicit_row_systems
+
+        m, d = diagonal.shape
+        k = fixed_factors.shape[1]
+        L, ok = np.empty((m, d, d)), np.empty(m, dtype=np.bool_)
+        H, b, rhs = np.empty((m, k, k)), np.empty((m, k)), np.empty((m, d))
+        implicit_row_systems(self.rows, fixed_factors, fixed_bias, float(offset),
+                             bool(fit_bias), diagonal, L, ok, H, b, rhs)
+        return L, ok, H, b, rhs
+
+    def implicit_gram(self, scaled_H, W):
+        """``B^T (scaled_H (B W))`` with ``B`` the 0/1 pattern of the observations."""
+        from ._kernels import implicit_gram
+
+        out = np.zeros_like(W)
+        implicit_gram(self.rows, scaled_H, W, out)
+        return out
+
+    def _pattern(self):
+        import scipy.sparse as sp
+
+        if getattr(self, "_pattern_csr", None) is None:
+            ones = np.ones(self.nnz)
+            self._pattern_csr = sp.csr_matrix((ones, self.rows.idx, self.rows.ptr),
+                                              shape=self.shape)
+            self._pattern_csc = sp.csr_matrix((ones, self.cols.idx, self.cols.ptr),
+                                              shape=self.shape[::-1])
+        return self._pattern_csr, self._pattern_csc
+
+    def pattern_matmat(self, Y):
+        """``B Y`` with ``B`` the 0/1 pattern of the observations."""
+        return self._pattern()[0] @ Y
+
+    def pattern_rmatmat(self, W):
+        """``B^T W``."""
+        return self._pattern()[1] @ W
+
     def bias_step(self, which, fixed_bias, bias, offset, pen):
         """Bias-only row (or column) step: ``bias_i = sum_j (M_ij - offset - fixed_j) /
         (n_i + pen)``, in place (0 for a row without observations and no penalty)."""

@@ -29,12 +29,19 @@ class CompletionResult(SolverResult):
         The factor penalty ``lambda`` used (chosen on a validation split if ``reg="auto"``).
     bias_reg : tuple of two floats
         The bias penalties used on rows and on columns (zeros when ``biases=False``).
+    implicit_reg : float or None
+        The penalty of the implicit prior's ``Y`` (chosen on the validation split if
+        ``implicit="auto"``); None when the model has no implicit prior.
+    implicit_factors : ndarray of shape (n, rank)
+        ``Y``: row ``i``'s factor is shrunk toward ``Y^T x_i``, ``x_i`` the indicator of its
+        observed columns over the square root of their number (zeros without the prior).
     train_rmse : float
         Root-mean-square error on the observed entries, recomputed from the returned factors.
-    reg_search : ndarray of shape (n_candidates, 4)
-        The candidates tried by ``reg="auto"`` or ``bias_reg="auto"``: columns ``reg`` (NaN
-        for the bias-only fits), row and column bias penalties, and the validation RMSE of
-        each (no rows when nothing was searched).
+    reg_search : ndarray of shape (n_candidates, 5)
+        The candidates tried by ``reg="auto"``, ``bias_reg="auto"`` or ``implicit="auto"``:
+        columns ``reg`` (NaN for the bias-only fits), row and column bias penalties,
+        ``implicit_reg`` (NaN without the prior), and the validation RMSE of each (no rows
+        when nothing was searched).
     solver_rows : dict of str to int
         How many rows and columns each per-row solver handled (``"exact"``, ``"cg"``,
         ``"sketch"``).
@@ -53,6 +60,8 @@ class CompletionResult(SolverResult):
     global_mean: float
     reg: float
     bias_reg: tuple
+    implicit_reg: float | None
+    implicit_factors: np.ndarray
     train_rmse: float
     reg_search: np.ndarray
     solver_rows: dict

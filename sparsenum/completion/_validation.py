@@ -187,3 +187,17 @@ def check_bias_reg(bias_reg, name: str = "bias_reg"):
         return (check_scalar(bias_reg[0], f"{name}[0]", low=0),
                 check_scalar(bias_reg[1], f"{name}[1]", low=0))
     return check_reg(bias_reg, name)
+
+
+def check_implicit(implicit, name: str = "implicit"):
+    """``"auto"``, ``None`` (no implicit prior) or a finite real number > 0 (its penalty)."""
+    if implicit is None:
+        return None
+    if isinstance(implicit, str):
+        if implicit != "auto":
+            raise ValueError(f"{name} must be 'auto', None or a number > 0; got {implicit!r}")
+        return implicit
+    if not isinstance(implicit, numbers.Real) or isinstance(implicit, (bool, np.bool_)):
+        raise TypeError(f"{name} must be 'auto', None or a number > 0; got "
+                        f"{describe_value(implicit)} of type {type(implicit).__name__}")
+    return check_scalar(implicit, name, low=0, include_low=False)

@@ -6,9 +6,11 @@ The model is ``X = mu + a 1^T + 1 c^T + U V^T``; the objective over the observed
         + beta_r ||a||^2 + beta_c ||c||^2,
 
 with ``n_i`` the observations of row ``i`` (ALS-WR scaling, Zhou et al. 2008), ``mu`` the mean
-of the observed values and ``bias_reg = (beta_r, beta_c)``. A sweep solves every row of
-``(U, a)`` with ``(V, c)`` fixed, then every column: each is a small least-squares problem (see
-:mod:`.row_solvers`). With ``reg = 0`` and no biases this is the AltMin of Jain, Netrapalli &
+of the observed values and ``bias_reg = (beta_r, beta_c)``. With the implicit prior
+(:mod:`.implicit`) the row term is ``reg sum_i n_i ||u_i - Y^T x_i||^2 + implicit_reg
+||Y||^2``. A sweep solves every row of ``(U, a)`` with ``(V, c)`` fixed, then every column:
+each is a small least-squares problem (see :mod:`.row_solvers`). With ``reg = 0`` and no
+biases this is the AltMin of Jain, Netrapalli &
 Sanghavi (2013), which recovers an incoherent low-rank matrix from few entries; Gu, Song, Yin &
 Zhang (2024) show the row problems may be solved approximately, by sketch-preconditioned
 iterations, at nearly linear cost. The sample splitting and the clipping of the initial factors
@@ -37,6 +39,7 @@ from sparsenum.utils import (
 from ._result import CompletionResult
 from ._validation import (
     check_bias_reg,
+    check_implicit,
     check_matrix,
     check_rank,
     check_reg,
@@ -56,9 +59,10 @@ _LABELS = {
 }
 
 
-def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, solver="auto",
-                    n_sweeps=30, tol=1e-6, init="svd", validation=None, random_state=None,
-                    n_jobs=None, verbose=0, callback=None) -> CompletionResult:
+def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, implicit="auto",
+                    solver="auto", n_sweeps=30, tol=1e-6, init="svd", validation=None,
+                    random_state=None, n_jobs=None, verbose=0, callback=None
+                    ) -> CompletionResult:
     """Complete a partially observed matrix with a rank-``rank`` factorisation and biases.
 
     Alternating minimisation of the regularised squared error over the observed entries:
@@ -66,6 +70,13 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, solver
     reg (sum_i n_i ||u_i||^2 + sum_j n_j ||v_j||^2) + beta_r ||a||^2 + beta_c ||c||^2``, where
     ``n_i`` counts the observations of row ``i`` (ALS-WR scaling). Each sweep solves every row,
     then every column, as an independent small least-squares problem, in parallel.
+
+    With ``implicit`` (the default ``"auto"`` decides on the validation split) the row factors
+    get an implicit-feedback prior, as in SVD++ (Koren, 2008): the penalty of ``u_i`` is
+    centred at ``Y^T x_i`` instead of zero, ``x_i`` the indicator of the columns row ``i``
+    observed over ``sqrt(n_i)``, and ``Y`` (``n x rank``) is learned with the penalty
+    ``implicit_reg ||Y||^2``. It helps when *which* entries a row has is informative (ratings:
+    people rate what they chose to watch or attend), most for rows with few observations.
 
     Parameters
     ----------
@@ -86,6 +97,13 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, solver
         bias-only model. Ignored without biases.
     biases : bool, default=True
         Fit the global mean and row and column biases. ``reg=0, biases=False`` is plain AltMin.
+    implicit : "auto", None or float > 0, default="auto"
+        Penalty ``implicit_reg`` of the implicit prior's ``Y``; None: no prior. ``"auto"``
+        tries a few multiples of ``reg`` times the mean column count on the validation split
+        of ``reg="auto"``, after ``reg`` is chosen, and keeps the prior only if it lowers the
+        held-out error (rows are then solved jointly with ``Y`` by the exact solver, whatever
+        ``solver`` says; ``solver`` still applies to the columns). Ignored when ``reg=0`` (the
+        prior would carry no weight) or ``rank`` is 0.
     solver : {"auto", "exact", "cg", "sketch"}, default="auto"
         Row solver (see :mod:`sparsenum.completion.row_solvers`); ``"auto"`` picks, per row,
         the exact or sketched solve with the lower predicted cost.
@@ -131,6 +149,9 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, solver
     Minimization", STOC 2013.
     Y. Zhou, D. Wilkinson, R. Schreiber, R. Pan, "Large-Scale Parallel Collaborative Filtering
     for the Netflix Prize", AAIM 2008 (ALS-WR).
+    Y. Koren, "Factorization Meets the Neighborhood: a Multifaceted Collaborative Filtering
+    Model", KDD 2008 (SVD++); A. Paterek, "Improving Regularized Singular Value Decomposition
+    for Collaborative Filtering", KDD Cup 2007 (NSVD).
 
     Examples
     --------
@@ -146,6 +167,7 @@ def altmin_complete(M, rank, *, reg="auto", bias_reg="auto", biases=True, solver
     """
     rank, settings = _check_arguments(rank, reg, bias_reg, biases, solver, n_sweeps, tol, init,
                                       n_jobs, verbose, callback)
+    settings["implicit"] = check_implicit(implicit)
     seeds = spawn_seeds(check_random_state(random_state), 4)
     if is_dask_array(M):
         from ._dask import DaskObserved  # dask is imported only for dask input
@@ -185,40 +207,45 @@ def _check_arguments(rank, reg, bias_reg, biases, solver, n_sweeps, tol, init, n
 
 
 def fit(data, rank, *, reg, bias_reg, biases, solver, n_sweeps, tol, init, n_jobs, verbose,
-        callback, seeds, heldout=None) -> CompletionResult:
+        callback, seeds, implicit=None, heldout=None) -> CompletionResult:
     """Validated inputs -> result: the penalty search when asked, then the final fit."""
     from .regularization import select_penalties
 
     mu = data.values_sum() / data.nnz if biases else 0.0
-    search = np.empty((0, 4))
+    search = np.empty((0, 5))
     start = None
     if rank == 0:  # biases only (estimators on a single row or column): no factor penalty
         reg = 0.0
+    if rank == 0 or (reg != "auto" and reg == 0):
+        implicit = None  # the prior would have no weight: plain alternating minimisation
     if not biases:
         bias_reg = (0.0, 0.0)
     elif not isinstance(bias_reg, (tuple, str)):
         bias_reg = (bias_reg, bias_reg)
-    if (reg == "auto") or (biases and bias_reg == "auto"):
-        reg, bias_reg, search, start = select_penalties(
+    if (reg == "auto") or (biases and bias_reg == "auto") or implicit == "auto":
+        reg, bias_reg, implicit, search, start = select_penalties(
             data, rank, reg=reg, bias_reg=bias_reg, biases=biases, solver=solver, tol=tol,
-            init=init, seeds=seeds, n_jobs=n_jobs, verbose=verbose)
+            init=init, seeds=seeds, n_jobs=n_jobs, implicit=implicit, verbose=verbose)
     if start is None:
         start = initial_factors(data, rank, mu, init, seeds[1])
     state = sweeps(data, start, mu=mu, reg=reg, bias_reg=bias_reg, biases=biases,
                    solver=solver, n_sweeps=n_sweeps, tol=tol, seed=int(seeds[2]),
-                   n_jobs=n_jobs, verbose=verbose, callback=callback, heldout=heldout)
+                   n_jobs=n_jobs, implicit_reg=implicit, verbose=verbose, callback=callback,
+                   heldout=heldout)
     return CompletionResult(
         row_factors=state.U, col_factors=state.V, row_bias=state.a, col_bias=state.c,
         global_mean=float(mu), reg=float(reg), bias_reg=tuple(float(b) for b in bias_reg),
+        implicit_reg=None if implicit is None else float(implicit), implicit_factors=state.Y,
         train_rmse=state.train_rmse, reg_search=search, solver_rows=state.solver_rows,
         converged=state.converged, n_iter=state.n_iter, history=state.history)
 
 
 class Start:
-    """Starting point of a fit: factors and biases (copied before use)."""
+    """Starting point of a fit: factors, biases and the implicit prior's ``Y`` (``None``:
+    zeros), copied before use."""
 
-    def __init__(self, U, V, a, c):
-        self.U, self.V, self.a, self.c = U, V, a, c
+    def __init__(self, U, V, a, c, Y=None):
+        self.U, self.V, self.a, self.c, self.Y = U, V, a, c, Y
 
 
 def initial_factors(data, rank, mu, init, seed) -> Start:
@@ -290,12 +317,20 @@ EXTRAPOLATION = Extrapolation()
 
 
 def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, seed, n_jobs,
-           verbose=0, callback=None, heldout=None, label="altmin") -> _State:
-    """Alternate row and column steps from ``start`` until ``tol`` or ``n_sweeps``."""
+           implicit_reg=None, verbose=0, callback=None, heldout=None,
+           label="altmin") -> _State:
+    """Alternate row and column steps from ``start`` until ``tol`` or ``n_sweeps``; with
+    ``implicit_reg`` (and ``reg > 0``) the row factors have the implicit prior of
+    :mod:`.implicit`, whose ``Y`` is updated after every row step."""
+    from .implicit import ImplicitPrior
+
     m, n = data.shape
     U, V = start.U.copy(), start.V.copy()
     a, c = start.a.copy(), start.c.copy()
     k = V.shape[1]
+    prior = ImplicitPrior(data, reg, implicit_reg) if (
+        implicit_reg is not None and reg > 0 and k > 0) else None
+    Y = np.zeros((n, k)) if (prior is None or start.Y is None) else start.Y.copy()
     d = k + (1 if biases else 0)
     row_counts, col_counts = data.row_counts, data.col_counts
     row_pen = reg * row_counts.astype(np.float64)
@@ -307,13 +342,14 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
                                  objective_name="regularised_objective",
                                  criterion_name="relative_change", labels=_LABELS)
     data.start(U, V, a, c, mu, n_jobs)
-    start_point = (U.copy(), V.copy(), a.copy(), c.copy())
+    start_point = (U.copy(), V.copy(), a.copy(), c.copy(), Y.copy())
     last_change, extrapolated = 0.0, 0
 
     def penalty(point):
-        pU, pV, pa, pc = point
-        return (float(row_pen @ np.einsum("ij,ij->i", pU, pU))
-                + float(col_pen @ np.einsum("ij,ij->i", pV, pV))
+        pU, pV, pa, pc, pY = point
+        row_part = prior.penalty(pU, pY) if prior is not None else \
+            float(row_pen @ np.einsum("ij,ij->i", pU, pU))
+        return (row_part + float(col_pen @ np.einsum("ij,ij->i", pV, pV))
                 + bias_reg[0] * float(pa @ pa) + bias_reg[1] * float(pc @ pc))
 
     change = np.inf
@@ -326,13 +362,17 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
         inner_tol = float(np.clip(SETTINGS.inner_ratio * change, SETTINGS.inner_floor,
                                   SETTINGS.inner_ceiling))
         solve = {"offset": mu, "fit_bias": biases, "tol": inner_tol, "n_jobs": n_jobs}
-        inner = data.step("rows", V, c, U, a, pen_factor=row_pen, pen_bias=row_bias_pen,
-                          solvers=row_solvers, sketch_seed=seed, **solve)
+        if prior is None:
+            inner = data.step("rows", V, c, U, a, pen_factor=row_pen, pen_bias=row_bias_pen,
+                              solvers=row_solvers, sketch_seed=seed, **solve)
+        else:
+            Y, inner = prior.joint_step(V, c, U, a, Y, offset=mu, fit_bias=biases,
+                                        pen_bias=row_bias_pen, tol=inner_tol)
         inner += data.step("cols", U, a, V, c, pen_factor=col_pen, pen_bias=col_bias_pen,
                            solvers=col_solvers, sketch_seed=seed, **solve)
         if reg > 0 and k > 0:
-            U, V = rebalance(U, V, row_pen, col_pen, start_point[0])
-        point = (U, V, a, c)
+            U, V, Y = rebalance(U, V, row_pen, col_pen, start_point[0], prior=prior, Y=Y)
+        point = (U, V, a, c, Y)
         (sse, sq_change, sq_fit), fitted = data.evaluate(U, V, a, c, mu, n_jobs)
         objective = sse + penalty(point)
         plain_change = math.sqrt(sq_change)
@@ -340,10 +380,10 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
         if EXTRAPOLATION.enabled and EXTRAPOLATION.slowest <= ratio < 1.0:
             step = min(ratio / (1.0 - ratio), EXTRAPOLATION.largest)
             candidate = tuple(x + step * (x - x0) for x, x0 in zip(point, start_point))
-            sums, fitted_c = data.evaluate(*candidate, mu, n_jobs)
+            sums, fitted_c = data.evaluate(*candidate[:4], mu, n_jobs)
             objective_c = sums[0] + penalty(candidate)
             if objective_c < objective:
-                U, V, a, c = point = candidate
+                U, V, a, c, Y = point = candidate
                 (sse, sq_change, sq_fit), fitted, objective = sums, fitted_c, objective_c
                 extrapolated += 1
         last_change = plain_change
@@ -373,7 +413,7 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
         print(f"[{label}] {status} after {sweep} sweeps: relative change {change:.3e}, "
               f"train RMSE {train_rmse:.5f}")
     state = _State()
-    state.U, state.V, state.a, state.c = U, V, a, c
+    state.U, state.V, state.a, state.c, state.Y = U, V, a, c, Y
     state.history, state.converged, state.n_iter = history, converged, sweep
     state.train_rmse = train_rmse
     names = {0: "exact", 1: "cg", 2: "sketch"}
@@ -382,7 +422,7 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
     return state
 
 
-def rebalance(U, V, row_weights, col_weights, previous):
+def rebalance(U, V, row_weights, col_weights, previous, *, prior=None, Y=None):
     """The factorisation of ``U V^T`` with the least penalty ``sum_i w_i ||u_i||^2 +
     sum_j w_j ||v_j||^2``: ``U T`` and ``V T^{-T}`` for a ``k x k`` matrix ``T``.
 
@@ -394,18 +434,28 @@ def rebalance(U, V, row_weights, col_weights, previous):
     orthogonal ``Q`` (``U T Q``, ``V T^{-T} Q``); ``Q`` is chosen to bring ``U`` closest to
     ``previous`` (orthogonal Procrustes), so consecutive sweeps stay comparable (the
     extrapolation needs that). Skipped if a factor is rank deficient.
+
+    With the implicit prior (:mod:`.implicit`) the row penalty is ``sum_i w_i ||u_i - q_i||^2
+    + implicit_reg ||Y||^2``: ``Y T`` moves every ``q_i`` to ``q_i T``, so the same ``T``
+    balances it with ``R_u^T R_u = (U - Q)^T W_u (U - Q) + implicit_reg Y^T Y``. Returns
+    ``(U, V, Y)``.
     """
     from ._kernels import weighted_cross
 
-    Gu, Gv = weighted_cross(U, U, row_weights), weighted_cross(V, V, col_weights)
+    if prior is None:
+        Gu = weighted_cross(U, U, row_weights)
+    else:
+        D = U - prior.means(Y)
+        Gu = weighted_cross(D, D, row_weights) + prior.implicit_reg * (Y.T @ Y)
+    Gv = weighted_cross(V, V, col_weights)
     try:
         Ru = np.linalg.cholesky(Gu).T
         Rv = np.linalg.cholesky(Gv).T
     except np.linalg.LinAlgError:
-        return U, V
+        return U, V, Y
     P, S, Qt = np.linalg.svd(Ru @ Rv.T)
     if S[-1] <= 1e-12 * S[0]:
-        return U, V
+        return U, V, Y
     root = np.sqrt(S)
     Tu = np.linalg.solve(Ru, P * root)
     Tv = np.linalg.solve(Rv, Qt.T * root)
@@ -413,4 +463,5 @@ def rebalance(U, V, row_weights, col_weights, previous):
     # tall factors are multiplied once each
     A, _, Bt = np.linalg.svd(Tu.T @ weighted_cross(U, previous, row_weights))
     Q = A @ Bt
-    return U @ (Tu @ Q), V @ (Tv @ Q)
+    Tu = Tu @ Q
+    return U @ Tu, V @ (Tv @ Q), (None if Y is None else Y @ Tu)

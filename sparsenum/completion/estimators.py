@@ -12,7 +12,7 @@ from sparsenum.base import IterativeEstimatorMixin
 from sparsenum.utils import check_random_state, spawn_seeds
 
 from ._observed import Observed
-from ._validation import check_ids, check_matrix
+from ._validation import check_ids, check_implicit, check_matrix
 from .altmin import _check_arguments, fit
 from .row_solvers import run_side
 
@@ -22,12 +22,14 @@ __all__ = ["AltMinImputer", "AltMinRatingsRegressor"]
 class _AltMinParams:
     """The shared constructor arguments and the call of the solver."""
 
-    def __init__(self, rank=10, reg="auto", bias_reg="auto", biases=True, solver="auto",
-                 n_sweeps=30, tol=1e-6, random_state=None, n_jobs=None, verbose=0):
+    def __init__(self, rank=10, reg="auto", bias_reg="auto", biases=True, implicit="auto",
+                 solver="auto", n_sweeps=30, tol=1e-6, random_state=None, n_jobs=None,
+                 verbose=0):
         self.rank = rank
         self.reg = reg
         self.bias_reg = bias_reg
         self.biases = biases
+        self.implicit = implicit
         self.solver = solver
         self.n_sweeps = n_sweeps
         self.tol = tol
@@ -43,12 +45,14 @@ class _AltMinParams:
                                           self.n_jobs, self.verbose, None)
         if rank < 1:
             raise ValueError(f"rank must be an integer >= 1; got {rank}")
+        settings["implicit"] = check_implicit(self.implicit)
         self.rank_ = int(min(rank, min(data.shape) - 1))
         seeds = spawn_seeds(check_random_state(self.random_state), 4)
         result = fit(data, self.rank_, seeds=seeds, **settings)
         self.result_ = result
         self.reg_ = result.reg
         self.bias_reg_ = result.bias_reg
+        self.implicit_reg_ = result.implicit_reg
         self.global_mean_ = result.global_mean
         self.train_rmse_ = result.train_rmse
         return self._record_convergence(
@@ -68,7 +72,7 @@ class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, Ba
     ----------
     rank : int, default=10
         Rank of the completion; capped at ``min(n_samples, n_features) - 1`` (``rank_``).
-    reg, bias_reg, biases, solver, n_sweeps, tol
+    reg, bias_reg, biases, implicit, solver, n_sweeps, tol
         See :func:`~sparsenum.completion.altmin_complete`.
     random_state : None, int or RandomState, default=None
         Seeds the validation split of the penalty search, the start and the sketches.
@@ -88,6 +92,11 @@ class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, Ba
         Factor penalty used (chosen on a validation split when ``"auto"``).
     bias_reg_ : tuple of two floats
         Row and column bias penalties used.
+    implicit_reg_ : float or None
+        Penalty of the implicit prior used (None: no prior; see ``implicit``).
+    implicit_factors_ : ndarray of shape (n_features, k)
+        ``Y`` of the implicit prior: a row's factor is pulled toward ``Y^T x``, ``x`` the
+        indicator of its observed entries over the square root of their number.
     train_rmse_ : float
         RMSE of the fit on the observed training entries.
     result_ : CompletionResult
@@ -138,6 +147,7 @@ class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, Ba
         result = self.result_
         self.components_ = result.col_factors
         self.col_bias_ = result.col_bias
+        self.implicit_factors_ = result.implicit_factors
         return self
 
     def _complete(self, data):
@@ -155,7 +165,9 @@ class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, Ba
         -------
         X_filled : ndarray of shape (n_samples, n_features)
             Observed entries unchanged, missing ones completed. A row with no observed entry
-            gets ``global_mean_ + col_bias_``.
+            gets ``global_mean_ + col_bias_``. With the implicit prior, each row's factor is
+            pulled toward ``implicit_factors_^T x`` (its prior mean from the columns it
+            observed) instead of zero.
         """
         check_is_fitted(self, "components_")
         X = validate_data(self, X, accept_sparse=("csr", "csc", "coo"),
@@ -165,11 +177,21 @@ class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, Ba
         k = self.components_.shape[1]
         U, a = np.zeros((m, k)), np.zeros(m)
         biases = bool(self.biases)
-        run_side(obs.rows, obs.row_counts, self.components_, self.col_bias_, U, a,
+        side, prior = obs.rows, None
+        if self.implicit_reg_ is not None:
+            # the penalty centred at the prior mean q_i: solve for u_i - q_i against the
+            # values minus q_i . v_j
+            counts = np.maximum(obs.row_counts, 1).astype(np.float64)
+            prior = (obs.pattern_matmat(self.implicit_factors_) / np.sqrt(counts)[:, None])
+            shift = np.einsum("ij,ij->i", prior[obs.row_of], self.components_[side.idx])
+            side = side._replace(vals=side.vals - shift)
+        run_side(side, obs.row_counts, self.components_, self.col_bias_, U, a,
                  offset=self.global_mean_, fit_bias=biases,
                  pen_factor=self.reg_ * obs.row_counts.astype(np.float64),
                  pen_bias=np.full(m, self.bias_reg_[0]), solvers=np.zeros(m, np.int8),
                  tol=1e-10, sketch_seed=0, n_jobs=self.n_jobs)
+        if prior is not None:
+            U += prior
         filled = self.global_mean_ + a[:, None] + self.col_bias_[None, :] + U @ self.components_.T
         filled[obs.row_of, obs.rows.idx] = obs.rows.vals
         return filled
@@ -190,7 +212,7 @@ class AltMinRatingsRegressor(_AltMinParams, IterativeEstimatorMixin, RegressorMi
     ----------
     rank : int, default=10
         Rank of the completion; capped at ``min(n_rows, n_cols) - 1`` (``rank_``).
-    reg, bias_reg, biases, solver, n_sweeps, tol
+    reg, bias_reg, biases, implicit, solver, n_sweeps, tol
         See :func:`~sparsenum.completion.altmin_complete`.
     random_state : None, int or RandomState, default=None
     n_jobs : int, optional
@@ -208,6 +230,7 @@ class AltMinRatingsRegressor(_AltMinParams, IterativeEstimatorMixin, RegressorMi
     rank_ : int
     reg_ : float
     bias_reg_ : tuple of two floats
+    implicit_reg_ : float or None
     train_rmse_ : float
     result_ : CompletionResult
         See :class:`AltMinImputer`.

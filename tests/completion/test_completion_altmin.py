@@ -100,10 +100,10 @@ def test_reg_auto_searches_and_refits():
     _, M = low_rank(120, 80, 3, 0.4, noise=0.5, seed=7)
     result = altmin_complete(M, 8, random_state=0)
     table = result.reg_search
-    assert table.shape[1] == 4 and table.shape[0] > 10
-    factor_rows = table[~np.isnan(table[:, 0])]
+    assert table.shape[1] == 5 and table.shape[0] > 10
+    factor_rows = table[~np.isnan(table[:, 0]) & np.isnan(table[:, 3])]
     assert result.reg in factor_rows[:, 0]
-    assert result.reg == factor_rows[np.argmin(factor_rows[:, 3]), 0]
+    assert result.reg == factor_rows[np.argmin(factor_rows[:, 4]), 0]
     assert result.reg > 0 and min(result.bias_reg) > 0
     again = altmin_complete(M, 8, random_state=0)
     np.testing.assert_array_equal(result.row_factors, again.row_factors)

@@ -100,3 +100,20 @@ def test_numpy_input_does_not_import_dask():
             "c.altmin_complete(np.eye(4) + 1.0, 1, n_sweeps=2); "
             "assert 'dask' not in sys.modules, 'dask'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=".")
+
+
+@pytest.mark.parametrize("implicit", [2.0, "auto"])
+def test_implicit_prior_equals_in_memory(client, data, implicit):
+    """The implicit prior's joint step: row systems from the row blocks, ``B^T`` products
+    summed over them; its penalty chosen on the hashed split as in memory."""
+    _, S = data
+    kwargs = {"reg": 0.05, "bias_reg": 1.0, "implicit": implicit, "solver": "exact",
+              "n_sweeps": 6, "tol": 1e-4, "random_state": 0}
+    ours = altmin_complete(da.from_array(S, chunks=(50, 90), asarray=False), 4, **kwargs)
+    reference = altmin_complete(S, 4, **kwargs)
+    assert ours.implicit_reg == reference.implicit_reg
+    assert ours.implicit_reg is not None or implicit == "auto"
+    np.testing.assert_allclose(ours.to_dense(), reference.to_dense(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours.implicit_factors, reference.implicit_factors, rtol=0,
+                               atol=1e-10)
+    np.testing.assert_allclose(ours.history.objective, reference.history.objective, rtol=1e-10)

@@ -62,6 +62,15 @@ def test_bad_reals(reg, which):
     expect_clean_failure(lambda: altmin_complete(_M, 2, **kwargs), names=which)
 
 
+@given(value=st.one_of(BAD_REALS.filter(lambda v: v is not None),
+                       st.sampled_from([0, 0.0, -1.0, -1e-300, "Auto", "none", ""])))
+def test_bad_implicit(value):
+    expect_clean_failure(lambda: altmin_complete(_M, 2, implicit=value, **_FAST),
+                         names="implicit")
+    expect_clean_failure(lambda: AltMinImputer(rank=2, implicit=value).fit(_M),
+                         names="implicit")
+
+
 @given(value=BAD_BOOLS)
 def test_biases_must_be_a_bool(value):
     expect_clean_failure(lambda: altmin_complete(_M, 2, biases=value, **_FAST), names="biases")
@@ -110,9 +119,9 @@ def _observed(draw):
 @given(M=_observed(), sparse=st.booleans(), solver=st.sampled_from(["auto", "exact", "cg",
                                                                   "sketch"]),
        reg=st.one_of(st.just("auto"), st.floats(0, 10)), biases=st.booleans(),
-       data=st.data())
+       implicit=st.one_of(st.just("auto"), st.none(), st.floats(1e-6, 1e6)), data=st.data())
 def test_any_observation_pattern_gives_a_finite_honest_result(M, sparse, solver, reg, biases,
-                                                              data):
+                                                              implicit, data):
     rank = data.draw(st.integers(1, max(1, min(M.shape) - 1)))
     if min(M.shape) < 2:
         return
@@ -120,8 +129,8 @@ def test_any_observation_pattern_gives_a_finite_honest_result(M, sparse, solver,
     rows, cols = np.nonzero(observed)
     X = sp.csr_matrix((M[rows, cols], (rows, cols)), shape=M.shape) if sparse else M
     with unmodified(X):
-        result = altmin_complete(X, rank, reg=reg, solver=solver, biases=biases, n_sweeps=4,
-                                 random_state=0)
+        result = altmin_complete(X, rank, reg=reg, solver=solver, biases=biases,
+                                 implicit=implicit, n_sweeps=4, random_state=0)
     _finite(result)
     assert result.history.iteration[-1] == result.n_iter
     assert result.train_rmse == pytest.approx(
