@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 
@@ -89,8 +90,9 @@ class _Ascent:
     never get worse; ``n_iter`` counts the iterations of every run.
     """
 
-    def __init__(self, objective, tol, max_iter, progress):
+    def __init__(self, objective, tol, max_iter, progress, unit=1.0):
         self.objective, self.tol, self.max_iter, self.progress = objective, tol, max_iter, progress
+        self.unit = unit  # the solved problem's potentials and objective times unit: the user's
         self.start = time.perf_counter()
         self.rows = []  # (iteration, elapsed, objective, violation)
         self.n_iter = 0
@@ -106,6 +108,7 @@ class _Ascent:
     def _record(self) -> bool:
         """Add the row of the current iteration; True when the callback asks to stop."""
         _, obj, err = self.best
+        obj *= self.unit
         self.rows.append((self.n_iter, time.perf_counter() - self.start, obj, err))
         return self.progress.active and self.progress.update(
             self.n_iter, obj, err, self._details, lbfgs_iterations=self.n_iter)
@@ -114,7 +117,7 @@ class _Ascent:
         x = self.best[0]
         self.objective.at(x)
         f, g = self.objective.potentials(x)
-        return {"f": f, "g": g}
+        return {"f": f * self.unit, "g": g * self.unit}
 
     def run(self, x0) -> bool:
         """One L-BFGS-B run from ``x0``; returns whether it met ``tol`` (False if stopped or
@@ -316,11 +319,17 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     # on unit masses the plan is T / mass, and <C, T> + reg/2 ||T||^2 is mass times the same
     # problem with reg * mass; the potentials are those of the problem given
     gamma = problem.reg * problem.mass
+    # The problem is homogeneous: (C, gamma) and (C s, gamma s) have the same plan, with
+    # potentials and objective times s. The potentials are of the order of gamma and the
+    # solver squares them, which overflows for gamma beyond about 1e150; above LARGEST_GAMMA
+    # it solves the problem scaled by a power of two (exact) with gamma in [1, 2).
+    unit = 2.0 ** math.floor(math.log2(gamma)) if gamma > LARGEST_GAMMA else 1.0
+    C, gamma = C / unit, gamma / unit
     k = min(max_nz, a.shape[0])
     work = 4.0 * C.size * k  # flops of one evaluation (top-k per column)
     with numba_threads(n_jobs, work=work), _one_blas_thread():
         objective = _Objective(a, b, C, gamma, k, formulation)
-        ascent = _Ascent(objective, tol, max_iter, progress)
+        ascent = _Ascent(objective, tol, max_iter, progress, unit)
         size = C.shape[0] if formulation == "semi_dual" else sum(C.shape)
         if not ascent.run(np.zeros(size)) and not progress.stopped:
             # L-BFGS-B's line search can fail on a flat piece of the piecewise-quadratic
@@ -332,6 +341,7 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
             ascent.run(start)
         ascent.restart_at_kinks()
         x, dual_value, _ = ascent.best
+        dual_value *= unit
         objective(x)  # leave the kernel's buffers at the returned point
         alpha, beta = objective.potentials(x)
         converged = ascent.converged
@@ -346,6 +356,8 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
                          marginal_violation(plan, a, b)))
         else:
             plan = objective.dual_plan()
+        alpha, beta = alpha * unit, beta * unit
+    gamma *= unit
     mass = problem.mass
     # reg / 2 ||T||^2 = (gamma / 2) mass ||T_unit||^2: squaring the scaled plan could overflow
     quadratic = 0.5 * gamma * mass * float(np.sum(plan * plan))
@@ -363,6 +375,9 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     progress.finish(result)
     return result
 
+
+#: largest ``reg`` times the total mass solved as given (see ``sparsity_constrained_ot``)
+LARGEST_GAMMA = 2.0**64
 
 _BLAS = []  # threadpoolctl's controller, made on first use (it scans the loaded libraries)
 

@@ -205,3 +205,21 @@ def test_lbfgs_line_search_failure_at_zero_is_retried(formulation):
     assert res.converged and res.marginal_error <= 1e-12
     # max_nz = n: the problem is quadratically regularised OT, so primal = dual at the optimum
     assert res.objective == pytest.approx(res.dual_objective, rel=1e-7)
+
+
+@pytest.mark.parametrize("formulation", ["semi_dual", "dual"])
+def test_huge_reg_is_solved_as_the_exactly_scaled_problem(formulation):
+    # potentials grow like reg and their squares overflowed float64 (a NaN plan) from reg ~
+    # 1e150: the problem with (C, reg) has the plan of (C / 2^e, reg / 2^e) and potentials
+    # 2^e times its, and scaling by a power of two is exact
+    a, b, C = _problem(6, 5, 0)
+    e = 990
+    big = sparsity_constrained_ot(a, b, C, 2.0**e * 1.5, 2, formulation=formulation)
+    small = sparsity_constrained_ot(a, b, C / 2.0**e, 1.5, 2, formulation=formulation)
+    assert np.isfinite(big.plan).all() and (big.plan >= 0).all()
+    assert big.marginal_error < 1e-8 and big.converged
+    np.testing.assert_array_equal(big.plan, small.plan)
+    np.testing.assert_array_equal(big.f, small.f * 2.0**e)
+    np.testing.assert_array_equal(big.g, small.g * 2.0**e)
+    assert big.dual_objective == small.dual_objective * 2.0**e
+    assert big.history.objective[-1] == big.dual_objective
