@@ -239,6 +239,9 @@ def test_l1_logistic_random_problems(p, lam, tol):
         res = solve_l1_logistic(A, s, lam, tol=tol)
     assert np.isfinite(res.coef).all() and np.isfinite(res.duality_gap)
     assert res.history.iteration[-1] == res.n_iter
+    if lam == 0.0:
+        return  # the dual point is scaled by lam / ||X'g||: the gap jumps from 0 to the
+        # objective as rounding leaves X'g exactly zero or not (dense and sparse X differ)
     gap = l1_logistic_duality_gap(A, s, res.coef, lam)[0]
     assert res.duality_gap == pytest.approx(gap, rel=1e-6, abs=1e-9)
 

@@ -133,9 +133,11 @@ def test_any_observation_pattern_gives_a_finite_honest_result(M, sparse, solver,
                                  implicit=implicit, n_sweeps=4, random_state=0)
     _finite(result)
     assert result.history.iteration[-1] == result.n_iter
+    # an interpolating fit leaves residuals at the rounding level of the values, where the
+    # kernel's fitted values and predict's may differ in their last digits
     assert result.train_rmse == pytest.approx(
         np.sqrt(np.mean((result.predict(rows, cols) - M[rows, cols]) ** 2)), rel=1e-8,
-        abs=1e-300)
+        abs=1e-13 * float(np.abs(M[rows, cols]).max()) + 1e-300)
 
 
 @given(value=st.sampled_from([(1, 2), ([0], [1]), ([0, 1], [0, 1], [1.0]),
