@@ -18,8 +18,8 @@ least-squares problem over its ``n_i`` observations (see ``_kernels.py``). Three
     row's conditioning. ``O(n_i d)`` per solve plus ``O(s d^2)`` for the preconditioner: linear
     in ``d`` for long rows (``n_i >> d^2``), where the exact solve is quadratic.
 
-``"auto"`` predicts the counted cost of the three for every row and takes the cheapest. CG's iteration
-count is predicted for fixed factors whose rows are spread like a random sample of a
+``"auto"`` predicts the counted cost of the three for every row and takes the cheapest. CG's
+iteration count is predicted for fixed factors whose rows are spread like a random sample of a
 well-conditioned matrix: the ``n_i x d`` design then has condition number about ``(1 + r) /
 (1 - r)`` with ``r = sqrt(d / n_i)`` (Marchenko-Pastur), so CG contracts by about ``r`` per
 step, faster than the sketch's ``sqrt(d / s) ~ 0.63`` once ``n_i > s``: on long rows with
