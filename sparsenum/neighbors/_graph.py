@@ -61,18 +61,22 @@ def _distance_to(q, sq, data, j, sj, metric):
     return np.float32(1.0) - s * sq * sj
 
 
-@jit(fastmath=_FASTMATH)
-def _distance_rows(data, a, sa, b, sb, metric):
-    """Distance between rows ``a`` and ``b`` of ``data``."""
-    s = np.float32(0.0)
-    if metric == L2:
+# Inlined by numba into each caller (the heuristic, the in-batch distances of an insertion, the
+# addition of a reverse link) rather than compiled on its own: a compiled helper is not inlined
+# by LLVM, and its call pushes every field of ``data`` on the stack for a 64-term loop. The
+# callers are compiled with _FASTMATH, which the inlined loop takes on.
+@jit(inline="always")
+def _pair_distance(data, a, sa, b, sb, is_l2):
+    """Distance between rows ``a`` and ``b`` of ``data`` (``is_l2``: ``metric == L2``)."""
+    d = np.float32(0.0)
+    if is_l2:
         for t in range(data.shape[1]):
-            d = data[a, t] - data[b, t]
-            s += d * d
-        return s
+            diff = data[a, t] - data[b, t]
+            d += diff * diff
+        return d
     for t in range(data.shape[1]):
-        s += data[a, t] * data[b, t]
-    return np.float32(1.0) - s * sa * sb
+        d += data[a, t] * data[b, t]
+    return np.float32(1.0) - d * sa * sb
 
 
 @intrinsic

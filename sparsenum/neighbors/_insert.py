@@ -30,7 +30,15 @@ import numba
 import numpy as np
 
 from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
-from ._graph import _FASTMATH, L2, SearchBuffers, _distance_to, _heap_drain_sorted, _row
+from ._graph import (
+    _FASTMATH,
+    L2,
+    SearchBuffers,
+    _distance_to,
+    _heap_drain_sorted,
+    _pair_distance,
+    _row,
+)
 from ._kernels import _greedy_descent, _layer_search
 from ._locking import thread_pool
 from ._progress import Progress
@@ -48,7 +56,6 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
     data = g.data
     scale = g.scale
     metric = g.metric
-    dim = data.shape[1]
     is_l2 = metric == L2
     node = slots[b]
     top = np.int64(levels[b])
@@ -79,16 +86,7 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
         for b2 in range(start, b):
             if levels[b2] >= layer:
                 other = slots[b2]
-                d = np.float32(0.0)  # _distance_rows(data, node, sq, other, scale[other], metric)
-                if is_l2:  # written out: a call is not inlined (see _select._select_heuristic)
-                    for t in range(dim):
-                        diff = data[node, t] - data[other, t]
-                        d += diff * diff
-                else:
-                    for t in range(dim):
-                        d += data[node, t] * data[other, t]
-                    d = np.float32(1.0) - d * sq * scale[other]
-                own_d[n_own] = d
+                own_d[n_own] = _pair_distance(data, node, sq, other, scale[other], is_l2)
                 own_i[n_own] = other
                 n_own += 1
         _sort_pairs(own_d, own_i, n_own)
@@ -128,7 +126,10 @@ def _plan_chunk(chunk, n_chunks, start, stop, slots, levels, entry, max_level, g
     tags[thread] = tag
 
 
-@jit(inline="always")
+# The helpers below are compiled once and shared by both drivers: inlined, numba compiled each
+# again into insert_serial, insert_parallel and the parallel loop's body, for no gain at run
+# time (they run once per batch, or once per chunk).
+@jit
 def _link_requests(start, stop, slots, levels, g):
     """The reverse links the batch asks for, in batch order: ``(target, node, layer)``."""
     count = 0
@@ -150,7 +151,7 @@ def _link_requests(start, stop, slots, levels, g):
     return target, node, layer_of
 
 
-@jit(inline="always")
+@jit
 def _link_chunk(chunk, n_chunks, target, node, layer_of, m, g):
     """Phase 2 for the targets ``t`` with ``t % n_chunks == chunk``: each target's requests are
     applied by one chunk, in batch order, whatever the number of chunks."""
@@ -163,11 +164,11 @@ def _link_chunk(chunk, n_chunks, target, node, layer_of, m, g):
             continue
         layer = layer_of[r]
         mmax = 2 * m if layer == 0 else m
-        _add_link(target[r], node[r], layer, mmax, data, scale, metric, links0, upper, upper_off,
-                  tmp_d, tmp_i)
+        _add_link(target[r], np.int64(node[r]), layer, mmax, data, scale, metric, links0, upper,
+                  upper_off, tmp_d, tmp_i)
 
 
-@jit(inline="always")
+@jit
 def _raise_entry(start, stop, slots, levels, entry, max_level):
     """The entry point after the batch: the first of its nodes above the top level, if any."""
     for b in range(start, stop):
@@ -184,12 +185,14 @@ def insert_serial(slots, levels, entry, max_level, g, m, ef, batch, visited, tag
     per chunk (here 1)."""
     entry = np.int64(entry)
     max_level = np.int64(max_level)
+    zero = np.int64(0)  # not literals: numba would compile _plan_chunk again for them
+    one = np.int64(1)
     for start in range(0, slots.shape[0], batch):
         stop = min(start + batch, slots.shape[0])
-        _plan_chunk(0, 1, start, stop, slots, levels, entry, max_level, g, m, ef, visited, tags,
-                    0)
+        _plan_chunk(zero, one, start, stop, slots, levels, entry, max_level, g, m, ef, visited,
+                    tags, zero)
         target, node, layer_of = _link_requests(start, stop, slots, levels, g)
-        _link_chunk(0, 1, target, node, layer_of, m, g)
+        _link_chunk(zero, one, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
 

@@ -55,7 +55,10 @@ def _new_list(p, layer, mmax, ef, dead, entry, max_level, g, buf, tag, out):
             sorted_i[n] = c
             sorted_d[n] = sorted_d[j]
             n += 1
-    kept = _select_heuristic(sorted_i, sorted_d, n, mmax, g.data, g.scale, g.metric, out, kept)
+    # int64() on the counts: while numba infers their types it would otherwise also compile the
+    # heuristic for their first value, the literal 0
+    kept = _select_heuristic(sorted_i, sorted_d, np.int64(n), mmax, g.data, g.scale, g.metric,
+                             out, np.int64(kept))
     for j in range(n):  # refill to the former degree with the nearest pruned candidates
         if kept >= count:
             break

@@ -12,19 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils import jit
-from ._graph import _FASTMATH, L2, _distance_rows
+from ._graph import _FASTMATH, L2, _pair_distance
 
 
-# The distance between a candidate and a kept neighbour is written out here rather than called:
-# the heuristic computes about a quarter of all the distances of a build, and a call to
-# _graph._distance_rows is not inlined by LLVM (each pushes the array's fields on the stack).
 @jit(fastmath=_FASTMATH)
 def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, kept):
     """The paper's heuristic (Algorithm 4, no refill): scan candidates nearest first and keep one
     only if it is closer to the base than to every neighbour already kept. ``cand_*`` must be
     sorted ascending. ``out[1:kept + 1]`` are neighbours kept beforehand. Writes the kept ids to
     ``out[1:]`` and their count to ``out[0]``."""
-    dim = data.shape[1]
     is_l2 = metric == L2
     for c in range(n_cand):
         if kept == m:
@@ -33,16 +29,7 @@ def _select_heuristic(cand_ids, cand_dist, n_cand, m, data, scale, metric, out, 
         good = True
         for k in range(kept):
             o = out[1 + k]
-            d = np.float32(0.0)  # _graph._distance_rows(data, e, scale[e], o, scale[o], metric)
-            if is_l2:
-                for t in range(dim):
-                    diff = data[e, t] - data[o, t]
-                    d += diff * diff
-            else:
-                for t in range(dim):
-                    d += data[e, t] * data[o, t]
-                d = np.float32(1.0) - d * scale[e] * scale[o]
-            if d < cand_dist[c]:
+            if _pair_distance(data, e, scale[e], o, scale[o], is_l2) < cand_dist[c]:
                 good = False
                 break
         if good:
@@ -68,7 +55,7 @@ def _sort_pairs(keys, ids, n):
         ids[b + 1] = i
 
 
-@jit
+@jit(fastmath=_FASTMATH)
 def _add_link(node, new, layer, mmax, data, scale, metric, links0, upper, upper_off, tmp_d,
               tmp_i):
     """Link ``node -> new`` on ``layer``; a full list is re-pruned with the heuristic."""
@@ -82,11 +69,12 @@ def _add_link(node, new, layer, mmax, data, scale, metric, links0, upper, upper_
         row[0] = count + 1
         return
     sn = scale[node]
+    is_l2 = metric == L2
     for j in range(count):
         o = row[j + 1]
         tmp_i[j] = o
-        tmp_d[j] = _distance_rows(data, node, sn, o, scale[o], metric)
+        tmp_d[j] = _pair_distance(data, node, sn, o, scale[o], is_l2)
     tmp_i[count] = new
-    tmp_d[count] = _distance_rows(data, node, sn, new, scale[new], metric)
+    tmp_d[count] = _pair_distance(data, node, sn, new, scale[new], is_l2)
     _sort_pairs(tmp_d, tmp_i, count + 1)
     _select_heuristic(tmp_i, tmp_d, count + 1, mmax, data, scale, metric, row, np.int64(0))
