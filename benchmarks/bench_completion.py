@@ -13,6 +13,9 @@ time per sweep against implicit's ALS, scaling in |Omega| and in the rank, and D
    same entries and threads (implicit fits its implicit-feedback objective: timing only).
 3. Time per sweep against |Omega| (k = 10) and against k (about 2,000 observations per row),
    for the exact, CG and sketched row solves.
+
+Parts 2-4 fit the plain model (``implicit=None``) with a fixed penalty: they time the row
+solvers and the sweep, not the implicit prior, which part 1's defaults include.
 4. Dask: sparse row blocks on a two-worker LocalCluster against the in-memory fit.
 
     python -m benchmarks.bench_completion [--quick] [--fancyimpute /path/to/python]
@@ -195,7 +198,8 @@ def synthetic(report, args, threads):
     per_sweep = f"{m}x{m} rank 10, time per sweep"
     for solver in ("exact", "cg", "sketch"):
         t = time_call(altmin_complete, M, 10, reg=0.01, biases=False, solver=solver, tol=0,
-                      n_sweeps=5, random_state=0, n_jobs=threads, repeats=args.repeats)
+                      implicit=None, n_sweeps=5, random_state=0, n_jobs=threads,
+                      repeats=args.repeats)
         report.add(per_sweep, f"altmin_complete {solver} (5 sweeps)", _per_sweep(t.result),
                    n_iter=5, ours=solver == "exact")
     _implicit(report, per_sweep, M, threads, args)
@@ -233,7 +237,7 @@ def scaling(report, args, threads):
             m = int(np.sqrt(nnz / 0.02))
             M, _, _ = low_rank_sparse(m, m, 10, nnz / m**2, seed=1)
             t = time_call(altmin_complete, M, 10, reg=0.01, biases=False, solver=solver, tol=0,
-                          n_sweeps=2, random_state=0, n_jobs=threads, repeats=1)
+                          implicit=None, n_sweeps=2, random_state=0, n_jobs=threads, repeats=1)
             xs.append(M.nnz)
             ys.append(_per_sweep(t.result))
             report.add(f"|Omega|={M.nnz:.1e}, k=10, per sweep", f"altmin_complete {solver}",
@@ -247,7 +251,7 @@ def scaling(report, args, threads):
         xs, ys = [], []
         for k in ranks:
             t = time_call(altmin_complete, M, k, reg=0.01, biases=False, solver=solver, tol=0,
-                          n_sweeps=2, random_state=0, n_jobs=threads, repeats=1)
+                          implicit=None, n_sweeps=2, random_state=0, n_jobs=threads, repeats=1)
             xs.append(k)
             ys.append(_per_sweep(t.result))
             report.add(f"k={k}, {m}x{n}, 2000 obs/row, per sweep",
@@ -268,7 +272,8 @@ def dask_part(report, args):
     rng = np.random.default_rng(3)
     M.data += 0.1 * rng.standard_normal(M.nnz)
     problem = f"dask {m}x{m} 1% observed, rank {k}, sparse blocks"
-    kwargs = {"reg": 0.01, "bias_reg": 1.0, "n_sweeps": 10, "tol": 0, "random_state": 0}
+    kwargs = {"reg": 0.01, "bias_reg": 1.0, "implicit": None, "n_sweeps": 10, "tol": 0,
+              "random_state": 0}
     t = time_call(altmin_complete, M, k, repeats=1, **kwargs)
     ours = t.result
     report.add(problem, "in memory", t, n_iter=ours.n_iter, ours=True,
