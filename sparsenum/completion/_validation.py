@@ -166,15 +166,23 @@ def check_rank(rank, shape, name: str = "rank") -> int:
     return check_int(rank, name, low=1, high=limit)
 
 
+def _is_auto(value, name: str, rule: str) -> bool:
+    """True for ``"auto"``, False for a real number (bool is not one); any other value raises,
+    saying ``name`` must be ``rule``."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be {rule}; got {value!r}")
+        return True
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {rule}; got {describe_value(value)} of type "
+                        f"{type(value).__name__}")
+    return False
+
+
 def check_reg(reg, name: str = "reg"):
     """``"auto"`` or a finite real number >= 0."""
-    if isinstance(reg, str):
-        if reg != "auto":
-            raise ValueError(f"{name} must be 'auto' or a number >= 0; got {reg!r}")
+    if _is_auto(reg, name, "'auto' or a number >= 0"):
         return reg
-    if not isinstance(reg, numbers.Real) or isinstance(reg, (bool, np.bool_)):
-        raise TypeError(f"{name} must be 'auto' or a number >= 0; got {describe_value(reg)} "
-                        f"of type {type(reg).__name__}")
     return check_scalar(reg, name, low=0)
 
 
@@ -191,13 +199,6 @@ def check_bias_reg(bias_reg, name: str = "bias_reg"):
 
 def check_implicit(implicit, name: str = "implicit"):
     """``"auto"``, ``None`` (no implicit prior) or a finite real number > 0 (its penalty)."""
-    if implicit is None:
-        return None
-    if isinstance(implicit, str):
-        if implicit != "auto":
-            raise ValueError(f"{name} must be 'auto', None or a number > 0; got {implicit!r}")
+    if implicit is None or _is_auto(implicit, name, "'auto', None or a number > 0"):
         return implicit
-    if not isinstance(implicit, numbers.Real) or isinstance(implicit, (bool, np.bool_)):
-        raise TypeError(f"{name} must be 'auto', None or a number > 0; got "
-                        f"{describe_value(implicit)} of type {type(implicit).__name__}")
     return check_scalar(implicit, name, low=0, include_low=False)

@@ -20,23 +20,25 @@ def ratings():
     return M
 
 
-def objective(M, U, V, a, c, Y, mu, reg, bias_reg, implicit_reg):
-    """The regularised objective of the model with the implicit prior, from dense arrays."""
+def _parts(M, U, V, a, c, Y, mu):
+    """Counts, residuals on the observed entries (0 elsewhere) and the factors' distance
+    to their prior means, from dense arrays."""
     observed = ~np.isnan(M)
     n_i, n_j = observed.sum(1), observed.sum(0)
     X = observed / np.sqrt(np.maximum(n_i, 1))[:, None]
     E = np.where(observed, np.nan_to_num(M) - mu - a[:, None] - c[None, :] - U @ V.T, 0.0)
-    D = U - X @ Y
+    return n_i, n_j, X, E, U - X @ Y
+
+
+def objective(M, U, V, a, c, Y, mu, reg, bias_reg, implicit_reg):
+    """The regularised objective of the model with the implicit prior, from dense arrays."""
+    n_i, n_j, _, E, D = _parts(M, U, V, a, c, Y, mu)
     return (np.sum(E**2) + reg * np.sum(n_i * np.sum(D**2, 1)) + reg * np.sum(n_j * np.sum(V**2, 1))
             + bias_reg[0] * a @ a + bias_reg[1] * c @ c + implicit_reg * np.sum(Y**2))
 
 
 def _gradient(M, U, V, a, c, Y, mu, reg, bias_reg, implicit_reg):
-    observed = ~np.isnan(M)
-    n_i, n_j = observed.sum(1), observed.sum(0)
-    X = observed / np.sqrt(np.maximum(n_i, 1))[:, None]
-    E = np.where(observed, np.nan_to_num(M) - mu - a[:, None] - c[None, :] - U @ V.T, 0.0)
-    D = U - X @ Y
+    n_i, n_j, X, E, D = _parts(M, U, V, a, c, Y, mu)
     gU = -2 * E @ V + 2 * reg * n_i[:, None] * D
     gV = -2 * E.T @ U + 2 * reg * n_j[:, None] * V
     ga = -2 * E.sum(1) + 2 * bias_reg[0] * a
