@@ -16,10 +16,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import IterativeEstimatorMixin
-from ..utils import check_int
+from ..utils import check_int, renamed_argument
 from ._validation import check_codes, validate_named
 from .cospadi import compress_layer
-from .ksvd import fit_ksvd, renamed_n_atoms, unsettled_message
+from .ksvd import fit_ksvd, unsettled_message
 from .omp import batch_omp
 
 __all__ = ["KSVD", "CalibratedDictionaryCompressor"]
@@ -108,7 +108,9 @@ class KSVD(IterativeEstimatorMixin, TransformerMixin, BaseEstimator):
         """Learn the dictionary from ``X`` of shape (n_samples, n_features); returns self."""
         X = validate_named(self, X, dtype=np.float64)
         n_features = X.shape[1]
-        n_components, name = renamed_n_atoms(self.n_components, self.n_atoms)
+        n_components, name = renamed_argument(self.n_components, self.n_atoms, "n_components",
+                                              "n_atoms", reason="as in scikit-learn",
+                                              stacklevel=3)
         n_components = n_features if n_components is None else n_components
         n_components = check_int(n_components, name, low=1)
         n_nonzero = self.n_nonzero

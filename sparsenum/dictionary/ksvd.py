@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..base import ConvergenceHistory, SolverResult
-from ..utils import check_bool, check_int, check_n_jobs, check_random_state
+from ..utils import check_bool, check_int, check_n_jobs, check_random_state, renamed_argument
 from ..utils.progress import Progress
 from . import _kernels
 from ._scaling import power_of_two_scale, row_norms
@@ -216,7 +215,8 @@ def ksvd(X, n_components=None, n_nonzero=None, *, max_iter=10, tol=1e-4, approxi
     >>> bool(np.all(np.diff(result.history.objective) <= 1e-9))
     True
     """
-    n_components, name = renamed_n_atoms(n_components, n_atoms)
+    n_components, name = renamed_argument(n_components, n_atoms, "n_components", "n_atoms",
+                                          reason="as in scikit-learn", stacklevel=3)
     return fit_ksvd(X, n_components, n_nonzero, max_iter=max_iter, tol=tol,
                     approximate=approximate, monotone=monotone, dict_init=dict_init,
                     random_state=random_state, n_jobs=n_jobs, verbose=verbose,
@@ -255,18 +255,6 @@ def fit_ksvd(X, n_components, n_nonzero, *, max_iter, tol, approximate, monotone
         codes.data *= x_scale
         result = result.replace(codes=codes)
     return result
-
-
-def renamed_n_atoms(n_components, n_atoms):
-    """``(value, name)``: ``n_atoms`` is the former name of ``n_components``, accepted with a
-    FutureWarning (and then named in error messages)."""
-    if n_atoms is None:
-        return n_components, "n_components"
-    warnings.warn("n_atoms is renamed n_components, as in scikit-learn; the name n_atoms will "
-                  "be removed in the next release", FutureWarning, stacklevel=3)
-    if n_components is not None:
-        raise TypeError("give n_components or its former name n_atoms, not both")
-    return n_atoms, "n_atoms"
 
 
 def unsettled_message(name, history, max_iter, tol, monotone) -> str:

@@ -8,9 +8,8 @@ model of its QR and CG passes (:func:`auto_oversampling`).
 from __future__ import annotations
 
 import math
-import warnings
 
-from ..utils import check_int
+from ..utils import check_int, renamed_argument
 from ._validation import check_sketch_size
 from .linf import linf_rows
 from .operators import SketchOperator, SparseSign, make_sketch
@@ -28,17 +27,6 @@ _OVERSAMPLING_GRID = (4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 _PRECONDITION_SPARSITY = 4
 
 
-def _renamed_m(sketch_size, m):
-    """``m`` is the former name of ``sketch_size``: still accepted, with a FutureWarning."""
-    if m is None:
-        return sketch_size, "sketch_size"
-    warnings.warn("m is renamed sketch_size, as in SketchedRegression; the name m will be "
-                  "removed in the next release", FutureWarning, stacklevel=4)
-    if sketch_size is not None:
-        raise TypeError("give sketch_size or its former name m, not both")
-    return m, "m"
-
-
 def _resolve_sketch(sketch, n, d, *, sketch_size, m, default_size, oversampling=None,
                     eps=None, delta=None, random_state=None, n_jobs=None, preconditioner=False):
     """The sketch operator of a solve, its size set by exactly one source.
@@ -49,7 +37,8 @@ def _resolve_sketch(sketch, n, d, *, sketch_size, m, default_size, oversampling=
     ignored). Without any, ``min(n, default_size)``. Returns None when ``eps`` asks for at
     least ``n`` rows: no sketch can help and the caller solves exactly.
     """
-    size, size_name = _renamed_m(sketch_size, m)
+    size, size_name = renamed_argument(sketch_size, m, "sketch_size", "m",
+                                       reason="as in SketchedRegression", stacklevel=4)
     operator = isinstance(sketch, SketchOperator)
     if operator and size is not None and check_int(size, size_name, low=1) == sketch.m:
         size = None  # the same size twice: no conflict

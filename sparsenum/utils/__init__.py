@@ -17,6 +17,7 @@ from .validation import (
     check_shape,
     check_sparse,
     check_verbose,
+    renamed_argument,
 )
 
 __all__ = [
@@ -44,5 +45,6 @@ __all__ = [
     "numba_threads",
     "random_seed",
     "registered_modules",
+    "renamed_argument",
     "spawn_seeds",
 ]

@@ -9,6 +9,7 @@ conversion needs one or ``copy=True``.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "check_shape",
     "check_sparse",
     "describe_value",
+    "renamed_argument",
 ]
 
 
@@ -423,6 +425,24 @@ def check_verbose(verbose, name: str = "verbose") -> int:
         raise TypeError(f"{name} must be an integer >= 0 or a bool; got "
                         f"{describe_value(verbose)} of type {type(verbose).__name__}")
     return check_int(verbose, name, low=0)
+
+
+def renamed_argument(value, old_value, name: str, old_name: str, *, reason: str,
+                     stacklevel: int):
+    """``(value, name)`` of an argument renamed from ``old_name``.
+
+    The former name is still accepted, with a FutureWarning that points ``stacklevel`` frames
+    up from here (at the user's call) and says why (``reason``, e.g. ``"as in scikit-learn"``);
+    the value then keeps its former name, so that error messages name what the user wrote.
+    Giving both names is a TypeError.
+    """
+    if old_value is None:
+        return value, name
+    warnings.warn(f"{old_name} is renamed {name}, {reason}; the name {old_name} will be "
+                  "removed in the next release", FutureWarning, stacklevel=stacklevel)
+    if value is not None:
+        raise TypeError(f"give {name} or its former name {old_name}, not both")
+    return old_value, old_name
 
 
 def check_callback(callback, name: str = "callback"):
