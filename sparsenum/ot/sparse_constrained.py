@@ -323,12 +323,15 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
     # potentials and objective times s. The potentials are of the order of gamma and the
     # solver squares them, which overflows for gamma beyond about 1e150; above LARGEST_GAMMA
     # it solves the problem scaled by a power of two (exact) with gamma in [1, 2).
-    unit = 2.0 ** math.floor(math.log2(gamma)) if gamma > LARGEST_GAMMA else 1.0
-    C, gamma = C / unit, gamma / unit
+    unit = 1.0
+    if gamma > LARGEST_GAMMA:  # only then: the scaled copy of C is as large as C
+        unit = 2.0 ** math.floor(math.log2(gamma))
+        C = C / unit
+    solved_gamma = gamma / unit
     k = min(max_nz, a.shape[0])
     work = 4.0 * C.size * k  # flops of one evaluation (top-k per column)
     with numba_threads(n_jobs, work=work), _one_blas_thread():
-        objective = _Objective(a, b, C, gamma, k, formulation)
+        objective = _Objective(a, b, C, solved_gamma, k, formulation)
         ascent = _Ascent(objective, tol, max_iter, progress, unit)
         size = C.shape[0] if formulation == "semi_dual" else sum(C.shape)
         if not ascent.run(np.zeros(size)) and not progress.stopped:
@@ -348,7 +351,8 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
         n_iter = ascent.n_iter
         rows = ascent.rows
         if polish:
-            plan, alpha, beta, recovered = _recover(a, b, C, gamma, objective, alpha, beta)
+            plan, alpha, beta, recovered = _recover(a, b, C, solved_gamma, objective, alpha,
+                                                    beta)
             converged = converged and recovered
             # the recovery is the last step: its row holds the returned plan's violation
             n_iter += 1
@@ -357,7 +361,6 @@ def sparsity_constrained_ot(a, b, C, reg, max_nz, *, formulation="semi_dual", to
         else:
             plan = objective.dual_plan()
         alpha, beta = alpha * unit, beta * unit
-    gamma *= unit
     mass = problem.mass
     # reg / 2 ||T||^2 = (gamma / 2) mass ||T_unit||^2: squaring the scaled plan could overflow
     quadratic = 0.5 * gamma * mass * float(np.sum(plan * plan))
