@@ -141,7 +141,10 @@ class Problem:
                 f"regulariser's if larger) must be at most {COST_MAX:g} so that costs and "
                 "objectives stay finite; got "
                 f"{scale:.3g}: rescale a and b (plans and costs scale linearly with the mass)")
-        support = Support.of(marginals.a, marginals.b)
+        # the support of the problem the solvers see: a weight far below the total mass can
+        # underflow to zero once divided by it, and a zero-weight row inside the support
+        # gets a -inf potential
+        support = Support.of(marginals.a_unit, marginals.b_unit)
         a_s, b_s, C_s = support.restrict(marginals.a_unit, marginals.b_unit, C_full)
         return cls(marginals, C_full, reg, support, a_s, b_s, C_s)
 

@@ -379,3 +379,17 @@ def test_verbose_prints_a_line_per_row_at_2_and_a_summary_at_1(fn, capsys):
     assert len(capsys.readouterr().out.strip().splitlines()) == 1
     _call(fn, a, b, C, 0.02)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("solver", ["sinkhorn", "sinkhorn_newton_sparse"])
+def test_weight_that_underflows_against_the_total_mass_is_left_out(solver):
+    # 7e-219 / 3e105 underflows to 0 in the unit-mass problem: the row is outside the solved
+    # support (zero plan row, -inf potential) instead of a -inf potential inside it, whose
+    # product with the zero weight made the dual objective NaN
+    from sparsenum import ot as sot
+
+    a = np.array([7.32060174e-219, 2.96341258e105])
+    res = getattr(sot, solver)(a, a.copy(), np.zeros((2, 2)), 0.05)
+    assert np.isfinite(res.dual_objective) and np.isfinite(res.objective)
+    assert (res.plan[0] == 0).all() and res.plan[1, 1] == pytest.approx(a[1], rel=1e-9)
+    assert res.marginal_error <= 1e-9
