@@ -132,11 +132,12 @@ def _solve_block(block, fixed_factors, fixed_bias, factors, bias, pen_factor, pe
 
 
 def _row_systems(block, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
-    return block.implicit_row_systems(fixed_factors, fixed_bias, offset, fit_bias, diagonal)
+    return block.implicit_row_systems(fixed_factors, fixed_bias, offset, fit_bias, diagonal,
+                                      n_jobs=1)
 
 
 def _implicit_gram(block, scaled_H, W):
-    return block.implicit_gram(scaled_H, W)
+    return block.implicit_gram(scaled_H, W, n_jobs=1)
 
 
 def _pattern_matmat(block, Y):
@@ -352,8 +353,10 @@ class DaskObserved:
             total += iterations
         return total
 
-    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
-        """Every row's system of the implicit prior's joint step, from its row block."""
+    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal,
+                             n_jobs=None):
+        """Every row's system of the implicit prior's joint step, from its row block (the
+        workers' threads, not ``n_jobs``, run the blocks)."""
         import dask
 
         Fd, fd = dask.delayed(fixed_factors), dask.delayed(fixed_bias)
@@ -362,8 +365,9 @@ class DaskObserved:
                                for b, lo, hi in self.row_side.ranges()])
         return tuple(np.concatenate([p[t] for p in parts]) for t in range(5))
 
-    def implicit_gram(self, scaled_H, W):
-        """``B^T (scaled_H (B W))``: the row blocks' parts summed in block order."""
+    def implicit_gram(self, scaled_H, W, n_jobs=None):
+        """``B^T (scaled_H (B W))``: the row blocks' parts summed in block order (the workers'
+        threads, not ``n_jobs``, run the blocks)."""
         import dask
 
         Wd = dask.delayed(W)

@@ -540,18 +540,19 @@ def weighted_cross(F, H, w):
 
 @jit
 def implicit_row_systems(side, fixed_factors, fixed_bias, offset, fit_bias, diagonal, L, ok,
-                         H, b, rhs):
+                         H, b, rhs, lo, hi):
     """Each row's system of the joint step of the implicit prior (see ``implicit.py``):
     ``K_i = A_i^T A_i + diag(diagonal[i])`` by its Cholesky factor ``L[i]`` (``ok[i]`` False
     when it is not numerically positive definite: no observations), ``rhs[i] = A_i^T t_i``,
     and with ``w = diagonal[i, 0]`` the factor block ``H[i] = w I - w^2 (K_i^{-1})_{kk}`` and
-    ``b[i] = w (K_i^{-1} rhs_i)_k`` (zeros for rows that are not ``ok``)."""
+    ``b[i] = w (K_i^{-1} rhs_i)_k`` (zeros for rows that are not ``ok``), for rows ``lo .. hi -
+    1``."""
     k = fixed_factors.shape[1]
     d = k + 1 if fit_bias else k
     row = np.empty(d)
     inverse = np.empty((d, d))
     x = np.empty(d)
-    for i in range(side.ptr.shape[0] - 1):
+    for i in range(lo, hi):
         G = L[i]
         for a in range(d):
             rhs[i, a] = 0.0
@@ -625,20 +626,15 @@ def implicit_row_solutions(L, ok, rhs, diagonal, centres, out):
 
 
 @jit
-def implicit_gram(side, scaled_H, W, out):
-    """``out += B^T (scaled_H (B W))`` row by row, ``B`` the 0/1 pattern of ``side``'s rows
-    and ``scaled_H[i]`` a ``k x k`` matrix per row (a serial scatter: the same order of sums
-    whatever the caller's threads)."""
+def implicit_row_products(side, scaled_H, W, out, lo, hi):
+    """``out[i] = scaled_H[i] (B W)_i`` for rows ``lo .. hi - 1``, ``B`` the 0/1 pattern of
+    ``side``'s rows: the first half of ``B^T (scaled_H (B W))``."""
     k = W.shape[1]
     q = np.empty(k)
-    h = np.empty(k)
-    for i in range(side.ptr.shape[0] - 1):
-        start, stop = side.ptr[i], side.ptr[i + 1]
-        if start == stop:
-            continue
+    for i in range(lo, hi):
         for a in range(k):
             q[a] = 0.0
-        for pos in range(start, stop):
+        for pos in range(side.ptr[i], side.ptr[i + 1]):
             j = side.idx[pos]
             for a in range(k):
                 q[a] += W[j, a]
@@ -646,8 +642,19 @@ def implicit_gram(side, scaled_H, W, out):
             v = 0.0
             for c in range(k):
                 v += scaled_H[i, a, c] * q[c]
-            h[a] = v
-        for pos in range(start, stop):
+            out[i, a] = v
+
+
+@jit
+def pattern_sums(side, W, out, lo, hi):
+    """``out[i] = sum of W[j]`` over the entries ``j`` of ``side``'s rows ``lo .. hi - 1``,
+    in their stored order: with the column side, ``B^T W`` summed row by row ascending, so a
+    column's sum does not depend on how the columns are chunked."""
+    k = W.shape[1]
+    for i in range(lo, hi):
+        for a in range(k):
+            out[i, a] = 0.0
+        for pos in range(side.ptr[i], side.ptr[i + 1]):
             j = side.idx[pos]
             for a in range(k):
-                out[j, a] += h[a]
+                out[i, a] += W[j, a]

@@ -90,25 +90,39 @@ class Observed:
         return run_side(side, counts, fixed_factors, fixed_bias, factors, bias,
                         chunk_cache=cache, **solve)
 
-    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal):
+    def implicit_row_systems(self, fixed_factors, fixed_bias, offset, fit_bias, diagonal,
+                             n_jobs=None):
         """``(L, ok, H, b, rhs)``: every row's system of the implicit prior's joint step (see
         ``_kernels.implicit_row_systems``)."""
         from ._kernels import implicit_row_systems
+        from ._threads import run_chunks
 
         m, d = diagonal.shape
         k = fixed_factors.shape[1]
         L, ok = np.empty((m, d, d)), np.empty(m, dtype=np.bool_)
         H, b, rhs = np.empty((m, k, k)), np.empty((m, k)), np.empty((m, d))
-        implicit_row_systems(self.rows, fixed_factors, fixed_bias, float(offset),
-                             bool(fit_bias), diagonal, L, ok, H, b, rhs)
+        run_chunks(implicit_row_systems,
+                   (self.rows, fixed_factors, fixed_bias, float(offset), bool(fit_bias),
+                    diagonal, L, ok, H, b, rhs),
+                   self.rows.ptr, n_jobs, self.nnz * d * (d + 1) / 2 + m * d**3,
+                   self._chunks.setdefault("rows", {}))
         return L, ok, H, b, rhs
 
-    def implicit_gram(self, scaled_H, W):
-        """``B^T (scaled_H (B W))`` with ``B`` the 0/1 pattern of the observations."""
-        from ._kernels import implicit_gram
+    def implicit_gram(self, scaled_H, W, n_jobs=None):
+        """``B^T (scaled_H (B W))`` with ``B`` the 0/1 pattern of the observations: each row's
+        product, then each column's sum of its rows' products (in row order, whatever the
+        chunks)."""
+        from ._kernels import implicit_row_products, pattern_sums
+        from ._threads import run_chunks
 
-        out = np.zeros_like(W)
-        implicit_gram(self.rows, scaled_H, W, out)
+        k = W.shape[1]
+        products = np.empty((self.shape[0], k))
+        run_chunks(implicit_row_products, (self.rows, scaled_H, W, products), self.rows.ptr,
+                   n_jobs, self.nnz * k + self.shape[0] * k * k,
+                   self._chunks.setdefault("rows", {}))
+        out = np.empty_like(W)
+        run_chunks(pattern_sums, (self.cols, products, out), self.cols.ptr, n_jobs,
+                   self.nnz * k, self._chunks.setdefault("cols", {}))
         return out
 
     def _pattern(self):

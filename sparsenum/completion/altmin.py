@@ -367,7 +367,7 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
                               solvers=row_solvers, sketch_seed=seed, **solve)
         else:
             Y, inner = prior.joint_step(V, c, U, a, Y, offset=mu, fit_bias=biases,
-                                        pen_bias=row_bias_pen, tol=inner_tol)
+                                        pen_bias=row_bias_pen, tol=inner_tol, n_jobs=n_jobs)
         inner += data.step("cols", U, a, V, c, pen_factor=col_pen, pen_bias=col_bias_pen,
                            solvers=col_solvers, sketch_seed=seed, **solve)
         if reg > 0 and k > 0:

@@ -80,7 +80,7 @@ class ImplicitPrior:
         return (float(self.weights @ np.einsum("ij,ij->i", D, D))
                 + self.implicit_reg * float(np.einsum("ij,ij->", Y, Y)))
 
-    def joint_step(self, V, c, U, a, Y, *, offset, fit_bias, pen_bias, tol):
+    def joint_step(self, V, c, U, a, Y, *, offset, fit_bias, pen_bias, tol, n_jobs=None):
         """The row factors ``U``, row biases ``a`` and ``Y`` minimising the objective with
         ``V, c`` fixed, ``Y`` to a relative residual ``tol``; ``U, a`` are updated in place.
         Returns the new ``Y`` and the conjugate-gradient iterations.
@@ -104,8 +104,9 @@ class ImplicitPrior:
         diagonal[:, :k] = self.weights[:, None]
         if fit_bias:
             diagonal[:, k] = pen_bias
-        L, ok, H, b, rhs = self.data.implicit_row_systems(V, c, offset, fit_bias, diagonal)
-        Y, iterations = self._solve_centres(H, b, Y, tol)
+        L, ok, H, b, rhs = self.data.implicit_row_systems(V, c, offset, fit_bias, diagonal,
+                                                          n_jobs=n_jobs)
+        Y, iterations = self._solve_centres(H, b, Y, tol, n_jobs)
         Z = np.empty((m, d))
         implicit_row_solutions(L, ok, rhs, diagonal, self.means(Y), Z)
         U[:] = Z[:, :k]
@@ -113,13 +114,13 @@ class ImplicitPrior:
             a[:] = Z[:, k]
         return Y, iterations
 
-    def _solve_centres(self, H, b, Y, tol):
+    def _solve_centres(self, H, b, Y, tol, n_jobs):
         s = self.row_scale[:, None]
         scaled_H = (self.row_scale ** 2)[:, None, None] * H
         pattern_rmatmat = self.data.pattern_rmatmat
 
         def operator(W):
-            return self.data.implicit_gram(scaled_H, W) + self.implicit_reg * W
+            return self.data.implicit_gram(scaled_H, W, n_jobs=n_jobs) + self.implicit_reg * W
 
         rhs = pattern_rmatmat(s * b)
         scale = _norm(rhs)
