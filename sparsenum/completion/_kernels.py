@@ -16,7 +16,8 @@ Three solvers, chosen per row (``solver`` array):
 
 * exact: the normal equations ``G = A^T A + P`` by rank-one updates, Cholesky; a singular ``G``
   (``reg = 0`` and fewer independent observations than unknowns) falls back to the minimum-norm
-  solution by a symmetric eigendecomposition (Jacobi), as ``numpy.linalg.lstsq`` returns it;
+  solution by a symmetric eigendecomposition (Jacobi), as ``numpy.linalg.lstsq`` returns it, in
+  a kernel of its own run on those rows only;
 * cg: conjugate gradients on the normal equations in their CGLS form (the residual kept in data
   space), warm-started from the current factors;
 * sketch: the same iteration preconditioned by the Cholesky factor of ``(S A)^T (S A) + P``, with
@@ -36,6 +37,8 @@ from sparsenum.sketch._kernels import _row_hash
 from sparsenum.utils import jit
 
 EXACT, CG, SKETCH = 0, 1, 2
+#: marks, in a row's iteration count, a row whose normal equations were singular
+SINGULAR = -1
 
 #: one side of the observations, compressed by rows of that side (CSR for rows, CSC for columns)
 Side = collections.namedtuple("Side", ["ptr", "idx", "vals"])
@@ -249,11 +252,13 @@ def _exact_in_place(side, i, factors, bias, offset, fit_bias, d, pdiag, G, rhs, 
 
 @jit
 def _exact(A, t, n, d, pdiag, G, rhs, x):
+    """The exact solve of a gathered row; False (``x`` untouched) when its normal equations
+    are singular, a row the caller leaves to :func:`min_norm_rows`."""
     _normal_equations(A, t, n, d, pdiag, G, rhs)
     if _cholesky(G, d):
         _cholesky_solve(G, d, rhs, x)
-    else:
-        _min_norm_solve(A, t, n, d, pdiag, x)
+        return True
+    return False
 
 
 @jit
@@ -450,8 +455,11 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
             iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, True, s, q, r, z, p)
         elif method == CG:
             iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, False, s, q, r, z, p)
-        else:  # exact, or a sketch whose preconditioner is singular (rank-deficient row)
-            _exact(A, t, n, d, pdiag, G, rhs, x)
+        elif not _exact(A, t, n, d, pdiag, G, rhs, x):
+            # exact, or a sketch whose preconditioner is singular (rank-deficient row), with
+            # singular normal equations: left to min_norm_rows
+            unknowns.iterations[i] = SINGULAR
+            continue
         _store_row(unknowns, i, k, fit_bias, x, iterations)
 
 
@@ -479,7 +487,35 @@ def solve_chunk_exact(side, fixed_factors, fixed_bias, unknowns, offset, fit_bia
         if not _exact_in_place(side, i, fixed_factors, fixed_bias, offset, fit_bias, d, pdiag,
                                G, rhs, x):
             n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
-            _exact(A, t, n, d, pdiag, G, rhs, x)
+            if not _exact(A, t, n, d, pdiag, G, rhs, x):
+                unknowns.iterations[i] = SINGULAR
+                continue
+        _store_row(unknowns, i, k, fit_bias, x, 0)
+
+
+@jit
+def min_norm_rows(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, rows):
+    """The minimum-norm solve of the listed rows, whose normal equations were singular (the
+    row kernels marked them :data:`SINGULAR`), as ``numpy.linalg.lstsq`` returns it.
+
+    A kernel of its own, called only when such rows exist (``reg = 0`` and rows with fewer
+    independent observations than unknowns): the eigendecomposition it needs was a large
+    share of the row kernels' compile time, which every first call paid.
+    """
+    k = fixed_factors.shape[1]
+    d = k + 1 if fit_bias else k
+    longest = 1
+    for r in range(rows.shape[0]):
+        longest = max(longest, side.ptr[rows[r] + 1] - side.ptr[rows[r]])
+    A = np.empty((longest, d))
+    t = np.empty(longest)
+    x = np.empty(d)
+    pdiag = np.empty(d)
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        _load_row(unknowns, i, k, fit_bias, pdiag, x)
+        n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
+        _min_norm_solve(A, t, n, d, pdiag, x)
         _store_row(unknowns, i, k, fit_bias, x, 0)
 
 

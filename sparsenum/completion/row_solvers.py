@@ -167,6 +167,10 @@ def run_side(side, counts, fixed_factors, fixed_bias, factors, bias, *, offset, 
     kernel = (_kernels.solve_chunk_exact if np.all(solvers == _kernels.EXACT)
               else _kernels.solve_chunk)
     run_chunks(kernel, args, side.ptr, n_jobs, work, chunk_cache)
+    singular = np.flatnonzero(iterations == _kernels.SINGULAR)
+    if singular.size:
+        _kernels.min_norm_rows(side, fixed_factors, fixed_bias, unknowns, float(offset),
+                               bool(fit_bias), singular)
     return int(iterations.sum())
 
 
