@@ -1,5 +1,9 @@
 """Numba kernels of the privacy module (private): the users' randomisers.
 
+The kernels are compiled serial and take a range of chunks of users; :func:`run_users` runs them
+on Python threads (see :mod:`sparsenum.utils._threads`), which costs a fraction of the
+compilation of numba's parallel loops on a user's first call.
+
 Every random number a user draws comes from a SplitMix64 stream private to (seed, user index),
 so a user's message is the same whichever thread, chunk or batch handles it. Kernels that sum
 messages split the users into ``n_chunks`` contiguous ranges (a number fixed by the sizes, never
@@ -12,9 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from sparsenum.utils import jit, jit_parallel
+from sparsenum.utils import effective_n_jobs, jit
+from sparsenum.utils._threads import chunk_ranges, run_chunks
 from sparsenum.utils.random import splitmix64, uniform01
 
 from ._normal import fill_normals
@@ -89,14 +93,13 @@ def _row_norm(G, i):
     return math.sqrt(total)
 
 
-@jit_parallel
-def duchi_rows(G, radius, big_radius, keep_prob, seed, noise, zig):
-    """Each row of ``G`` randomised by its user (row index = user); ``noise=False`` clips only."""
+@jit
+def duchi_rows(G, radius, big_radius, keep_prob, seed, noise, zig, out, clipped, lo, hi):
+    """Rows of chunks ``lo .. hi - 1`` of ``G`` randomised by their user (row index = user)
+    into ``out``; ``noise=False`` clips only."""
     n, d = G.shape
-    out = np.empty((n, d))
-    clipped = np.zeros(n, dtype=np.bool_)
-    for c in prange(N_CHUNKS):
-        gauss = np.empty(d)
+    gauss = np.empty(d)
+    for c in range(lo, hi):
         for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
             norm = _row_norm(G, i)
             if noise:
@@ -109,24 +112,23 @@ def duchi_rows(G, radius, big_radius, keep_prob, seed, noise, zig):
                 for j in range(d):
                     out[i, j] = scale * G[i, j]
             clipped[i] = norm > radius
-    return out, clipped
 
 
-@jit_parallel
-def iht_round(X, y, users, theta, radius, big_radius, keep_prob, seed, noise, zig):
-    """Sum of the messages of ``users`` in one LDP-IHT round, per chunk of users.
+@jit
+def iht_round(X, y, users, theta, radius, big_radius, keep_prob, seed, noise, zig, sums,
+              n_clipped, lo, hi):
+    """Sums of the messages of ``users`` in one LDP-IHT round, for chunks ``lo .. hi - 1`` of
+    the users.
 
     User ``i`` computes its gradient ``x_i (<x_i, theta> - y_i)`` and sends its randomisation
-    (or, with ``noise=False``, the clipped gradient). Returns the ``(N_CHUNKS, d)`` partial sums
-    and the number of clipped gradients per chunk (a simulation-only diagnostic). ``users`` in
-    increasing order read ``X`` front to back.
+    (or, with ``noise=False``, the clipped gradient). Chunk ``c`` adds its sum into ``sums[c]``
+    (``(N_CHUNKS, d)``, zeros on entry) and its number of clipped gradients (a simulation-only
+    diagnostic) into ``n_clipped[c]``. ``users`` in increasing order read ``X`` front to back.
     """
     m = users.shape[0]
     d = X.shape[1]
-    sums = np.zeros((N_CHUNKS, d))
-    n_clipped = np.zeros(N_CHUNKS, dtype=np.int64)
-    for c in prange(N_CHUNKS):
-        gauss = np.empty(d)
+    gauss = np.empty(d)
+    for c in range(lo, hi):
         acc = sums[c]
         end = (c + 1) * m // N_CHUNKS
         for t in range(c * m // N_CHUNKS, end):
@@ -149,7 +151,6 @@ def iht_round(X, y, users, theta, radius, big_radius, keep_prob, seed, noise, zi
                 scale = residual * (radius / norm if norm > radius else 1.0)
                 for j in range(d):
                     acc[j] += scale * X[i, j]
-    return sums, n_clipped
 
 
 @jit
@@ -190,26 +191,23 @@ def _user_noise(state, laplace_noise, n_cov, cov_scale, n_xy, xy_scale, zig, cov
     return state
 
 
-@jit_parallel
-def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zig, aggregate):
-    """Every user's NLDP message: the upper triangle of ``x x^T`` (row-major, ``i <= j``) and
-    ``x y``, each plus its noise. ``Xc``, ``yc`` are already clipped.
+@jit
+def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zig, aggregate,
+                  cov, xy, lo, hi):
+    """The NLDP messages of the users of chunks ``lo .. hi - 1``: the upper triangle of ``x
+    x^T`` (row-major, ``i <= j``) and ``x y``, each plus its noise, into rows of ``cov`` and
+    ``xy`` (one per user). ``Xc``, ``yc`` are already clipped.
 
-    With ``aggregate`` only the sums over users of the noise they add are formed, per chunk of
-    users (the clean sums come from BLAS); the draws are the same per-user streams. One kernel
-    serves both: a parallel kernel costs seconds of compilation on a user's first call.
+    With ``aggregate`` only the sums over users of the noise they add are formed, chunk ``c``
+    into ``cov[c]`` and ``xy[c]`` (zeros on entry; the clean sums come from BLAS); the draws are
+    the same per-user streams. One kernel serves both: each kernel costs compilation on a
+    user's first call.
     """
     n, d = Xc.shape
     n_cov = d * (d + 1) // 2 if with_cov else 0
-    if aggregate:
-        cov = np.zeros((N_CHUNKS, n_cov))
-        xy = np.zeros((N_CHUNKS, d))
-    else:
-        cov = np.empty((n, n_cov))
-        xy = np.empty((n, d))
-    for c in prange(N_CHUNKS):
-        cov_noise = np.empty(n_cov if aggregate else 0)
-        xy_noise = np.empty(d if aggregate else 0)
+    cov_noise = np.empty(n_cov if aggregate else 0)
+    xy_noise = np.empty(d if aggregate else 0)
+    for c in range(lo, hi):
         for i in range(c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS):
             if aggregate:
                 _user_noise(user_state(seed, i), laplace_noise, n_cov, cov_scale, d, xy_scale,
@@ -228,4 +226,11 @@ def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zi
                     k += 1
             for a in range(d):
                 xy[i, a] += Xc[i, a] * yc[i]
-    return cov, xy
+
+
+def run_users(kernel, args, n_jobs, work, threshold) -> None:
+    """``kernel(*args, lo, hi)`` over the ``N_CHUNKS`` chunks of users on the threads
+    ``n_jobs`` stands for (one when ``work``, a flop estimate, is below ``threshold`` and
+    ``n_jobs`` is None)."""
+    threads = effective_n_jobs(n_jobs, work, threshold)
+    run_chunks(kernel, args, chunk_ranges(N_CHUNKS, threads), threads)

@@ -20,9 +20,10 @@ import time
 import numpy as np
 
 from ..base import ConvergenceHistory
-from ..utils import check_int, numba_threads, random_seed
+from ..utils import check_int, random_seed
+from ..utils._numba import SERIAL_WORK
 from ._hooks import noise_enabled
-from ._kernels import iht_round, users_by_round
+from ._kernels import N_CHUNKS, iht_round, run_users, users_by_round
 from ._normal import ZIGGURAT
 from ._result import LDPRegressionResult
 from ._solvers import hard_threshold, project_ball
@@ -174,21 +175,22 @@ def run_iht(X, y, epsilon, k, T, step, radius, coef_bound, k_wide, random_state,
     elapsed = np.zeros(T + 1)
     start = time.perf_counter()
     theta = np.zeros(d)
-    with numba_threads(n_jobs, work=30.0 * n * d / T):
-        for t, users in enumerate(batches, start=1):
-            sums, n_clipped = iht_round(X, y, users, theta, radius, big, keep, user_seed, noise,
-                                         ZIGGURAT)
-            mean = sums.sum(axis=0) / users.shape[0]
-            new = _sparse_step(theta - step * mean, k if t == T else k_wide, coef_bound, n_free)
-            criterion[t] = float(np.linalg.norm(new - theta))
-            clipped[t] = n_clipped.sum() / users.shape[0]
-            theta = path[t] = new
-            elapsed[t] = time.perf_counter() - start
-            if verbose >= 2:
-                print(f"ldp_iht round {t}/{T}: {users.shape[0]} users, "
-                      f"||theta_t - theta_(t-1)|| = {criterion[t]:.3e}")
-            if callback is not None:
-                callback(t, theta.copy())
+    for t, users in enumerate(batches, start=1):
+        sums = np.zeros((N_CHUNKS, d))
+        n_clipped = np.zeros(N_CHUNKS, dtype=np.int64)
+        run_users(iht_round, (X, y, users, theta, radius, big, keep, user_seed, noise, ZIGGURAT,
+                              sums, n_clipped), n_jobs, 30.0 * n * d / T, SERIAL_WORK)
+        mean = sums.sum(axis=0) / users.shape[0]
+        new = _sparse_step(theta - step * mean, k if t == T else k_wide, coef_bound, n_free)
+        criterion[t] = float(np.linalg.norm(new - theta))
+        clipped[t] = n_clipped.sum() / users.shape[0]
+        theta = path[t] = new
+        elapsed[t] = time.perf_counter() - start
+        if verbose >= 2:
+            print(f"ldp_iht round {t}/{T}: {users.shape[0]} users, "
+                  f"||theta_t - theta_(t-1)|| = {criterion[t]:.3e}")
+        if callback is not None:
+            callback(t, theta.copy())
     history = ConvergenceHistory.from_arrays(
         np.arange(T + 1), criterion=criterion, elapsed=elapsed,
         criterion_name="coef_change",

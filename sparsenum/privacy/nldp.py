@@ -26,11 +26,10 @@ from ..utils import (
     check_int,
     check_one_of,
     check_scalar,
-    numba_threads,
     random_seed,
 )
 from ._hooks import noise_enabled
-from ._kernels import nldp_messages
+from ._kernels import N_CHUNKS, nldp_messages, run_users
 from ._normal import ZIGGURAT
 from ._result import LDPRegressionResult, NLDPReports
 from ._solvers import hard_threshold, l1_quadratic_cd
@@ -160,26 +159,27 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
     noise = 1.0 if noise_enabled() else 0.0
     laplace_noise = mechanism == "laplace"
     work = float(n) * (n_cov + d) * (20.0 if not shortcut else 1.0)
-    with numba_threads(n_jobs, work, WAKE_UP_WORK):
-        if not aggregate:
-            cov, xy = nldp_messages(Xc, yc, np.uint64(seed), laplace_noise, with_cov,
-                                    noise * cov_scale, noise * xy_scale, ZIGGURAT, False)
-            cov = cov if with_cov else None
+    noisy = (Xc, yc, np.uint64(seed), laplace_noise, with_cov, noise * cov_scale,
+             noise * xy_scale, ZIGGURAT)
+    if not aggregate:
+        cov, xy = np.empty((n, n_cov)), np.empty((n, d))
+        run_users(nldp_messages, (*noisy, False, cov, xy), n_jobs, work, WAKE_UP_WORK)
+        cov = cov if with_cov else None
+    else:
+        upper = np.triu_indices(d)
+        cov = (Xc.T @ Xc)[upper] if with_cov else None
+        xy = Xc.T @ yc
+        if shortcut:
+            rng = np.random.default_rng(seed)
+            if with_cov:
+                cov = cov + rng.normal(0.0, noise * cov_scale * math.sqrt(n), cov.shape[0])
+            xy = xy + rng.normal(0.0, noise * xy_scale * math.sqrt(n), d)
         else:
-            upper = np.triu_indices(d)
-            cov = (Xc.T @ Xc)[upper] if with_cov else None
-            xy = Xc.T @ yc
-            if shortcut:
-                rng = np.random.default_rng(seed)
-                if with_cov:
-                    cov = cov + rng.normal(0.0, noise * cov_scale * math.sqrt(n), cov.shape[0])
-                xy = xy + rng.normal(0.0, noise * xy_scale * math.sqrt(n), d)
-            else:
-                cov_noise, xy_noise = nldp_messages(Xc, yc, np.uint64(seed), laplace_noise,
-                                                    with_cov, noise * cov_scale,
-                                                    noise * xy_scale, ZIGGURAT, True)
-                cov = cov + cov_noise.sum(axis=0) if with_cov else None
-                xy = xy + xy_noise.sum(axis=0)
+            cov_noise, xy_noise = np.zeros((N_CHUNKS, n_cov)), np.zeros((N_CHUNKS, d))
+            run_users(nldp_messages, (*noisy, True, cov_noise, xy_noise), n_jobs, work,
+                      WAKE_UP_WORK)
+            cov = cov + cov_noise.sum(axis=0) if with_cov else None
+            xy = xy + xy_noise.sum(axis=0)
     return NLDPReports(cov=cov, xy=xy, n_users=n, n_features=d, aggregated=aggregate,
                        epsilon=epsilon, delta=delta, mechanism=mechanism, split=split,
                        feature_bound=feature_bound, target_bound=target_bound,

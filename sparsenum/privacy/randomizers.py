@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from ..utils import WAKE_UP_WORK, check_array, numba_threads, random_seed
+from ..utils import WAKE_UP_WORK, check_array, random_seed
 from ._hooks import noise_enabled
-from ._kernels import duchi_rows
+from ._kernels import duchi_rows, run_users
 from ._normal import ZIGGURAT
 from ._validation import check_bound, check_epsilon
 
@@ -111,7 +111,8 @@ def duchi_randomizer(G, epsilon, radius, *, random_state=None, n_jobs=None) -> n
     n, d = G.shape
     big = duchi_sphere_radius(d, epsilon, radius)
     keep = 1.0 / (1.0 + math.exp(-epsilon))
-    with numba_threads(n_jobs, 20.0 * n * d, WAKE_UP_WORK):
-        Z, _clipped = duchi_rows(G, radius, big, keep, np.uint64(seed), noise_enabled(),
-                                 ZIGGURAT)
+    Z = np.empty((n, d))
+    clipped = np.zeros(n, dtype=np.bool_)
+    run_users(duchi_rows, (G, radius, big, keep, np.uint64(seed), noise_enabled(), ZIGGURAT, Z,
+                           clipped), n_jobs, 20.0 * n * d, WAKE_UP_WORK)
     return Z
