@@ -14,10 +14,11 @@ block. The matrix products that build ``G`` and the linear terms stay in BLAS (n
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import prange
 
-from sparsenum.utils import jit, jit_parallel
+from sparsenum.utils import jit
+from sparsenum.utils._threads import chunk_ranges, run_chunks
 
 # pixels per parallel chunk: scratch buffers are allocated once per chunk, not per pixel
 _CHUNK = 256
@@ -180,7 +181,6 @@ def _clean(x, simplex):
             x[k] /= s
 
 
-@jit_parallel
 def qp_rows(G, B, X, simplex, max_steps, push, p, eps, sparsity):
     """Solve one QP per row of ``X`` (feasible warm starts, overwritten) with the shared
     Hessian ``G``; returns the number of rows whose solve ran out of steps.
@@ -190,19 +190,33 @@ def qp_rows(G, B, X, simplex, max_steps, push, p, eps, sparsity):
     ``w_k = (X[r, k] + eps)^(p - 1)``, the slope of ``(x + eps)^p / p`` at the current row: the
     tangent majorises the concave penalty. ``sparsity[r]`` then receives the new row's
     ``sum_k (x_k + eps)^p - eps^p``.
+
+    Chunks of rows run on the thread count numba is set to (the callers' ``numba_threads``),
+    as a serial kernel on Python threads: a parallel kernel cost seconds of compilation on a
+    user's first call.
     """
+    n_chunks = (B.shape[0] + _CHUNK - 1) // _CHUNK
+    failed = np.zeros(n_chunks, dtype=np.int64)
+    threads = numba.get_num_threads()
+    run_chunks(qp_row_chunks, (G, B, X, simplex, max_steps, push, p, eps, sparsity, failed),
+               chunk_ranges(n_chunks, threads), threads)
+    return int(failed.sum())
+
+
+@jit
+def qp_row_chunks(G, B, X, simplex, max_steps, push, p, eps, sparsity, failed, lo, hi):
+    """:func:`qp_rows` on the rows of chunks ``lo .. hi - 1`` (``failed[chunk]`` counts the
+    chunk's rows that ran out of steps)."""
     n, K = B.shape
     penalised = push.shape[0] > 0
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
-    failed = np.zeros(n_chunks, dtype=np.int64)
     eps_p = eps ** p
-    for chunk in prange(n_chunks):
-        free = np.empty(K, dtype=np.int64)
-        chol = np.empty((K, K))
-        z = np.empty(K)
-        u = np.empty(K)
-        g = np.empty(K)
-        c = np.empty(K)
+    free = np.empty(K, dtype=np.int64)
+    chol = np.empty((K, K))
+    z = np.empty(K)
+    u = np.empty(K)
+    g = np.empty(K)
+    c = np.empty(K)
+    for chunk in range(lo, hi):
         for r in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
             x = X[r]
             for k in range(K):
@@ -216,7 +230,6 @@ def qp_rows(G, B, X, simplex, max_steps, push, p, eps, sparsity):
                 for k in range(K):
                     s += (x[k] + eps) ** p - eps_p
                 sparsity[r] = s
-    return failed.sum()
 
 
 @jit
