@@ -7,10 +7,9 @@ Dictionaries are stored with atoms as rows, ``D[k, :]``, like scikit-learn's ``c
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from ..utils import jit, jit_parallel
+from ..utils import jit
 
 # Stop codes of one OMP run (per signal), reported back to Python.
 STOP_SPARSITY = 0  # reached n_nonzero atoms
@@ -148,9 +147,11 @@ def _omp_one(G, alpha0, x_sqnorm, n_nonzero, tol, use_tol, idx_out, val_out,
 
 
 @jit
-def _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop, start,
-               stop_):
-    """Batch-OMP for the signals ``start .. stop_ - 1``; work arrays allocated once."""
+def batch_omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop, start,
+                    stop_):
+    """Batch-OMP for the signals ``start .. stop_ - 1`` (one per row of the correlations
+    ``DX``); work arrays allocated once. Serial: the callers run chunks of signals on Python
+    threads (a parallel kernel cost seconds of compilation on a user's first call)."""
     n_atoms = G.shape[0]
     alpha = np.empty(n_atoms)
     L = np.zeros((n_nonzero, n_nonzero))
@@ -164,28 +165,6 @@ def _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, st
         cnt[i] = n
         err[i] = e
         stop[i] = s
-
-
-@jit
-def batch_omp_serial(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop):
-    """Batch-OMP over all rows of ``DX`` (correlations, one signal per row) on one thread.
-
-    A separate serial kernel: small default calls run on one thread, and compiling it costs a
-    fraction of the parallel kernel (which is compiled only when threads are used).
-    """
-    _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop, 0,
-               DX.shape[0])
-
-
-@jit_parallel
-def batch_omp_kernel(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop,
-                     n_chunks):
-    """Batch-OMP over all rows of ``DX`` in ``n_chunks`` parallel chunks (same codes)."""
-    n_signals = DX.shape[0]
-    n_chunks = max(min(n_signals, n_chunks), 1)
-    for c in numba.prange(n_chunks):
-        _omp_range(G, DX, x_sqnorms, n_nonzero, tol, use_tol, idx, val, cnt, err, stop,
-                   c * n_signals // n_chunks, (c + 1) * n_signals // n_chunks)
 
 
 @jit
