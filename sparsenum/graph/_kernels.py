@@ -10,9 +10,8 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-from numba import prange
 
-from sparsenum.utils import jit, jit_parallel
+from sparsenum.utils import jit
 from sparsenum.utils.random import splitmix64, uniform01
 
 
@@ -148,18 +147,17 @@ def _lca(up, depth, a, b):
     return up[0, a]
 
 
-@jit_parallel
-def tree_path_resistance(u, v, up, depth, dist, comp):
-    """Resistance of the tree path between ``u[k]`` and ``v[k]`` (inf across trees)."""
-    out = np.empty(u.shape[0])
-    for k in prange(u.shape[0]):
+@jit
+def tree_path_resistance(u, v, up, depth, dist, comp, out, lo, hi):
+    """Resistance of the tree path between ``u[k]`` and ``v[k]`` (inf across trees) into
+    ``out[k]``, for ``k`` in ``lo .. hi - 1``."""
+    for k in range(lo, hi):
         a, b = u[k], v[k]
         if comp[a] != comp[b]:
             out[k] = np.inf
         else:
             c = _lca(up, depth, a, b)
             out[k] = (dist[a] - dist[c]) + (dist[b] - dist[c])
-    return out
 
 
 @jit
@@ -301,25 +299,28 @@ def _walk(indptr, indices, weights, weight_sums, edge_ids, source, target, budge
     return np.inf, max_steps, state
 
 
-@jit_parallel
-def walk_batch(indptr, indices, weights, edge_ids, sources, targets, budgets, n_walkers,
-               max_steps, seeds, first_only):
-    """For each pair, ``n_walkers`` walks (stream ``splitmix64`` seeded per pair: the same
-    result for any thread count). Returns the least path resistance found (inf if no walker
-    arrived within its budget), and that path's edge ids and length; ``first_only`` stops a
-    pair's walkers at the first arrival."""
-    k = sources.shape[0]
-    best = np.full(k, np.inf)
-    best_path = np.full((k, max_steps), -1, np.int64)
-    best_len = np.zeros(k, np.int64)
+@jit
+def row_weight_sums(indptr, weights):
+    """Total weight of every node's edges (the walks' transition normalisers)."""
     n = indptr.shape[0] - 1
-    weight_sums = np.zeros(n)
+    sums = np.zeros(n)
     for v in range(n):
         for j in range(indptr[v], indptr[v + 1]):
-            weight_sums[v] += weights[j]
-    for i in prange(k):
+            sums[v] += weights[j]
+    return sums
+
+
+@jit
+def walk_batch(indptr, indices, weights, weight_sums, edge_ids, sources, targets, budgets,
+               n_walkers, max_steps, seeds, first_only, best, best_path, best_len, lo, hi):
+    """For each pair ``lo .. hi - 1``, ``n_walkers`` walks (stream ``splitmix64`` seeded per
+    pair: the same result for any thread count or chunking). Leaves the least path resistance
+    found in ``best`` (inf on entry; still inf if no walker arrived within its budget), and
+    that path's edge ids and length in ``best_path`` (-1 on entry) and ``best_len``;
+    ``first_only`` stops a pair's walkers at the first arrival."""
+    path = np.empty(max_steps, np.int64)
+    for i in range(lo, hi):
         state, _ = splitmix64(seeds[i])
-        path = np.empty(max_steps, np.int64)
         for _w in range(n_walkers):
             resistance, steps, state = _walk(indptr, indices, weights, weight_sums, edge_ids,
                                              sources[i],
@@ -331,4 +332,3 @@ def walk_batch(indptr, indices, weights, edge_ids, sources, targets, budgets, n_
                 best_path[i, :steps] = path[:steps]
                 if first_only:
                     break
-    return best, best_path, best_len

@@ -9,13 +9,11 @@ import numpy as np
 
 from sparsenum.base import ConvergenceHistory
 from sparsenum.utils import (
-    WAKE_UP_WORK,
     check_int,
     check_n_jobs,
     check_one_of,
     check_random_state,
     check_scalar,
-    numba_threads,
 )
 from sparsenum.utils.progress import Progress
 
@@ -278,10 +276,8 @@ def _tree_recovery(data, method, density, target, tree, hops, max_rounds, rng, n
     if method == "fegrass":
         # on the original numbering: the paths' sums run from the same roots, so edges of
         # equal stretch (stencils have many) keep their order
-        with numba_threads(n_jobs, 20.0 * data.m * np.log2(data.n + 1), WAKE_UP_WORK):
-            paths = TreePaths(original, mask)
-            static_scores = data.weights * paths.resistance(original.rows, original.cols,
-                                                            n_jobs)
+        paths = TreePaths(original, mask)
+        static_scores = data.weights * paths.resistance(original.rows, original.cols, n_jobs)
 
     def power(solver_h):
         return _power_vectors(estimator, solver_h, rng, order)
@@ -339,9 +335,8 @@ def _lower_stretch_tree(data: GraphData, rng, n_jobs) -> np.ndarray:
     rows, cols, weights = data.rows[sample], data.cols[sample], data.weights[sample]
     for kind in ("low_stretch", "max_weight"):
         mask = tree_mask(data, kind, rng)
-        with numba_threads(n_jobs, 20.0 * sample.size * np.log2(data.n + 1), WAKE_UP_WORK):
-            paths = TreePaths(data, mask)
-            stretch = float(np.sum(weights * paths.resistance(rows, cols, n_jobs)))
+        paths = TreePaths(data, mask)
+        stretch = float(np.sum(weights * paths.resistance(rows, cols, n_jobs)))
         if stretch < best_stretch:
             best, best_stretch = mask, stretch
     return best
