@@ -67,33 +67,47 @@ def row_adjacency(slot_row, n, start, edges):
 
 @jit
 def _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start, edges,
-          moved, old_row, new_row, merged, n_merged, work, track, touched, dirty):
+          moved, old_row, new_row, merged, n_merged, work, want_reach, track, touched, dirty):
     """Augment until no path is left (the core of :func:`augment` and :func:`swap_deficit`).
 
     ``moved`` (edge ``j * k + s``, or -1) is skipped at ``old_row``, whose list in ``start,
     edges`` still holds it, and ``merged[:n_merged]`` replaces the list of ``new_row``.
-    ``work`` holds three int64 buffers of size ``max(n, m)`` (parents and queue). With
-    ``track``, every changed entry is recorded once in ``touched`` (flags: flow edges, then
-    rows, then columns) and listed in ``dirty`` (its first entry counts them).
+    ``work`` holds int64 buffers of size ``max(n, m) + 1``: parents, queue, the searches'
+    marks of rows and columns (a node is reached when its mark equals the search's number,
+    kept in ``work[3, -1]``: no clearing per search) and the source rows. ``reach_row`` and
+    ``reach_col`` receive the last search's nodes only with ``want_reach``. With ``track``,
+    every changed entry is recorded once in ``touched`` (flags: flow edges, then rows, then
+    columns) and listed in ``dirty`` (its first entry counts them).
     """
     n = row_spare.shape[0]
     m, k = slot_row.shape
     row_parent = work[0]  # edge j*k+s used backwards to reach the row; -1: source
     col_parent = work[1]  # edge used forwards to reach the column
     queue = work[2]
+    row_mark = work[3]
+    col_mark = work[4]
+    sources = work[5]  # rows with spare mass, in increasing order (spares only fall here)
+    n_sources = 0
+    for i in range(n):
+        if row_spare[i] > tol:
+            sources[n_sources] = i
+            n_sources += 1
     while True:
-        for i in range(n):
-            reach_row[i] = False
-        for j in range(m):
-            reach_col[j] = False
+        row_mark[-1] += 1
+        epoch = row_mark[-1]
         head = 0
         tail = 0
-        for i in range(n):
+        kept = 0
+        for q in range(n_sources):
+            i = sources[q]
             if row_spare[i] > tol:
-                reach_row[i] = True
+                sources[kept] = i
+                kept += 1
+                row_mark[i] = epoch
                 row_parent[i] = -1
                 queue[tail] = i
                 tail += 1
+        n_sources = kept
         found = -1
         while head < tail and found < 0:
             i = queue[head]
@@ -106,21 +120,26 @@ def _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start
                 if e == moved and i == old_row:
                     continue
                 j = e // k
-                if reach_col[j]:
+                if col_mark[j] == epoch:
                     continue
-                reach_col[j] = True
+                col_mark[j] = epoch
                 col_parent[j] = e
                 if col_spare[j] > tol:
                     found = j
                     break
                 for s in range(k):
                     r = slot_row[j, s]
-                    if not reach_row[r] and flow[j, s] > tol:
-                        reach_row[r] = True
+                    if row_mark[r] != epoch and flow[j, s] > tol:
+                        row_mark[r] = epoch
                         row_parent[r] = j * k + s
                         queue[tail] = r
                         tail += 1
         if found < 0:
+            if want_reach:
+                for i in range(n):
+                    reach_row[i] = row_mark[i] == epoch
+                for j in range(m):
+                    reach_col[j] = col_mark[j] == epoch
             return col_spare.sum()
         delta = col_spare[found]
         j = found
@@ -168,7 +187,7 @@ def workspace(n, m, k):
     """Buffers of :func:`swap_deficit` for an ``n x m`` problem with ``k`` slots per column:
     ``(start, edges, merged, work, touched, dirty)``."""
     return (np.zeros(n + 1, np.int64), np.zeros(m * k, np.int64), np.zeros(m * k + 1, np.int64),
-            np.zeros((3, max(n, m)), np.int64), np.zeros(m * k + n + m, np.bool_),
+            np.zeros((6, max(n, m) + 1), np.int64), np.zeros(m * k + n + m, np.bool_),
             np.zeros(m * k + n + m + 1, np.int64))
 
 
@@ -184,16 +203,15 @@ def augment(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col):
     start = np.empty(n + 1, np.int64)
     edges = np.empty(m * k, np.int64)
     row_adjacency(slot_row, n, start, edges)
-    work = np.empty((3, max(n, m)), np.int64)
+    work = np.zeros((6, max(n, m) + 1), np.int64)
     none = np.zeros(1, np.int64)
     return _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start, edges,
-                 -1, -1, -1, none, 0, work, False, np.zeros(1, np.bool_), none)
+                 -1, -1, -1, none, 0, work, True, False, np.zeros(1, np.bool_), none)
 
 
 @jit
-def swap_deficit(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start, edges,
-                 j, s, new_row, merged, work, touched, dirty, base_flow, base_row_spare,
-                 base_col_spare):
+def swap_deficit(slot_row, flow, row_spare, col_spare, tol, start, edges, j, s, new_row, merged,
+                 work, touched, dirty, base_flow, base_row_spare, base_col_spare):
     """The deficit of the maximum flow after slot ``(j, s)`` takes ``new_row`` (its flow
     dropped), augmenting from the current flow as :func:`augment` would on the swapped support.
 
@@ -225,8 +243,9 @@ def swap_deficit(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col
     col_spare[j] += flow[j, s]
     flow[j, s] = 0.0
     slot_row[j, s] = new_row
-    deficit = _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start, edges,
-                    moved, old_row, new_row, merged, n_merged, work, True, touched, dirty)
+    # no reached sets wanted: ``touched`` only stands in for their (unwritten) buffers
+    deficit = _push(slot_row, flow, row_spare, col_spare, tol, touched, touched, start, edges,
+                    moved, old_row, new_row, merged, n_merged, work, False, True, touched, dirty)
     slot_row[j, s] = old_row
     for t in range(1, dirty[0] + 1):
         entry = dirty[t]

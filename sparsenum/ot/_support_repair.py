@@ -138,8 +138,6 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
     base_flow = np.empty((m, k))
     base_row_spare = np.empty(n)
     base_col_spare = np.empty(m)
-    trial_reach_row = np.zeros(n, np.bool_)
-    trial_reach_col = np.zeros(m, np.bool_)
     start, edges, merged, work, touched, dirty = workspace(n, m, k)
     move = np.int64(0)  # not a literal 0: see _sorting._TOP
     best_move = 0
@@ -156,9 +154,9 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
                     base_col_spare)
         row_adjacency(slot_row, n, start, edges)
         for t in order[:trials_per_move]:
-            d = swap_deficit(slot_row, flow, row_spare, col_spare, tol, trial_reach_row,
-                             trial_reach_col, start, edges, col[t], slot[t], new_row[t], merged,
-                             work, touched, dirty, base_flow, base_row_spare, base_col_spare)
+            d = swap_deficit(slot_row, flow, row_spare, col_spare, tol, start, edges, col[t],
+                             slot[t], new_row[t], merged, work, touched, dirty, base_flow,
+                             base_row_spare, base_col_spare)
             if d < chosen_deficit - tol:
                 chosen, chosen_deficit = t, d
                 if d < deficit - tol:

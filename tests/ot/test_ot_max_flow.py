@@ -81,9 +81,8 @@ def test_swap_deficit_equals_a_fresh_maximum_flow_hypothesis(n, m, k, seed, part
     for _ in range(6):
         j, s = int(rng.integers(m)), int(rng.integers(k))
         new_row = int(rng.choice(np.setdiff1d(np.arange(n), slot_row[j])))
-        d = swap_deficit(slot_row, flow, row_spare, col_spare, TOL, reach_row.copy(),
-                         reach_col.copy(), start, edges, j, s, new_row, merged, work, touched,
-                         dirty, state[1], state[2], state[3])
+        d = swap_deficit(slot_row, flow, row_spare, col_spare, TOL, start, edges, j, s, new_row,
+                         merged, work, touched, dirty, state[1], state[2], state[3])
         for now, before in zip((slot_row, flow, row_spare, col_spare), state):
             np.testing.assert_array_equal(now, before)
         assert not touched.any()
