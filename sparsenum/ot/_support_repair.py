@@ -25,7 +25,7 @@ import numpy as np
 from ..utils import jit
 from ._max_flow import augment, row_adjacency, swap_deficit, workspace
 from ._max_flow import spares as _spares
-from ._sorting import argsort
+from ._sorting import heapify_order, pop_order
 
 
 @jit
@@ -147,13 +147,17 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
                                                tabu_until, move, per_column)
         if loss.size == 0:
             break
-        order = argsort(loss)
+        # the trials by increasing loss, from a heap: most moves stop at one of their first
+        neg_loss = -loss
+        order = np.arange(loss.size)
+        heapify_order(neg_loss, order)
         chosen = -1
         chosen_deficit = np.inf
         _copy_state(slot_row, flow, row_spare, col_spare, base_rows, base_flow, base_row_spare,
                     base_col_spare)
         row_adjacency(slot_row, n, start, edges)
-        for t in order[:trials_per_move]:
+        for left in range(loss.size, max(loss.size - trials_per_move, 0), -1):
+            t = pop_order(neg_loss, order, left)
             d = swap_deficit(slot_row, flow, row_spare, col_spare, tol, start, edges, col[t],
                              slot[t], new_row[t], merged, work, touched, dirty, base_flow,
                              base_row_spare, base_col_spare)
