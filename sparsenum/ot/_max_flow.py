@@ -22,6 +22,13 @@ import numpy as np
 
 from ..utils import jit
 
+# Arguments of _push as typed values, not literals: a literal passed to a jitted function is
+# typed Literal[...] and compiles another copy of the callee (see _sorting._TOP)
+_NO_EDGE = np.int64(-1)
+_EMPTY = np.int64(0)
+_YES = np.bool_(True)
+_NO = np.bool_(False)
+
 
 @jit
 def spares(a, b, slot_row, flow):
@@ -67,47 +74,33 @@ def row_adjacency(slot_row, n, start, edges):
 
 @jit
 def _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start, edges,
-          moved, old_row, new_row, merged, n_merged, work, want_reach, track, touched, dirty):
+          moved, old_row, new_row, merged, n_merged, work, track, touched, dirty):
     """Augment until no path is left (the core of :func:`augment` and :func:`swap_deficit`).
 
     ``moved`` (edge ``j * k + s``, or -1) is skipped at ``old_row``, whose list in ``start,
     edges`` still holds it, and ``merged[:n_merged]`` replaces the list of ``new_row``.
-    ``work`` holds int64 buffers of size ``max(n, m) + 1``: parents, queue, the searches'
-    marks of rows and columns (a node is reached when its mark equals the search's number,
-    kept in ``work[3, -1]``: no clearing per search) and the source rows. ``reach_row`` and
-    ``reach_col`` receive the last search's nodes only with ``want_reach``. With ``track``,
-    every changed entry is recorded once in ``touched`` (flags: flow edges, then rows, then
-    columns) and listed in ``dirty`` (its first entry counts them).
+    ``work`` holds three int64 buffers of size ``max(n, m)`` (parents and queue). With
+    ``track``, every changed entry is recorded once in ``touched`` (flags: flow edges, then
+    rows, then columns) and listed in ``dirty`` (its first entry counts them).
     """
     n = row_spare.shape[0]
     m, k = slot_row.shape
     row_parent = work[0]  # edge j*k+s used backwards to reach the row; -1: source
     col_parent = work[1]  # edge used forwards to reach the column
     queue = work[2]
-    row_mark = work[3]
-    col_mark = work[4]
-    sources = work[5]  # rows with spare mass, in increasing order (spares only fall here)
-    n_sources = 0
-    for i in range(n):
-        if row_spare[i] > tol:
-            sources[n_sources] = i
-            n_sources += 1
     while True:
-        row_mark[-1] += 1
-        epoch = row_mark[-1]
+        for i in range(n):
+            reach_row[i] = False
+        for j in range(m):
+            reach_col[j] = False
         head = 0
         tail = 0
-        kept = 0
-        for q in range(n_sources):
-            i = sources[q]
+        for i in range(n):
             if row_spare[i] > tol:
-                sources[kept] = i
-                kept += 1
-                row_mark[i] = epoch
+                reach_row[i] = True
                 row_parent[i] = -1
                 queue[tail] = i
                 tail += 1
-        n_sources = kept
         found = -1
         while head < tail and found < 0:
             i = queue[head]
@@ -120,26 +113,21 @@ def _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start
                 if e == moved and i == old_row:
                     continue
                 j = e // k
-                if col_mark[j] == epoch:
+                if reach_col[j]:
                     continue
-                col_mark[j] = epoch
+                reach_col[j] = True
                 col_parent[j] = e
                 if col_spare[j] > tol:
                     found = j
                     break
                 for s in range(k):
                     r = slot_row[j, s]
-                    if row_mark[r] != epoch and flow[j, s] > tol:
-                        row_mark[r] = epoch
+                    if not reach_row[r] and flow[j, s] > tol:
+                        reach_row[r] = True
                         row_parent[r] = j * k + s
                         queue[tail] = r
                         tail += 1
         if found < 0:
-            if want_reach:
-                for i in range(n):
-                    reach_row[i] = row_mark[i] == epoch
-                for j in range(m):
-                    reach_col[j] = col_mark[j] == epoch
             return col_spare.sum()
         delta = col_spare[found]
         j = found
@@ -185,10 +173,10 @@ def _touch(touched, dirty, entry):
 @jit
 def workspace(n, m, k):
     """Buffers of :func:`swap_deficit` for an ``n x m`` problem with ``k`` slots per column:
-    ``(start, edges, merged, work, touched, dirty)``."""
+    ``(start, edges, merged, work, seen, touched, dirty)``."""
     return (np.zeros(n + 1, np.int64), np.zeros(m * k, np.int64), np.zeros(m * k + 1, np.int64),
-            np.zeros((6, max(n, m) + 1), np.int64), np.zeros(m * k + n + m, np.bool_),
-            np.zeros(m * k + n + m + 1, np.int64))
+            np.zeros((3, max(n, m)), np.int64), np.zeros(n + m, np.bool_),
+            np.zeros(m * k + n + m, np.bool_), np.zeros(m * k + n + m + 1, np.int64))
 
 
 @jit
@@ -203,15 +191,16 @@ def augment(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col):
     start = np.empty(n + 1, np.int64)
     edges = np.empty(m * k, np.int64)
     row_adjacency(slot_row, n, start, edges)
-    work = np.zeros((6, max(n, m) + 1), np.int64)
+    work = np.empty((3, max(n, m)), np.int64)
     none = np.zeros(1, np.int64)
     return _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start, edges,
-                 -1, -1, -1, none, 0, work, True, False, np.zeros(1, np.bool_), none)
+                 _NO_EDGE, _NO_EDGE, _NO_EDGE, none, _EMPTY, work, _NO, np.zeros(1, np.bool_),
+                 none)
 
 
 @jit
 def swap_deficit(slot_row, flow, row_spare, col_spare, tol, start, edges, j, s, new_row, merged,
-                 work, touched, dirty, base_flow, base_row_spare, base_col_spare):
+                 work, seen, touched, dirty, base_flow, base_row_spare, base_col_spare):
     """The deficit of the maximum flow after slot ``(j, s)`` takes ``new_row`` (its flow
     dropped), augmenting from the current flow as :func:`augment` would on the swapped support.
 
@@ -243,9 +232,10 @@ def swap_deficit(slot_row, flow, row_spare, col_spare, tol, start, edges, j, s, 
     col_spare[j] += flow[j, s]
     flow[j, s] = 0.0
     slot_row[j, s] = new_row
-    # no reached sets wanted: ``touched`` only stands in for their (unwritten) buffers
-    deficit = _push(slot_row, flow, row_spare, col_spare, tol, touched, touched, start, edges,
-                    moved, old_row, new_row, merged, n_merged, work, False, True, touched, dirty)
+    reach_row = seen[:n]  # the searches' reached sets (not wanted here)
+    reach_col = seen[n:]
+    deficit = _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start, edges,
+                    moved, old_row, new_row, merged, n_merged, work, _YES, touched, dirty)
     slot_row[j, s] = old_row
     for t in range(1, dirty[0] + 1):
         entry = dirty[t]

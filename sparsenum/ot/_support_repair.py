@@ -138,7 +138,7 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
     base_flow = np.empty((m, k))
     base_row_spare = np.empty(n)
     base_col_spare = np.empty(m)
-    start, edges, merged, work, touched, dirty = workspace(n, m, k)
+    start, edges, merged, work, seen, touched, dirty = workspace(n, m, k)
     move = np.int64(0)  # not a literal 0: see _sorting._TOP
     best_move = 0
     done = tol * (n + m)
@@ -159,8 +159,8 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
         for left in range(loss.size, max(loss.size - trials_per_move, 0), -1):
             t = pop_order(neg_loss, order, left)
             d = swap_deficit(slot_row, flow, row_spare, col_spare, tol, start, edges, col[t],
-                             slot[t], new_row[t], merged, work, touched, dirty, base_flow,
-                             base_row_spare, base_col_spare)
+                             slot[t], new_row[t], merged, work, seen, touched, dirty,
+                             base_flow, base_row_spare, base_col_spare)
             if d < chosen_deficit - tol:
                 chosen, chosen_deficit = t, d
                 if d < deficit - tol:

@@ -74,7 +74,7 @@ def test_swap_deficit_equals_a_fresh_maximum_flow_hypothesis(n, m, k, seed, part
     row_spare, col_spare = spares(a, b, slot_row, flow)
     reach_row, reach_col = np.zeros(n, bool), np.zeros(m, bool)
     augment(slot_row, flow, row_spare, col_spare, TOL, reach_row, reach_col)
-    start, edges, merged, work, touched, dirty = workspace(n, m, k)
+    start, edges, merged, work, seen, touched, dirty = workspace(n, m, k)
     row_adjacency(slot_row, n, start, edges)
     state = (slot_row.copy(), flow.copy(), row_spare.copy(), col_spare.copy())
     rng = np.random.default_rng(seed)
@@ -82,7 +82,7 @@ def test_swap_deficit_equals_a_fresh_maximum_flow_hypothesis(n, m, k, seed, part
         j, s = int(rng.integers(m)), int(rng.integers(k))
         new_row = int(rng.choice(np.setdiff1d(np.arange(n), slot_row[j])))
         d = swap_deficit(slot_row, flow, row_spare, col_spare, TOL, start, edges, j, s, new_row,
-                         merged, work, touched, dirty, state[1], state[2], state[3])
+                         merged, work, seen, touched, dirty, state[1], state[2], state[3])
         for now, before in zip((slot_row, flow, row_spare, col_spare), state):
             np.testing.assert_array_equal(now, before)
         assert not touched.any()
