@@ -42,6 +42,24 @@ def argsort(x):
 
 
 @jit
+def heapify_order(x, order):
+    """Arrange the indices ``order`` as a heap whose top is the index of the largest ``x``."""
+    size = order.shape[0]
+    for root in range(size // 2 - 1, -1, -1):
+        _sift_down(x, order, root, size)
+
+
+@jit
+def pop_order(x, order, size):
+    """Remove and return the top index of the heap ``order[:size]`` of :func:`heapify_order`
+    (the caller shrinks ``size``): popping in turn gives the indices by decreasing ``x``."""
+    top = order[0]
+    order[0] = order[size - 1]
+    _sift_down(x, order, _TOP, size - 1)
+    return top
+
+
+@jit
 def _sift(heap, root, end, sign):
     """Restore the heap property below ``root`` (``sign`` 1: max-heap, -1: min-heap)."""
     while True:

@@ -13,6 +13,9 @@ row), ranked by how much the dual score drops. Each move takes the first trial t
 deficit, or else the trial that raises it least, and a (row, column) pair just swapped may not be
 swapped back for a while (a tabu search: it crosses the plateaus where no single swap lowers the
 deficit, which are common when the support must be a spanning tree, e.g. ``k = 2, n = m``).
+The trials of a move run in place on the move's state and adjacency
+(:func:`._max_flow.swap_deficit`): they find the same flows as a maximum flow rebuilt per
+trial, without its copies.
 """
 
 from __future__ import annotations
@@ -20,27 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils import jit
-from ._sorting import argsort
-
-
-@jit
-def _spares(a, b, slot_row, flow):
-    """Unused row and column masses of a flow (clipped at 0 against rounding)."""
-    m, k = slot_row.shape
-    row_spare = np.empty(a.shape[0])
-    col_spare = np.empty(m)
-    for i in range(a.shape[0]):
-        row_spare[i] = a[i]
-    for j in range(m):
-        col_spare[j] = b[j]
-        for s in range(k):
-            row_spare[slot_row[j, s]] -= flow[j, s]
-            col_spare[j] -= flow[j, s]
-    for i in range(a.shape[0]):
-        row_spare[i] = max(row_spare[i], 0.0)
-    for j in range(m):
-        col_spare[j] = max(col_spare[j], 0.0)
-    return row_spare, col_spare
+from ._max_flow import augment, row_adjacency, swap_deficit, workspace
+from ._max_flow import spares as _spares
+from ._sorting import heapify_order, pop_order
 
 
 @jit
@@ -57,105 +42,12 @@ def _copy_state(rows, flow, row_spare, col_spare, to_rows, to_flow, to_row_spare
 
 
 @jit
-def _row_adjacency(slot_row, n):
-    """CSR lists of the edges ``j * k + s`` at every row."""
-    m, k = slot_row.shape
-    start = np.zeros(n + 1, np.int64)
-    for j in range(m):
-        for s in range(k):
-            start[slot_row[j, s] + 1] += 1
-    for i in range(n):
-        start[i + 1] += start[i]
-    fill = np.empty(n, np.int64)
-    for i in range(n):
-        fill[i] = start[i]
-    edges = np.empty(m * k, np.int64)
-    for j in range(m):
-        for s in range(k):
-            r = slot_row[j, s]
-            edges[fill[r]] = j * k + s
-            fill[r] += 1
-    return start, edges
+def _candidates(score_t, slot_row, reach_row, reach_col, tabu_until, move, per_column):
+    """Moves ``(loss, column, slot, new row)``: a reached row into an unreached column.
 
-
-@jit
-def augment(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col):
-    """Push flow until no augmenting path is left; returns the remaining deficit.
-
-    ``row_spare``/``col_spare`` are the unused masses (updated in place with ``flow``);
-    ``reach_row``/``reach_col`` receive the rows and columns reached by the last search.
-    """
-    n = row_spare.shape[0]
-    m, k = slot_row.shape
-    start, edges = _row_adjacency(slot_row, n)
-    row_parent = np.empty(n, np.int64)  # edge j*k+s used backwards to reach the row; -1: source
-    col_parent = np.empty(m, np.int64)  # edge used forwards to reach the column
-    queue = np.empty(n, np.int64)
-    while True:
-        for i in range(n):
-            reach_row[i] = False
-        for j in range(m):
-            reach_col[j] = False
-        head = 0
-        tail = 0
-        for i in range(n):
-            if row_spare[i] > tol:
-                reach_row[i] = True
-                row_parent[i] = -1
-                queue[tail] = i
-                tail += 1
-        found = -1
-        while head < tail and found < 0:
-            i = queue[head]
-            head += 1
-            for p in range(start[i], start[i + 1]):
-                e = edges[p]
-                j = e // k
-                if reach_col[j]:
-                    continue
-                reach_col[j] = True
-                col_parent[j] = e
-                if col_spare[j] > tol:
-                    found = j
-                    break
-                for s in range(k):
-                    r = slot_row[j, s]
-                    if not reach_row[r] and flow[j, s] > tol:
-                        reach_row[r] = True
-                        row_parent[r] = j * k + s
-                        queue[tail] = r
-                        tail += 1
-        if found < 0:
-            return col_spare.sum()
-        delta = col_spare[found]
-        j = found
-        while True:  # bottleneck: the source row's spare and the flows used backwards
-            e = col_parent[j]
-            i = slot_row[e // k, e % k]
-            if row_parent[i] < 0:
-                delta = min(delta, row_spare[i])
-                break
-            e = row_parent[i]
-            delta = min(delta, flow[e // k, e % k])
-            j = e // k
-        col_spare[found] -= delta
-        j = found
-        while True:
-            e = col_parent[j]
-            flow[e // k, e % k] += delta
-            i = slot_row[e // k, e % k]
-            if row_parent[i] < 0:
-                row_spare[i] -= delta
-                break
-            e = row_parent[i]
-            flow[e // k, e % k] -= delta
-            j = e // k
-
-
-@jit
-def _candidates(score, slot_row, reach_row, reach_col, tabu_until, move, per_column):
-    """Moves ``(loss, column, slot, new row)``: a reached row into an unreached column."""
-    m = score.shape[1]
+    ``score_t`` and ``tabu_until`` are indexed ``[column, row]``: a column's scan reads them
+    contiguously."""
+    m = score_t.shape[0]
     k = slot_row.shape[1]
     rows = np.flatnonzero(reach_row)
     size = 0
@@ -171,14 +63,14 @@ def _candidates(score, slot_row, reach_row, reach_col, tabu_until, move, per_col
             continue
         filled = 0
         for i in rows:  # the per_column best-scoring reached rows not already in column j
+            z = score_t[j, i]
+            if filled == per_column and z <= best_val[filled - 1]:
+                continue  # the cheap test first
             taken = False
             for s in range(k):
                 if slot_row[j, s] == i:
                     taken = True
-            if taken or tabu_until[i, j] > move:
-                continue
-            z = score[i, j]
-            if filled == per_column and z <= best_val[filled - 1]:
+            if taken or tabu_until[j, i] > move:
                 continue
             pos = filled if filled < per_column else per_column - 1
             while pos > 0 and best_val[pos - 1] < z:
@@ -191,9 +83,9 @@ def _candidates(score, slot_row, reach_row, reach_col, tabu_until, move, per_col
                 filled += 1
         for t in range(filled):
             for s in range(k):
-                if tabu_until[slot_row[j, s], j] > move:
+                if tabu_until[j, slot_row[j, s]] > move:
                     continue
-                loss[size] = score[slot_row[j, s], j] - best_val[t]
+                loss[size] = score_t[j, slot_row[j, s]] - best_val[t]
                 col[size] = j
                 slot[size] = s
                 new_row[size] = best_row[t]
@@ -236,42 +128,47 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
     best_col_spare = np.empty(m)
     _copy_state(slot_row, flow, row_spare, col_spare, best_rows, best_flow, best_row_spare,
                 best_col_spare)
-    tabu_until = np.zeros((n, m), np.int32)  # (row, column) pairs just swapped
-    trial_row_spare = np.empty(n)
-    trial_col_spare = np.empty(m)
-    trial_flow = np.empty((m, k))
-    trial_rows = np.empty((m, k), np.int64)
-    trial_reach_row = np.zeros(n, np.bool_)
-    trial_reach_col = np.zeros(m, np.bool_)
+    tabu_until = np.zeros((m, n), np.int32)  # (column, row) pairs just swapped
+    score_t = np.empty((m, n))
+    for i in range(n):
+        for j in range(m):
+            score_t[j, i] = score[i, j]
+    # the move's state, restored after every trial, and the trials' buffers
+    base_rows = np.empty((m, k), np.int64)
+    base_flow = np.empty((m, k))
+    base_row_spare = np.empty(n)
+    base_col_spare = np.empty(m)
+    start, edges, merged, work, seen, touched, dirty = workspace(n, m, k)
     move = np.int64(0)  # not a literal 0: see _sorting._TOP
     best_move = 0
     done = tol * (n + m)
     while best_deficit > done and move < max_moves and move - best_move < patience:
-        loss, col, slot, new_row = _candidates(score, slot_row, reach_row, reach_col,
+        loss, col, slot, new_row = _candidates(score_t, slot_row, reach_row, reach_col,
                                                tabu_until, move, per_column)
         if loss.size == 0:
             break
-        order = argsort(loss)
+        # the trials by increasing loss, from a heap: most moves stop at one of their first
+        neg_loss = -loss
+        order = np.arange(loss.size)
+        heapify_order(neg_loss, order)
         chosen = -1
         chosen_deficit = np.inf
-        for t in order[:trials_per_move]:
-            j, s = col[t], slot[t]
-            _copy_state(slot_row, flow, row_spare, col_spare, trial_rows, trial_flow,
-                        trial_row_spare, trial_col_spare)
-            trial_row_spare[trial_rows[j, s]] += trial_flow[j, s]
-            trial_col_spare[j] += trial_flow[j, s]
-            trial_flow[j, s] = 0.0
-            trial_rows[j, s] = new_row[t]
-            d = augment(trial_rows, trial_flow, trial_row_spare, trial_col_spare, tol,
-                        trial_reach_row, trial_reach_col)
+        _copy_state(slot_row, flow, row_spare, col_spare, base_rows, base_flow, base_row_spare,
+                    base_col_spare)
+        row_adjacency(slot_row, n, start, edges)
+        for left in range(loss.size, max(loss.size - trials_per_move, 0), -1):
+            t = pop_order(neg_loss, order, left)
+            d = swap_deficit(slot_row, flow, row_spare, col_spare, tol, start, edges, col[t],
+                             slot[t], new_row[t], merged, work, seen, touched, dirty,
+                             base_flow, base_row_spare, base_col_spare)
             if d < chosen_deficit - tol:
                 chosen, chosen_deficit = t, d
                 if d < deficit - tol:
                     break  # first improving move
-        # apply the chosen move (recomputed: the trial buffers hold the last trial)
+        # apply the chosen move (the trials left the state as it was)
         j, s = col[chosen], slot[chosen]
-        tabu_until[slot_row[j, s], j] = move + tenure
-        tabu_until[new_row[chosen], j] = move + tenure
+        tabu_until[j, slot_row[j, s]] = move + tenure
+        tabu_until[j, new_row[chosen]] = move + tenure
         row_spare[slot_row[j, s]] += flow[j, s]
         col_spare[j] += flow[j, s]
         flow[j, s] = 0.0

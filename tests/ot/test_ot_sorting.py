@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sparsenum.ot._sorting import argsort, heap_pop, heapify, largest_k
+from sparsenum.ot._sorting import argsort, heap_pop, heapify, heapify_order, largest_k, pop_order
 
 values = hnp.arrays(np.float64, st.integers(1, 60),
                     elements=st.floats(-1e6, 1e6, allow_subnormal=False))
@@ -31,3 +31,16 @@ def test_argsort_and_heaps_order_like_numpy(x):
         heapify(heap, sign)
         popped = [heap_pop(heap, size, sign) for size in range(x.shape[0], 0, -1)]
         np.testing.assert_array_equal(popped, expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(x=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=60), take=st.integers(1, 60))
+def test_heap_order_pops_by_decreasing_value_hypothesis(x, take):
+    """heapify_order + pop_order hand out indices by decreasing value, as a full sort would,
+    stopping after any number of pops."""
+    x = np.array(x)
+    order = np.arange(x.size)
+    heapify_order(x, order)
+    popped = [int(pop_order(x, order, size)) for size in range(x.size, max(x.size - take, 0), -1)]
+    assert len(set(popped)) == len(popped)
+    np.testing.assert_array_equal(x[popped], np.sort(x)[::-1][: len(popped)])
