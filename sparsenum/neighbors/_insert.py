@@ -287,11 +287,10 @@ class Inserter:
 
 @contextlib.contextmanager
 def inserter(index, n: int):
-    """An :class:`Inserter` for ``n`` nodes: one thread unless there are half a link batch of
-    nodes to share and (with the default n_jobs) the estimated work outweighs starting
-    threads."""
+    """An :class:`Inserter` for ``n`` nodes: one thread unless there are two link batches to
+    share and (with the default n_jobs) the estimated work outweighs starting threads."""
     n_threads = 1
-    if 2 * n >= index._LINK_BATCH:
+    if n >= 2 * index._LINK_BATCH:
         # each insertion searches about ef_construction nodes of up to 2 M neighbours
         work = 2.0 * n * index._ef_build() * 2 * index.M * index.dim
         n_threads = effective_n_jobs(index.n_jobs, work)

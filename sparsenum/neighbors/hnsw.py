@@ -130,11 +130,8 @@ class HNSWIndex(GraphStorage, IndexState):
     # Nodes inserted together (see _insert.py): they search the graph as it was before their
     # batch, so a larger batch gives threads more work per synchronisation and each node fewer
     # of its predecessors to find by search (it gets the batch's own by exact distances). It
-    # fixes the graph: never derived from the thread count. 512 rather than 128: a quarter of
-    # the meeting points, where a thread the OS preempts holds the other up (on a busy machine
-    # that cost more than the build's extra work); recall stays within 0.005 of one-by-one
-    # insertion on 64-D clustered data, and rises above it on 16-D.
-    _LINK_BATCH = 512
+    # fixes the graph: never derived from the thread count.
+    _LINK_BATCH = 128
     # Above this fraction of deleted elements, the graph of the survivors is rebuilt rather than
     # repaired: local repair cannot recover the routing that many deleted nodes provided
     # (measured: half deleted, repaired, loses up to 0.1 recall@10 against a fresh build).
