@@ -45,6 +45,40 @@ from ._progress import Progress
 from ._select import _add_link, _select_heuristic, _sort_pairs
 
 
+@jit(inline="always")
+def _sort_own(keys, ids, n, tmp_keys, tmp_ids):
+    """Stable sort of the first ``n`` (key, id) pairs by key, ``tmp_*`` (>= n) as scratch:
+    insertion sort for a few, bottom-up merge sort for the hundreds of nodes a batch can hold
+    (insertion sort is quadratic there). Both stable: the same order either way."""
+    if n <= 32:
+        _sort_pairs(keys, ids, n)
+        return
+    src_d, src_i, dst_d, dst_i = keys, ids, tmp_keys, tmp_ids
+    width = 1
+    passes = 0
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j = lo, mid
+            for k in range(lo, hi):
+                if j == hi or (i < mid and src_d[i] <= src_d[j]):
+                    dst_d[k] = src_d[i]
+                    dst_i[k] = src_i[i]
+                    i += 1
+                else:
+                    dst_d[k] = src_d[j]
+                    dst_i[k] = src_i[j]
+                    j += 1
+        src_d, src_i, dst_d, dst_i = dst_d, dst_i, src_d, src_i
+        width *= 2
+        passes += 1
+    if passes % 2 == 1:  # the last pass wrote the scratch arrays
+        for k in range(n):
+            keys[k] = src_d[k]
+            ids[k] = src_i[k]
+
+
 @jit(fastmath=_FASTMATH, inline="always")
 def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bufs_d, bufs_i):
     """Phase 1 for node ``b`` of the batch beginning at ``start``: its own adjacency rows on
@@ -89,7 +123,7 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
                 own_d[n_own] = _pair_distance(data, node, sq, other, scale[other], is_l2)
                 own_i[n_own] = other
                 n_own += 1
-        _sort_pairs(own_d, own_i, n_own)
+        _sort_own(own_d, own_i, n_own, merged_d, merged_i)  # merged_*: free until the merge
         i = j = 0  # merge the two sorted lists
         while i < n_old or j < n_own:
             if j == n_own or (i < n_old and sorted_d[i] <= own_d[j]):

@@ -115,6 +115,8 @@ def _search_layer(q, sq, entry, entry_d, layer, ef, g, buf, tag, skip, has_skip)
         if n_cand > 0:
             cand_d[i] = key
             cand_i[i] = ident
+            if layer == 0:  # the next node to expand, unless this one finds a nearer one
+                _prefetch_row(links0, cand_i[0])
         r = c if layer == 0 else upper_off[c] + layer - 1
         count = links0[r, 0] if layer == 0 else upper[r, 0]
         if count > 0:
