@@ -141,11 +141,11 @@ def _implicit_gram(block, scaled_H, W):
 
 
 def _pattern_matmat(block, Y):
-    return block.pattern_matmat(Y)
+    return block.pattern_matmat(Y, n_jobs=1)
 
 
 def _pattern_rmatmat(block, W):
-    return block.pattern_rmatmat(W)
+    return block.pattern_rmatmat(W, n_jobs=1)
 
 
 def _evaluate(block, U, V, a, c, mu, previous):
@@ -375,16 +375,18 @@ class DaskObserved:
                                for b, lo, hi in self.row_side.ranges()])
         return np.sum(parts, axis=0)
 
-    def pattern_matmat(self, Y):
-        """``B Y`` (``B`` the 0/1 pattern), row block by row block."""
+    def pattern_matmat(self, Y, n_jobs=None):
+        """``B Y`` (``B`` the 0/1 pattern), row block by row block (the workers' threads, not
+        ``n_jobs``, run the blocks)."""
         import dask
 
         Yd = dask.delayed(Y)
         return np.vstack(dask.compute(*[dask.delayed(_pattern_matmat)(b, Yd)
                                         for b in self.row_side.blocks]))
 
-    def pattern_rmatmat(self, W):
-        """``B^T W``: the row blocks' products summed in block order."""
+    def pattern_rmatmat(self, W, n_jobs=None):
+        """``B^T W``: the row blocks' products summed in block order (the workers' threads,
+        not ``n_jobs``, run the blocks)."""
         import dask
 
         parts = dask.compute(*[dask.delayed(_pattern_rmatmat)(b, W[lo:hi])

@@ -573,7 +573,6 @@ def weighted_cross(F, H, w):
     return G
 
 
-
 @jit
 def implicit_row_systems(side, fixed_factors, fixed_bias, offset, fit_bias, diagonal, L, ok,
                          H, b, rhs, lo, hi):

@@ -112,7 +112,7 @@ class Observed:
         """``B^T (scaled_H (B W))`` with ``B`` the 0/1 pattern of the observations: each row's
         product, then each column's sum of its rows' products (in row order, whatever the
         chunks)."""
-        from ._kernels import implicit_row_products, pattern_sums
+        from ._kernels import implicit_row_products
         from ._threads import run_chunks
 
         k = W.shape[1]
@@ -120,29 +120,26 @@ class Observed:
         run_chunks(implicit_row_products, (self.rows, scaled_H, W, products), self.rows.ptr,
                    n_jobs, self.nnz * k + self.shape[0] * k * k,
                    self._chunks.setdefault("rows", {}))
-        out = np.empty_like(W)
-        run_chunks(pattern_sums, (self.cols, products, out), self.cols.ptr, n_jobs,
-                   self.nnz * k, self._chunks.setdefault("cols", {}))
+        return self.pattern_rmatmat(products, n_jobs)
+
+    def pattern_matmat(self, Y, n_jobs=None):
+        """``B Y`` with ``B`` the 0/1 pattern of the observations (each row's sum in its
+        stored order)."""
+        return self._pattern_sums("rows", Y, n_jobs)
+
+    def pattern_rmatmat(self, W, n_jobs=None):
+        """``B^T W`` (each column's sum over its rows in row order, whatever the chunks)."""
+        return self._pattern_sums("cols", W, n_jobs)
+
+    def _pattern_sums(self, which, W, n_jobs):
+        from ._kernels import pattern_sums
+        from ._threads import run_chunks
+
+        side = self.rows if which == "rows" else self.cols
+        out = np.empty((side.ptr.shape[0] - 1, W.shape[1]))
+        run_chunks(pattern_sums, (side, np.ascontiguousarray(W, dtype=np.float64), out),
+                   side.ptr, n_jobs, self.nnz * W.shape[1], self._chunks.setdefault(which, {}))
         return out
-
-    def _pattern(self):
-        import scipy.sparse as sp
-
-        if getattr(self, "_pattern_csr", None) is None:
-            ones = np.ones(self.nnz)
-            self._pattern_csr = sp.csr_matrix((ones, self.rows.idx, self.rows.ptr),
-                                              shape=self.shape)
-            self._pattern_csc = sp.csr_matrix((ones, self.cols.idx, self.cols.ptr),
-                                              shape=self.shape[::-1])
-        return self._pattern_csr, self._pattern_csc
-
-    def pattern_matmat(self, Y):
-        """``B Y`` with ``B`` the 0/1 pattern of the observations."""
-        return self._pattern()[0] @ Y
-
-    def pattern_rmatmat(self, W):
-        """``B^T W``."""
-        return self._pattern()[1] @ W
 
     def bias_step(self, which, fixed_bias, bias, offset, pen):
         """Bias-only row (or column) step: ``bias_i = sum_j (M_ij - offset - fixed_j) /

@@ -328,7 +328,7 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
     U, V = start.U.copy(), start.V.copy()
     a, c = start.a.copy(), start.c.copy()
     k = V.shape[1]
-    prior = ImplicitPrior(data, reg, implicit_reg) if (
+    prior = ImplicitPrior(data, reg, implicit_reg, n_jobs) if (
         implicit_reg is not None and reg > 0 and k > 0) else None
     Y = np.zeros((n, k)) if (prior is None or start.Y is None) else start.Y.copy()
     d = k + (1 if biases else 0)
@@ -367,7 +367,7 @@ def sweeps(data, start, *, mu, reg, bias_reg, biases, solver, n_sweeps, tol, see
                               solvers=row_solvers, sketch_seed=seed, **solve)
         else:
             Y, inner = prior.joint_step(V, c, U, a, Y, offset=mu, fit_bias=biases,
-                                        pen_bias=row_bias_pen, tol=inner_tol, n_jobs=n_jobs)
+                                        pen_bias=row_bias_pen, tol=inner_tol)
         inner += data.step("cols", U, a, V, c, pen_factor=col_pen, pen_bias=col_bias_pen,
                            solvers=col_solvers, sketch_seed=seed, **solve)
         if reg > 0 and k > 0:

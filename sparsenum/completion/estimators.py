@@ -182,7 +182,8 @@ class AltMinImputer(_AltMinParams, IterativeEstimatorMixin, TransformerMixin, Ba
             # the penalty centred at the prior mean q_i: solve for u_i - q_i against the
             # values minus q_i . v_j
             counts = np.maximum(obs.row_counts, 1).astype(np.float64)
-            prior = (obs.pattern_matmat(self.implicit_factors_) / np.sqrt(counts)[:, None])
+            prior = (obs.pattern_matmat(self.implicit_factors_, self.n_jobs)
+                     / np.sqrt(counts)[:, None])
             shift = np.einsum("ij,ij->i", prior[obs.row_of], self.components_[side.idx])
             side = side._replace(vals=side.vals - shift)
         run_side(side, obs.row_counts, self.components_, self.col_bias_, U, a,

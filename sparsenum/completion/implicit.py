@@ -62,9 +62,11 @@ class ImplicitPrior:
     row biases and ``Y``, on ``data`` (``Observed`` or ``DaskObserved``: both give
     ``implicit_row_systems``, ``implicit_gram``, ``pattern_matmat`` and ``pattern_rmatmat``)."""
 
-    def __init__(self, data, reg, implicit_reg, settings: ImplicitSettings = IMPLICIT):
+    def __init__(self, data, reg, implicit_reg, n_jobs=None,
+                 settings: ImplicitSettings = IMPLICIT):
         counts = data.row_counts.astype(np.float64)
         self.data = data
+        self.n_jobs = n_jobs
         self.implicit_reg = float(implicit_reg)
         self.weights = float(reg) * counts  # the factor penalty's reg n_i
         self.row_scale = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1.0)), 0.0)
@@ -72,7 +74,7 @@ class ImplicitPrior:
 
     def means(self, Y) -> np.ndarray:
         """``Q`` with rows ``q_i = Y^T x_i`` (zero for rows without observations)."""
-        return self.row_scale[:, None] * self.data.pattern_matmat(Y)
+        return self.row_scale[:, None] * self.data.pattern_matmat(Y, self.n_jobs)
 
     def penalty(self, U, Y) -> float:
         """``reg sum_i n_i ||u_i - q_i||^2 + implicit_reg ||Y||^2``."""
@@ -80,7 +82,7 @@ class ImplicitPrior:
         return (float(self.weights @ np.einsum("ij,ij->i", D, D))
                 + self.implicit_reg * float(np.einsum("ij,ij->", Y, Y)))
 
-    def joint_step(self, V, c, U, a, Y, *, offset, fit_bias, pen_bias, tol, n_jobs=None):
+    def joint_step(self, V, c, U, a, Y, *, offset, fit_bias, pen_bias, tol):
         """The row factors ``U``, row biases ``a`` and ``Y`` minimising the objective with
         ``V, c`` fixed, ``Y`` to a relative residual ``tol``; ``U, a`` are updated in place.
         Returns the new ``Y`` and the conjugate-gradient iterations.
@@ -105,8 +107,8 @@ class ImplicitPrior:
         if fit_bias:
             diagonal[:, k] = pen_bias
         L, ok, H, b, rhs = self.data.implicit_row_systems(V, c, offset, fit_bias, diagonal,
-                                                          n_jobs=n_jobs)
-        Y, iterations = self._solve_centres(H, b, Y, tol, n_jobs)
+                                                          n_jobs=self.n_jobs)
+        Y, iterations = self._solve_centres(H, b, Y, tol)
         Z = np.empty((m, d))
         implicit_row_solutions(L, ok, rhs, diagonal, self.means(Y), Z)
         U[:] = Z[:, :k]
@@ -114,10 +116,13 @@ class ImplicitPrior:
             a[:] = Z[:, k]
         return Y, iterations
 
-    def _solve_centres(self, H, b, Y, tol, n_jobs):
+    def _solve_centres(self, H, b, Y, tol):
         s = self.row_scale[:, None]
         scaled_H = (self.row_scale ** 2)[:, None, None] * H
-        pattern_rmatmat = self.data.pattern_rmatmat
+        n_jobs = self.n_jobs
+
+        def pattern_rmatmat(W):
+            return self.data.pattern_rmatmat(W, n_jobs)
 
         def operator(W):
             return self.data.implicit_gram(scaled_H, W, n_jobs=n_jobs) + self.implicit_reg * W
