@@ -33,8 +33,7 @@ def argsort(x):
     """Indices that sort ``x`` ascending (heap sort; ties in no particular order)."""
     size = x.shape[0]
     order = np.arange(size)
-    for root in range(size // 2 - 1, -1, -1):
-        _sift_down(x, order, root, size)
+    heapify_order(x, order)
     for end in range(size - 1, 0, -1):
         order[0], order[end] = order[end], order[0]
         _sift_down(x, order, _TOP, end)
