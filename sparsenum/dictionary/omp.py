@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils import WAKE_UP_WORK, check_n_jobs, effective_n_jobs
-from ..utils._threads import chunk_ranges, run_chunks
+from ..utils import WAKE_UP_WORK, check_n_jobs
+from ..utils._threads import run_split
 from . import _kernels
 from ._scaling import power_of_two_scale
 from ._validation import check_dictionary, check_n_nonzero, check_signals, check_tol
@@ -62,10 +62,10 @@ def omp_padded(G: np.ndarray, DX: np.ndarray, x_sqnorms: np.ndarray, n_nonzero: 
     stop = np.zeros(n_signals, dtype=np.int64)
     use_tol = tol is not None
     # the default n_jobs=None codes small batches on one thread (the codes do not depend on it)
-    threads = effective_n_jobs(n_jobs, omp_work(n_signals, G.shape[0], n_nonzero), WAKE_UP_WORK)
-    run_chunks(_kernels.batch_omp_range, (G, DX, x_sqnorms, n_nonzero, float(tol or 0.0),
-                                          use_tol, idx, val, cnt, err, stop),
-               chunk_ranges(n_signals, threads, per_thread=8), threads)
+    run_split(_kernels.batch_omp_range, (G, DX, x_sqnorms, n_nonzero, float(tol or 0.0),
+                                         use_tol, idx, val, cnt, err, stop),
+              n_signals, n_jobs, omp_work(n_signals, G.shape[0], n_nonzero), WAKE_UP_WORK,
+              per_thread=8)
     return PaddedCodes(idx, val, cnt, err, stop)
 
 

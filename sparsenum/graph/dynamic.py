@@ -16,10 +16,9 @@ from sparsenum.utils import (
     check_n_jobs,
     check_scalar,
     check_verbose,
-    effective_n_jobs,
     spawn_seeds,
 )
-from sparsenum.utils._threads import chunk_ranges, run_chunks
+from sparsenum.utils._threads import run_split
 from sparsenum.utils.random import check_random_state
 
 from . import _kernels
@@ -264,16 +263,15 @@ class SpectralSparsifier(TransformerMixin, BaseEstimator):
         indptr, indices, ids = self._data.csr_with_ids(mask)
         seeds = spawn_seeds(self._rng, sources.shape[0])
         work = float(sources.shape[0]) * self.n_walkers * self.max_walk_steps * 4
-        threads = effective_n_jobs(self.n_jobs, work, WAKE_UP_WORK)
         k, w = sources.shape[0], weights[ids]
         best, best_len = np.full(k, np.inf), np.zeros(k, np.int64)
         best_path = np.full((k, self.max_walk_steps), -1, np.int64)
-        run_chunks(_kernels.walk_batch,
-                   (indptr, indices, w, _kernels.row_weight_sums(indptr, w), ids,
-                    sources.astype(np.int64), targets.astype(np.int64),
-                    budgets.astype(np.float64), self.n_walkers, self.max_walk_steps, seeds,
-                    first_only, best, best_path, best_len),
-                   chunk_ranges(k, threads), threads)
+        run_split(_kernels.walk_batch,
+                  (indptr, indices, w, _kernels.row_weight_sums(indptr, w), ids,
+                   sources.astype(np.int64), targets.astype(np.int64),
+                   budgets.astype(np.float64), self.n_walkers, self.max_walk_steps, seeds,
+                   first_only, best, best_path, best_len),
+                  k, self.n_jobs, work, WAKE_UP_WORK)
         return best, best_path, best_len
 
     def _shortest_hop_path(self, A, p, q) -> np.ndarray:

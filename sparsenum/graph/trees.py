@@ -11,8 +11,8 @@ import dataclasses
 
 import numpy as np
 
-from sparsenum.utils import WAKE_UP_WORK, check_one_of, check_random_state, effective_n_jobs
-from sparsenum.utils._threads import chunk_ranges, run_chunks
+from sparsenum.utils import WAKE_UP_WORK, check_one_of, check_random_state
+from sparsenum.utils._threads import run_split
 
 from . import _kernels
 from ._graphs import GraphData, as_graph, make_graph, same_nodes
@@ -178,11 +178,10 @@ class TreePaths:
 
     def resistance(self, u: np.ndarray, v: np.ndarray, n_jobs=None) -> np.ndarray:
         work = 20.0 * u.shape[0] * self.up.shape[0]
-        threads = effective_n_jobs(n_jobs, work, WAKE_UP_WORK)
         out = np.empty(u.shape[0])
-        run_chunks(_kernels.tree_path_resistance,
-                   (u.astype(np.int64), v.astype(np.int64), self.up, self.depth, self.dist,
-                    self.comp, out), chunk_ranges(u.shape[0], threads), threads)
+        run_split(_kernels.tree_path_resistance,
+                  (u.astype(np.int64), v.astype(np.int64), self.up, self.depth, self.dist,
+                   self.comp, out), u.shape[0], n_jobs, work, WAKE_UP_WORK)
         return out
 
 

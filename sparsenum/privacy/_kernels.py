@@ -1,8 +1,8 @@
 """Numba kernels of the privacy module (private): the users' randomisers.
 
-The kernels are compiled serial and take a range of chunks of users; :func:`run_users` runs them
-on Python threads (see :mod:`sparsenum.utils._threads`), which costs a fraction of the
-compilation of numba's parallel loops on a user's first call.
+The kernels are compiled serial and take a range of the ``N_CHUNKS`` chunks of users; the callers
+run them on Python threads (:func:`sparsenum.utils._threads.run_split`), which costs a fraction
+of the compilation of numba's parallel loops on a user's first call.
 
 Every random number a user draws comes from a SplitMix64 stream private to (seed, user index),
 so a user's message is the same whichever thread, chunk or batch handles it. Kernels that sum
@@ -17,8 +17,7 @@ import math
 
 import numpy as np
 
-from sparsenum.utils import effective_n_jobs, jit
-from sparsenum.utils._threads import chunk_ranges, run_chunks
+from sparsenum.utils import jit
 from sparsenum.utils.random import splitmix64, uniform01
 
 from ._normal import fill_normals
@@ -226,11 +225,3 @@ def nldp_messages(Xc, yc, seed, laplace_noise, with_cov, cov_scale, xy_scale, zi
                     k += 1
             for a in range(d):
                 xy[i, a] += Xc[i, a] * yc[i]
-
-
-def run_users(kernel, args, n_jobs, work, threshold) -> None:
-    """``kernel(*args, lo, hi)`` over the ``N_CHUNKS`` chunks of users on the threads
-    ``n_jobs`` stands for (one when ``work``, a flop estimate, is below ``threshold`` and
-    ``n_jobs`` is None)."""
-    threads = effective_n_jobs(n_jobs, work, threshold)
-    run_chunks(kernel, args, chunk_ranges(N_CHUNKS, threads), threads)

@@ -22,8 +22,9 @@ import numpy as np
 from ..base import ConvergenceHistory
 from ..utils import check_int, random_seed
 from ..utils._numba import SERIAL_WORK
+from ..utils._threads import run_split
 from ._hooks import noise_enabled
-from ._kernels import N_CHUNKS, iht_round, run_users, users_by_round
+from ._kernels import N_CHUNKS, iht_round, users_by_round
 from ._normal import ZIGGURAT
 from ._result import LDPRegressionResult
 from ._solvers import hard_threshold, project_ball
@@ -178,8 +179,8 @@ def run_iht(X, y, epsilon, k, T, step, radius, coef_bound, k_wide, random_state,
     for t, users in enumerate(batches, start=1):
         sums = np.zeros((N_CHUNKS, d))
         n_clipped = np.zeros(N_CHUNKS, dtype=np.int64)
-        run_users(iht_round, (X, y, users, theta, radius, big, keep, user_seed, noise, ZIGGURAT,
-                              sums, n_clipped), n_jobs, 30.0 * n * d / T, SERIAL_WORK)
+        run_split(iht_round, (X, y, users, theta, radius, big, keep, user_seed, noise, ZIGGURAT,
+                              sums, n_clipped), N_CHUNKS, n_jobs, 30.0 * n * d / T, SERIAL_WORK)
         mean = sums.sum(axis=0) / users.shape[0]
         new = _sparse_step(theta - step * mean, k if t == T else k_wide, coef_bound, n_free)
         criterion[t] = float(np.linalg.norm(new - theta))

@@ -28,8 +28,9 @@ from ..utils import (
     check_scalar,
     random_seed,
 )
+from ..utils._threads import run_split
 from ._hooks import noise_enabled
-from ._kernels import N_CHUNKS, nldp_messages, run_users
+from ._kernels import N_CHUNKS, nldp_messages
 from ._normal import ZIGGURAT
 from ._result import LDPRegressionResult, NLDPReports
 from ._solvers import hard_threshold, l1_quadratic_cd
@@ -163,7 +164,8 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
              noise * xy_scale, ZIGGURAT)
     if not aggregate:
         cov, xy = np.empty((n, n_cov)), np.empty((n, d))
-        run_users(nldp_messages, (*noisy, False, cov, xy), n_jobs, work, WAKE_UP_WORK)
+        run_split(nldp_messages, (*noisy, False, cov, xy), N_CHUNKS, n_jobs, work,
+                  WAKE_UP_WORK)
         cov = cov if with_cov else None
     else:
         upper = np.triu_indices(d)
@@ -176,8 +178,8 @@ def nldp_reports(X, y, epsilon, *, delta=None, mechanism="gaussian", feature_bou
             xy = xy + rng.normal(0.0, noise * xy_scale * math.sqrt(n), d)
         else:
             cov_noise, xy_noise = np.zeros((N_CHUNKS, n_cov)), np.zeros((N_CHUNKS, d))
-            run_users(nldp_messages, (*noisy, True, cov_noise, xy_noise), n_jobs, work,
-                      WAKE_UP_WORK)
+            run_split(nldp_messages, (*noisy, True, cov_noise, xy_noise), N_CHUNKS, n_jobs,
+                      work, WAKE_UP_WORK)
             cov = cov + cov_noise.sum(axis=0) if with_cov else None
             xy = xy + xy_noise.sum(axis=0)
     return NLDPReports(cov=cov, xy=xy, n_users=n, n_features=d, aggregated=aggregate,

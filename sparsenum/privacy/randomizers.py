@@ -14,8 +14,9 @@ import math
 import numpy as np
 
 from ..utils import WAKE_UP_WORK, check_array, random_seed
+from ..utils._threads import run_split
 from ._hooks import noise_enabled
-from ._kernels import duchi_rows, run_users
+from ._kernels import N_CHUNKS, duchi_rows
 from ._normal import ZIGGURAT
 from ._validation import check_bound, check_epsilon
 
@@ -113,6 +114,6 @@ def duchi_randomizer(G, epsilon, radius, *, random_state=None, n_jobs=None) -> n
     keep = 1.0 / (1.0 + math.exp(-epsilon))
     Z = np.empty((n, d))
     clipped = np.zeros(n, dtype=np.bool_)
-    run_users(duchi_rows, (G, radius, big, keep, np.uint64(seed), noise_enabled(), ZIGGURAT, Z,
-                           clipped), n_jobs, 20.0 * n * d, WAKE_UP_WORK)
+    run_split(duchi_rows, (G, radius, big, keep, np.uint64(seed), noise_enabled(), ZIGGURAT, Z,
+                           clipped), N_CHUNKS, n_jobs, 20.0 * n * d, WAKE_UP_WORK)
     return Z

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["chunk_ranges", "run_chunks", "thread_pool"]
+__all__ = ["chunk_ranges", "run_chunks", "run_split", "thread_pool"]
 
 _POOLS: dict = {}
 _LOCK = threading.Lock()
@@ -68,3 +68,25 @@ def run_chunks(kernel, args, bounds, threads: int) -> None:
                for c in range(len(bounds) - 1)]
     for future in futures:
         future.result()
+
+
+def run_split(kernel, args, n_items, n_jobs, work, threshold, per_thread: int = 4) -> None:
+    """``kernel(*args, lo, hi)`` over ``n_items`` items split into equal chunks, on the
+    threads ``n_jobs`` stands for (one when ``work``, a flop estimate, is below ``threshold``
+    and ``n_jobs`` is None: see :func:`sparsenum.utils.effective_n_jobs`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsenum.utils._threads import run_split
+    >>> out = np.zeros(4)
+    >>> def fill(out, lo, hi):
+    ...     out[lo:hi] = 1.0
+    >>> run_split(fill, (out,), 4, n_jobs=2, work=0, threshold=0)
+    >>> out
+    array([1., 1., 1., 1.])
+    """
+    from ._numba import effective_n_jobs
+
+    threads = effective_n_jobs(n_jobs, work, threshold)
+    run_chunks(kernel, args, chunk_ranges(n_items, threads, per_thread), threads)
