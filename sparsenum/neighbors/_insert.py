@@ -46,6 +46,22 @@ from ._select import _add_link, _select_heuristic, _sort_pairs
 
 
 @jit(inline="always")
+def _merge(a_d, a_i, a_lo, a_hi, b_d, b_i, b_lo, b_hi, out_d, out_i, out_lo):
+    """Merge the sorted runs ``a[a_lo:a_hi]`` and ``b[b_lo:b_hi]`` into ``out`` from
+    ``out_lo``; on equal keys ``a``'s entry comes first (stable)."""
+    i, j = a_lo, b_lo
+    for k in range(out_lo, out_lo + (a_hi - a_lo) + (b_hi - b_lo)):
+        if j == b_hi or (i < a_hi and a_d[i] <= b_d[j]):
+            out_d[k] = a_d[i]
+            out_i[k] = a_i[i]
+            i += 1
+        else:
+            out_d[k] = b_d[j]
+            out_i[k] = b_i[j]
+            j += 1
+
+
+@jit(inline="always")
 def _sort_own(keys, ids, n, tmp_keys, tmp_ids):
     """Stable sort of the first ``n`` (key, id) pairs by key, ``tmp_*`` (>= n) as scratch:
     insertion sort for a few, bottom-up merge sort for the hundreds of nodes a batch can hold
@@ -60,16 +76,7 @@ def _sort_own(keys, ids, n, tmp_keys, tmp_ids):
         for lo in range(0, n, 2 * width):
             mid = min(lo + width, n)
             hi = min(lo + 2 * width, n)
-            i, j = lo, mid
-            for k in range(lo, hi):
-                if j == hi or (i < mid and src_d[i] <= src_d[j]):
-                    dst_d[k] = src_d[i]
-                    dst_i[k] = src_i[i]
-                    i += 1
-                else:
-                    dst_d[k] = src_d[j]
-                    dst_i[k] = src_i[j]
-                    j += 1
+            _merge(src_d, src_i, lo, mid, src_d, src_i, mid, hi, dst_d, dst_i, lo)
         src_d, src_i, dst_d, dst_i = dst_d, dst_i, src_d, src_i
         width *= 2
         passes += 1
@@ -124,16 +131,7 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
                 own_i[n_own] = other
                 n_own += 1
         _sort_own(own_d, own_i, n_own, merged_d, merged_i)  # merged_*: free until the merge
-        i = j = 0  # merge the two sorted lists
-        while i < n_old or j < n_own:
-            if j == n_own or (i < n_old and sorted_d[i] <= own_d[j]):
-                merged_d[i + j] = sorted_d[i]
-                merged_i[i + j] = sorted_i[i]
-                i += 1
-            else:
-                merged_d[i + j] = own_d[j]
-                merged_i[i + j] = own_i[j]
-                j += 1
+        _merge(sorted_d, sorted_i, 0, n_old, own_d, own_i, 0, n_own, merged_d, merged_i, 0)
         row = _row(g, node, layer)
         _select_heuristic(merged_i, merged_d, n_old + n_own, m, data, scale, metric, row,
                           np.int64(0))
