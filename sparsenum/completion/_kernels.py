@@ -450,11 +450,12 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
         n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
         if method == SKETCH and _warm_start_suffices(A, t, n, d, pdiag, x, tol, s, r):
             pass  # the preconditioner would not be used: do not build it
-        elif method == SKETCH and _sketch_preconditioner(
-                A, n, d, pdiag, seed, sketch_rows, sketch_nnz, SA, G, rows, signs):
-            iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, True, s, q, r, z, p)
-        elif method == CG:
-            iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, False, s, q, r, z, p)
+        elif method == CG or (method == SKETCH and _sketch_preconditioner(
+                A, n, d, pdiag, seed, sketch_rows, sketch_nnz, SA, G, rows, signs)):
+            # one call site with a computed flag: literal True and False arguments would make
+            # numba compile the iteration twice
+            iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, method == SKETCH, s, q,
+                                r, z, p)
         elif not _exact(A, t, n, d, pdiag, G, rhs, x):
             # exact, or a sketch whose preconditioner is singular (rank-deficient row), with
             # singular normal equations: left to min_norm_rows
