@@ -133,7 +133,12 @@ def grid_messages(nu, p01, p10, msg, damping, tol, max_sweeps):
                     value = damping * msg[d, i, j] + (1.0 - damping) * value
                     new[d, i, j] = value
                     change = max(change, abs(value - msg[d, i, j]))
-        msg[:] = new
+        # element by element, not ``msg[:] = new``: the slice assignment compiles numba's
+        # shape-mismatch message (string formatting of both shapes), 3 s of a cold first call
+        for d in range(4):
+            for i in range(h):
+                for j in range(w):
+                    msg[d, i, j] = new[d, i, j]
         if change < tol:
             break
     extrinsic = np.empty((h, w))
