@@ -14,10 +14,12 @@ The contract (stated in the class docstring): any number of threads may query at
   The parallel insertion kernel (``_insert.py``) runs inside one such batch; it needs no locks
   of its own, since each of its threads writes only rows that no other thread reads then.
 
-Parallel numba kernels are launched by one Python thread at a time (:func:`thread_pool`): numba's
-``workqueue`` threading layer aborts the process on concurrent launches, and on the others two
-concurrent launches only oversubscribe the cores. A thread that finds the pool busy runs its
-kernel serially instead, which gives the same results.
+Parallel work is started by one Python thread at a time (:func:`thread_pool`): numba's
+``workqueue`` threading layer aborts the process on concurrent launches of the parallel
+insertion kernel, and two concurrent starts would only oversubscribe the cores. A thread that
+finds the pool busy runs its kernel serially instead, which gives the same results. Queries and
+the deletion repair run chunks of their serial kernels on a pool of Python threads
+(:func:`run_strided`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
-__all__ = ["ReadWriteLock", "thread_pool"]
+from ..utils._threads import thread_pool as worker_pool
+
+__all__ = ["ReadWriteLock", "run_strided", "thread_pool"]
 
 
 class ReadWriteLock:
@@ -80,7 +84,7 @@ _POOL = threading.Lock()
 
 @contextlib.contextmanager
 def thread_pool(n_threads: int) -> Iterator[bool]:
-    """Yields whether the calling thread may launch a parallel kernel on ``n_threads`` threads
+    """Yields whether the calling thread may start parallel work on ``n_threads`` threads
     (and holds the pool while it does); False means: run the serial kernel."""
     if n_threads <= 1 or not _POOL.acquire(blocking=False):
         yield False
@@ -89,3 +93,19 @@ def thread_pool(n_threads: int) -> Iterator[bool]:
         yield True
     finally:
         _POOL.release()
+
+
+def run_strided(kernel, n_chunks: int, threads: int, *args) -> None:
+    """``kernel(chunk, n_chunks, *args)`` for every chunk on ``threads`` Python threads, which
+    take the chunks as they come free (in the calling thread for one thread or one chunk).
+    ``kernel`` is a serial numba kernel that releases the GIL: a ``prange`` kernel around it
+    would compile numba's parallel machinery, with a copy of the kernel and everything it calls
+    in each of its parts, on a user's first call."""
+    if threads <= 1 or n_chunks <= 1:
+        for chunk in range(n_chunks):
+            kernel(chunk, n_chunks, *args)
+        return
+    pool = worker_pool(threads)
+    futures = [pool.submit(kernel, chunk, n_chunks, *args) for chunk in range(n_chunks)]
+    for future in futures:
+        future.result()

@@ -12,14 +12,13 @@ their own neighbours (serially, in slot order, so the result is reproducible).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
+from ..utils import effective_n_jobs, jit
 from ._graph import _FASTMATH, _distance_to, _heap_drain_sorted, _row, new_buffers
 from ._insert import inserter
 from ._kernels import _greedy_descent, _layer_search
-from ._locking import thread_pool
+from ._locking import run_strided, thread_pool
 from ._select import _add_link, _select_heuristic
 
 
@@ -84,13 +83,6 @@ def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_l
         out[0] = kept
 
 
-@jit_parallel
-def _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, g, new_rows):
-    for chunk in numba.prange(n_chunks):
-        _repair_chunk(np.int64(chunk), n_chunks, affected, layer, mmax, ef, dead, entry,
-                      max_level, g, new_rows)
-
-
 @jit
 def _affected(layer, dead, n_slots, g):
     """Live nodes on ``layer`` that link to a dead node."""
@@ -144,13 +136,9 @@ def repair_around(dead, n_slots, entry, max_level, g, m, ef, n_jobs):
             work = 2.0 * affected.size * ef * mmax * g.data.shape[1]
             n_threads = effective_n_jobs(n_jobs, work)
             with thread_pool(n_threads) as parallel:
-                if parallel:
-                    with numba_threads(n_threads):
-                        _repair_lists(min(affected.size, n_threads), affected, layer, mmax, ef,
-                                      dead, entry, max_level, g, new_rows)
-                else:
-                    _repair_chunk(0, 1, affected, layer, mmax, ef, dead, entry, max_level, g,
-                                  new_rows)
+                n_chunks = min(affected.size, n_threads) if parallel else 1
+                run_strided(_repair_chunk, n_chunks, n_chunks, affected, layer, mmax, ef, dead,
+                            entry, max_level, g, new_rows)
         else:
             new_rows = np.zeros((0, mmax + 1), np.int32)
         _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, g)
