@@ -6,9 +6,10 @@ and primitives in ``_graph.py``); the scratch arrays of a search are :data:`~._g
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from ..utils import jit
+from ..utils import jit, jit_parallel
 from ._graph import (  # noqa: F401  (L2, INNER_PRODUCT: the metric codes, re-exported)
     _FASTMATH,
     INNER_PRODUCT,
@@ -281,3 +282,18 @@ def query_chunk(chunk, n_chunks, queries, k, ef, exact, n_slots, entry, max_leve
         for j in range(k):
             out_ids[qi, j] = sorted_i[j]
             out_dist[qi, j] = sorted_d[j]
+
+
+@jit_parallel
+def query_batch(queries, k, ef, exact, n_slots, entry, max_level, g, skip, has_skip, n_chunks,
+                out_ids, out_dist):
+    """k nearest returnable nodes of every query, in parallel over queries.
+
+    Query ``i`` is handled by chunk ``i % n_chunks``; each chunk owns its visited tags and heap
+    buffers, so threads share nothing but the read-only graph ``g``. A query whose graph search
+    finds fewer than ``k`` returnable nodes (a filter cutting the graph) falls back to an exact
+    scan. Slots are written to ``out_ids`` (ascending distance), distances to ``out_dist``.
+    """
+    for chunk in numba.prange(n_chunks):
+        query_chunk(np.int64(chunk), n_chunks, queries, k, ef, exact, n_slots, entry, max_level,
+                    g, skip, has_skip, out_ids, out_dist)

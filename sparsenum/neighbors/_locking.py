@@ -11,15 +11,16 @@ The contract (stated in the class docstring): any number of threads may query at
 * a plain mutex that serialises the writers for a whole operation. An ``add`` takes the
   exclusive lock once per batch of insertions and releases it in between, so queries during a
   long build wait for one batch at most and always see a graph whose every node is fully linked.
-  The parallel insertion kernel (``_insert.py``) runs inside one such batch; it needs no locks
-  of its own, since each of its threads writes only rows that no other thread reads then.
+  The parallel insertion (``_insert.py``) runs inside one such batch; it needs no locks of its
+  own, since each of its threads writes only rows that no other thread reads then.
 
 Parallel work is started by one Python thread at a time (:func:`thread_pool`): numba's
-``workqueue`` threading layer aborts the process on concurrent launches of the parallel
-insertion kernel, and two concurrent starts would only oversubscribe the cores. A thread that
-finds the pool busy runs its kernel serially instead, which gives the same results. Queries and
-the deletion repair run chunks of their serial kernels on a pool of Python threads
-(:func:`run_strided`).
+``workqueue`` threading layer aborts the process on concurrent launches of the parallel query
+kernel, and two concurrent starts would only oversubscribe the cores. A thread that finds the
+pool busy runs its kernel serially instead, which gives the same results. Insertion and the
+deletion repair run a serial kernel on the calling thread and a pool of Python threads at once
+(:func:`run_each`): each launch there does enough work that the pool's hand-over does not show,
+and a ``prange`` kernel would compile numba's parallel machinery and copies of everything it calls.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Iterator
 
 from ..utils._threads import thread_pool as worker_pool
 
-__all__ = ["ReadWriteLock", "run_strided", "thread_pool"]
+__all__ = ["ReadWriteLock", "run_each", "thread_pool"]
 
 
 class ReadWriteLock:
@@ -95,17 +96,19 @@ def thread_pool(n_threads: int) -> Iterator[bool]:
         _POOL.release()
 
 
-def run_strided(kernel, n_chunks: int, threads: int, *args) -> None:
-    """``kernel(chunk, n_chunks, *args)`` for every chunk on ``threads`` Python threads, which
-    take the chunks as they come free (in the calling thread for one thread or one chunk).
-    ``kernel`` is a serial numba kernel that releases the GIL: a ``prange`` kernel around it
-    would compile numba's parallel machinery, with a copy of the kernel and everything it calls
-    in each of its parts, on a user's first call."""
-    if threads <= 1 or n_chunks <= 1:
-        for chunk in range(n_chunks):
-            kernel(chunk, n_chunks, *args)
+def run_each(kernel, threads: int, *args) -> None:
+    """``kernel(*args)`` on ``threads`` threads at once: the calling thread and a pool's. The
+    kernel is a serial numba kernel that releases the GIL, and the calls share their work through
+    atomic counters in ``args`` (:func:`~._graph._claim`), each taking the next piece as it comes
+    free. A ``prange`` kernel instead would compile numba's parallel machinery, with a copy of
+    the kernel and everything it calls in each of its parts, on a user's first call."""
+    if threads <= 1:
+        kernel(*args)
         return
     pool = worker_pool(threads)
-    futures = [pool.submit(kernel, chunk, n_chunks, *args) for chunk in range(n_chunks)]
-    for future in futures:
-        future.result()
+    futures = [pool.submit(kernel, *args) for _ in range(1, threads)]
+    try:
+        kernel(*args)
+    finally:
+        for future in futures:
+            future.result()

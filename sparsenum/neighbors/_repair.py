@@ -15,25 +15,25 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils import effective_n_jobs, jit
-from ._graph import _FASTMATH, _distance_to, _heap_drain_sorted, _row, new_buffers
+from ._graph import _FASTMATH, _claim, _distance_to, _heap_drain_sorted, _row, new_buffers
 from ._insert import inserter
 from ._kernels import _greedy_descent, _layer_search
-from ._locking import run_strided, thread_pool
+from ._locking import run_each, thread_pool
 from ._select import _add_link, _select_heuristic
 
 
 # One kernel, not a helper per list: each compiled kernel links (and LLVM optimises again) a
 # copy of every kernel it calls, and a helper called from this loop alone only added a copy.
 @jit(fastmath=_FASTMATH)
-def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_level, g,
-                  new_rows):
-    """The repaired adjacency rows on ``layer`` of ``affected[chunk::n_chunks]``, written to the
-    same rows of ``new_rows``."""
+def _repair_rows(counters, affected, layer, mmax, ef, dead, entry, max_level, g, new_rows):
+    """The repaired adjacency rows on ``layer`` of ``affected[_claim(counters, 0)]`` until all
+    are taken, written to the same rows of ``new_rows``."""
     buf = new_buffers(g.data.shape[0], ef)
     tag = np.int64(0)  # not a literal: numba would compile the callees for it too
     data, scale, metric = g.data, g.scale, g.metric
     has_dead = dead.shape[0] > 0
-    for a in range(chunk, affected.shape[0], n_chunks):
+    a = _claim(counters, np.int64(0))
+    while a < affected.shape[0]:
         p = affected[a]
         out = new_rows[a]
         row = _row(g, p, layer)
@@ -81,6 +81,7 @@ def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_l
                 kept += 1
                 out[kept] = c
         out[0] = kept
+        a = _claim(counters, np.int64(0))
 
 
 @jit
@@ -136,9 +137,9 @@ def repair_around(dead, n_slots, entry, max_level, g, m, ef, n_jobs):
             work = 2.0 * affected.size * ef * mmax * g.data.shape[1]
             n_threads = effective_n_jobs(n_jobs, work)
             with thread_pool(n_threads) as parallel:
-                n_chunks = min(affected.size, n_threads) if parallel else 1
-                run_strided(_repair_chunk, n_chunks, n_chunks, affected, layer, mmax, ef, dead,
-                            entry, max_level, g, new_rows)
+                run_each(_repair_rows, min(affected.size, n_threads) if parallel else 1,
+                         np.zeros(1, np.int64), affected, layer, mmax, ef, dead, entry, max_level,
+                         g, new_rows)
         else:
             new_rows = np.zeros((0, mmax + 1), np.int32)
         _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, g)

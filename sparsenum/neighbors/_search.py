@@ -1,8 +1,7 @@
 """Running a batch of queries on the index's kernels: filters, and the serial or parallel path.
 
-The parallel path hands chunks of queries to a pool of threads, each running the serial kernel on
-its chunk; the serial path runs them all in the calling thread. Both compute each query the same
-way, so the results do not depend on the path.
+The parallel kernel hands chunks of queries to numba's threads; the serial one runs them in the
+calling thread. Both compute each query the same way, so the results do not depend on the path.
 The default ``n_jobs=None`` takes the parallel path only when the batch's estimated work (distance
 evaluations times the dimension, counted from the sizes, never timed) outweighs starting the
 threads; a single query always runs serially.
@@ -10,12 +9,13 @@ threads; a single query always runs serially.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from ..utils import effective_n_jobs
+from ..utils import effective_n_jobs, numba_threads
 from ..utils.validation import describe_value
 from . import _kernels
-from ._locking import run_strided, thread_pool
+from ._locking import thread_pool
 from ._validation import check_ids
 
 
@@ -89,5 +89,10 @@ def search(index, Q, k, ef, skip, has_skip, n_returnable):
         # preempts does not hold up the whole batch. Each chunk zeroes its own visited tags (one
         # int32 per slot), hence at least 32 queries per extra chunk.
         n_chunks = max(min(n_q, n_threads), min(n_q // 32, 4 * n_threads))
-        run_strided(_kernels.query_chunk, n_chunks, n_threads, *args, out_ids, out_dist)
+        with numba_threads(n_threads):
+            previous = numba.set_parallel_chunksize(1)
+            try:
+                _kernels.query_batch(*args, n_chunks, out_ids, out_dist)
+            finally:
+                numba.set_parallel_chunksize(previous)
     return out_ids, out_dist

@@ -150,15 +150,15 @@ def test_serial_and_parallel_paths_give_identical_results(nn):
 
 
 def test_default_runs_small_batches_serially(nn, monkeypatch):
-    """A default call on a small batch never starts the threads."""
-    from sparsenum.neighbors import _search
+    """A default call on a small batch never launches the parallel kernel."""
+    from sparsenum.neighbors import _kernels
 
     X = nn.clustered(300, DIM, seed=5)
     index = HNSWIndex(DIM, M=8, ef_construction=32, random_state=0)
     index.add(X)
     launched = []
-    original = _search.run_strided
-    monkeypatch.setattr(_search, "run_strided", lambda *a: launched.append(1) or original(*a))
+    original = _kernels.query_batch
+    monkeypatch.setattr(_kernels, "query_batch", lambda *a: launched.append(1) or original(*a))
     index.query(X[:3], K)
     assert not launched
     index.n_jobs = 2
