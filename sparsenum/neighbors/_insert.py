@@ -224,12 +224,18 @@ def insert_serial(slots, levels, entry, max_level, g, m, ef, batch, visited, tag
     entry = np.int64(entry)
     max_level = np.int64(max_level)
     one = np.int64(1)  # not a literal: numba would compile _link_chunks again for it
+    # the claim counters, reset for each phase (np.empty's implementation is compiled here
+    # anyway; np.zeros would compile two more)
+    counters = np.empty(2, np.int64)
     for start in range(0, slots.shape[0], batch):
         stop = min(start + batch, slots.shape[0])
-        _plan_nodes(np.zeros(2, np.int64), start, stop, slots, levels, entry, max_level, g, m, ef,
-                    visited, tags)
+        counters[0] = 0
+        counters[1] = 0
+        _plan_nodes(counters, start, stop, slots, levels, entry, max_level, g, m, ef, visited,
+                    tags)
         target, node, layer_of = _link_requests(start, stop, slots, levels, g)
-        _link_chunks(np.zeros(1, np.int64), one, target, node, layer_of, m, g)
+        counters[0] = 0
+        _link_chunks(counters, one, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
 
