@@ -105,6 +105,21 @@ def _prefetch_row(typingctx, array, row):
     return types.void(array, row), codegen
 
 
+@intrinsic
+def _claim(typingctx, counters, i):
+    """Take the next value of ``counters[i]`` (a C-contiguous int64 array), atomically: the
+    threads running one kernel together share the counters, and each takes the next piece of
+    work (a node, a query, a chunk) when it comes free."""
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        ptr = builder.gep(ary.data, [index])
+        return builder.atomic_rmw("add", ptr, ir.Constant(ir.IntType(64), 1), "monotonic")
+
+    return types.int64(counters, i), codegen
+
+
 #: The graph arrays (layout above) and the metric code; built by ``GraphStorage._graph()``.
 Graph = namedtuple("Graph", ["data", "scale", "metric", "links0", "upper", "upper_off", "level"])
 

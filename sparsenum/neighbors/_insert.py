@@ -16,8 +16,10 @@ phases whose results do not depend on the order in which threads pick up the wor
    one chunk of work (``t`` modulo the number of chunks), in batch order, re-pruning a full list
    with the heuristic as Algorithm 1 does. A chunk writes only the rows of its own ``t``.
 
-Neither phase depends on how its nodes are split into chunks or which thread runs a chunk (the
-threads take chunks as they come free), and the graph depends on the batch size, a constant of the
+On several threads, each phase is run by the calling thread and a pool's threads, each in a
+serial kernel that releases the GIL and takes the phase's pieces of work from a shared atomic
+counter as it comes free. Neither phase depends on how its nodes are split into chunks or which
+thread runs a chunk, and the graph depends on the batch size, a constant of the
 index, never on the thread count: ``n_jobs=1`` and ``n_jobs=8`` build the same graph. Node and
 vector data of the batch are in place before the kernels run (``hnsw.py``).
 """
@@ -26,21 +28,21 @@ from __future__ import annotations
 
 import contextlib
 
-import numba
 import numpy as np
 
-from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
+from ..utils import effective_n_jobs, jit
 from ._graph import (
     _FASTMATH,
     L2,
     SearchBuffers,
+    _claim,
     _distance_to,
     _heap_drain_sorted,
     _pair_distance,
     _row,
 )
 from ._kernels import _greedy_descent, _layer_search
-from ._locking import thread_pool
+from ._locking import run_each, thread_pool
 from ._progress import Progress
 from ._select import _add_link, _select_heuristic, _sort_pairs
 
@@ -138,13 +140,11 @@ def _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag, bu
     return tag, buf
 
 
-# Compiled on its own, not inlined into the parallel kernel: numba's array analysis of a prange
-# body fails on the search buffers (a named tuple) being unpacked from a call's result.
 @jit(fastmath=_FASTMATH)
-def _plan_chunk(chunk, n_chunks, start, stop, slots, levels, entry, max_level, g, m, ef, visited,
-                tags, thread):
-    """Phase 1 for the batch's nodes ``start + chunk, start + chunk + n_chunks, ...``, with the
-    visited tags of row ``thread`` (the calling thread's: a row is used by one chunk at a time)."""
+def _plan_nodes(counters, start, stop, slots, levels, entry, max_level, g, m, ef, visited, tags):
+    """Phase 1 for the batch's nodes ``start + _claim(counters, 0)`` until ``stop``, with the
+    visited tags of row ``_claim(counters, 1)`` (each thread running it at once takes its own)."""
+    thread = _claim(counters, np.int64(1))
     width = ef + (stop - start) + 1
     bufs_d = np.empty((4, width), np.float32)
     bufs_i = np.empty((4, width), np.int32)
@@ -152,14 +152,16 @@ def _plan_chunk(chunk, n_chunks, start, stop, slots, levels, entry, max_level, g
     buf = SearchBuffers(visited[thread], cand_d, np.empty(cand_d.shape[0], np.int32), bufs_d[0],
                         bufs_i[0], bufs_d[1], bufs_i[1])
     tag = tags[thread]
-    for b in range(start + chunk, stop, n_chunks):
+    b = start + _claim(counters, np.int64(0))
+    while b < stop:
         tag, buf = _plan_node(b, start, slots, levels, entry, max_level, g, m, ef, buf, tag,
                               bufs_d, bufs_i)
+        b = start + _claim(counters, np.int64(0))
     tags[thread] = tag
 
 
-# The helpers below are compiled once and shared by both drivers: inlined, numba compiled each
-# again into insert_serial, insert_parallel and the parallel loop's body, for no gain at run
+# The helpers below are compiled once and shared by both drivers (insert_serial and the threads
+# of Inserter): inlined, numba would compile each again into insert_serial, for no gain at run
 # time (they run once per batch, or once per chunk).
 @jit
 def _link_requests(start, stop, slots, levels, g):
@@ -184,20 +186,24 @@ def _link_requests(start, stop, slots, levels, g):
 
 
 @jit
-def _link_chunk(chunk, n_chunks, target, node, layer_of, m, g):
-    """Phase 2 for the targets ``t`` with ``t % n_chunks == chunk``: each target's requests are
+def _link_chunks(counters, n_chunks, target, node, layer_of, m, g):
+    """Phase 2 for the chunks ``_claim(counters, 0)`` until ``n_chunks``; chunk ``c`` applies the
+    requests of the targets ``t`` with ``t % n_chunks == c``, so each target's requests are
     applied by one chunk, in batch order, whatever the number of chunks."""
     tmp_d = np.empty(2 * m + 2, np.float32)
     tmp_i = np.empty(2 * m + 2, np.int32)
     data, scale, metric = g.data, g.scale, g.metric
     links0, upper, upper_off = g.links0, g.upper, g.upper_off
-    for r in range(target.shape[0]):
-        if target[r] % n_chunks != chunk:
-            continue
-        layer = layer_of[r]
-        mmax = 2 * m if layer == 0 else m
-        _add_link(target[r], np.int64(node[r]), layer, mmax, data, scale, metric, links0, upper,
-                  upper_off, tmp_d, tmp_i)
+    chunk = _claim(counters, np.int64(0))
+    while chunk < n_chunks:
+        for r in range(target.shape[0]):
+            if target[r] % n_chunks != chunk:
+                continue
+            layer = layer_of[r]
+            mmax = 2 * m if layer == 0 else m
+            _add_link(target[r], np.int64(node[r]), layer, mmax, data, scale, metric, links0,
+                      upper, upper_off, tmp_d, tmp_i)
+        chunk = _claim(counters, np.int64(0))
 
 
 @jit
@@ -214,37 +220,22 @@ def _raise_entry(start, stop, slots, levels, entry, max_level):
 def insert_serial(slots, levels, entry, max_level, g, m, ef, batch, visited, tags):
     """Insert ``slots`` into the graph ``g`` in batches of ``batch`` on the calling thread;
     returns the new entry point and top level. ``visited`` has one row and ``tags`` one entry
-    per chunk (here 1)."""
+    per thread (here 1)."""
     entry = np.int64(entry)
     max_level = np.int64(max_level)
-    zero = np.int64(0)  # not literals: numba would compile _plan_chunk again for them
-    one = np.int64(1)
+    one = np.int64(1)  # not a literal: numba would compile _link_chunks again for it
+    # the claim counters, reset for each phase (np.empty's implementation is compiled here
+    # anyway; np.zeros would compile two more)
+    counters = np.empty(2, np.int64)
     for start in range(0, slots.shape[0], batch):
         stop = min(start + batch, slots.shape[0])
-        _plan_chunk(zero, one, start, stop, slots, levels, entry, max_level, g, m, ef, visited,
-                    tags, zero)
+        counters[0] = 0
+        counters[1] = 0
+        _plan_nodes(counters, start, stop, slots, levels, entry, max_level, g, m, ef, visited,
+                    tags)
         target, node, layer_of = _link_requests(start, stop, slots, levels, g)
-        _link_chunk(zero, one, target, node, layer_of, m, g)
-        entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
-    return entry, max_level
-
-
-@jit_parallel
-def insert_parallel(slots, levels, entry, max_level, g, m, ef, batch, visited, tags,
-                    n_link_chunks):
-    """:func:`insert_serial` on the ``visited.shape[0]`` threads, which take the pieces of work
-    of each phase as they come free: one node each in the plan phase, ``n_link_chunks`` chunks
-    of targets in the link phase. The same graph."""
-    entry = np.int64(entry)
-    max_level = np.int64(max_level)
-    for start in range(0, slots.shape[0], batch):
-        stop = min(start + batch, slots.shape[0])
-        for b in numba.prange(stop - start):
-            _plan_chunk(np.int64(b), stop - start, start, stop, slots, levels, entry, max_level,
-                        g, m, ef, visited, tags, np.int64(numba.get_thread_id()))
-        target, node, layer_of = _link_requests(start, stop, slots, levels, g)
-        for chunk in numba.prange(n_link_chunks):
-            _link_chunk(np.int64(chunk), n_link_chunks, target, node, layer_of, m, g)
+        counters[0] = 0
+        _link_chunks(counters, one, target, node, layer_of, m, g)
         entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
     return entry, max_level
 
@@ -268,19 +259,27 @@ class Inserter:
         """Insert the nodes ``slots`` (their vectors in place) at ``levels``."""
         index = self.index
         args = (slots, levels, index._entry, index._max_level, index._graph(), index.M,
-                index._ef_build(), index._LINK_BATCH, self.visited, self.tags)
+                index._ef_build(), index._LINK_BATCH)
         if self.n_threads == 1:
-            entry, top = insert_serial(*args)
+            entry, top = insert_serial(*args, self.visited, self.tags)
         else:
-            # Pieces of work handed out one at a time: the threads even out the nodes' unequal
-            # costs, and a thread that the OS preempts does not hold up the whole batch.
-            with numba_threads(self.n_threads):
-                previous = numba.set_parallel_chunksize(1)
-                try:
-                    entry, top = insert_parallel(*args, _LINK_CHUNKS_PER_THREAD * self.n_threads)
-                finally:
-                    numba.set_parallel_chunksize(previous)
+            entry, top = self._insert_threads(*args)
         index._entry, index._max_level = int(entry), int(top)
+
+    def _insert_threads(self, slots, levels, entry, max_level, g, m, ef, batch):
+        """:func:`insert_serial` with each phase of a batch run by the ``n_threads`` threads
+        (the calling one and a pool's), which take its pieces of work (a node, a chunk of link
+        targets) from a shared counter as they come free. The same graph."""
+        n_link_chunks = _LINK_CHUNKS_PER_THREAD * self.n_threads
+        for start in range(0, slots.shape[0], batch):
+            stop = min(start + batch, slots.shape[0])
+            run_each(_plan_nodes, self.n_threads, np.zeros(2, np.int64), start, stop, slots,
+                     levels, entry, max_level, g, m, ef, self.visited, self.tags)
+            target, node, layer_of = _link_requests(start, stop, slots, levels, g)
+            run_each(_link_chunks, self.n_threads, np.zeros(1, np.int64), n_link_chunks, target,
+                     node, layer_of, m, g)
+            entry, max_level = _raise_entry(start, stop, slots, levels, entry, max_level)
+        return entry, max_level
 
 
 @contextlib.contextmanager

@@ -11,13 +11,16 @@ The contract (stated in the class docstring): any number of threads may query at
 * a plain mutex that serialises the writers for a whole operation. An ``add`` takes the
   exclusive lock once per batch of insertions and releases it in between, so queries during a
   long build wait for one batch at most and always see a graph whose every node is fully linked.
-  The parallel insertion kernel (``_insert.py``) runs inside one such batch; it needs no locks
-  of its own, since each of its threads writes only rows that no other thread reads then.
+  The parallel insertion (``_insert.py``) runs inside one such batch; it needs no locks of its
+  own, since each of its threads writes only rows that no other thread reads then.
 
-Parallel numba kernels are launched by one Python thread at a time (:func:`thread_pool`): numba's
-``workqueue`` threading layer aborts the process on concurrent launches, and on the others two
-concurrent launches only oversubscribe the cores. A thread that finds the pool busy runs its
-kernel serially instead, which gives the same results.
+Parallel work is started by one Python thread at a time (:func:`thread_pool`): numba's
+``workqueue`` threading layer aborts the process on concurrent launches of the parallel query
+kernel, and two concurrent starts would only oversubscribe the cores. A thread that finds the
+pool busy runs its kernel serially instead, which gives the same results. Insertion and the
+deletion repair run a serial kernel on the calling thread and a pool of Python threads at once
+(:func:`run_each`): each launch there does enough work that the pool's hand-over does not show,
+and a ``prange`` kernel would compile numba's parallel machinery and copies of everything it calls.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
-__all__ = ["ReadWriteLock", "thread_pool"]
+from ..utils._threads import thread_pool as worker_pool
+
+__all__ = ["ReadWriteLock", "run_each", "thread_pool"]
 
 
 class ReadWriteLock:
@@ -80,7 +85,7 @@ _POOL = threading.Lock()
 
 @contextlib.contextmanager
 def thread_pool(n_threads: int) -> Iterator[bool]:
-    """Yields whether the calling thread may launch a parallel kernel on ``n_threads`` threads
+    """Yields whether the calling thread may start parallel work on ``n_threads`` threads
     (and holds the pool while it does); False means: run the serial kernel."""
     if n_threads <= 1 or not _POOL.acquire(blocking=False):
         yield False
@@ -89,3 +94,21 @@ def thread_pool(n_threads: int) -> Iterator[bool]:
         yield True
     finally:
         _POOL.release()
+
+
+def run_each(kernel, threads: int, *args) -> None:
+    """``kernel(*args)`` on ``threads`` threads at once: the calling thread and a pool's. The
+    kernel is a serial numba kernel that releases the GIL, and the calls share their work through
+    atomic counters in ``args`` (:func:`~._graph._claim`), each taking the next piece as it comes
+    free. A ``prange`` kernel instead would compile numba's parallel machinery, with a copy of
+    the kernel and everything it calls in each of its parts, on a user's first call."""
+    if threads <= 1:
+        kernel(*args)
+        return
+    pool = worker_pool(threads)
+    futures = [pool.submit(kernel, *args) for _ in range(1, threads)]
+    try:
+        kernel(*args)
+    finally:
+        for future in futures:
+            future.result()

@@ -12,84 +12,76 @@ their own neighbours (serially, in slot order, so the result is reproducible).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from ..utils import effective_n_jobs, jit, jit_parallel, numba_threads
-from ._graph import _FASTMATH, _distance_to, _heap_drain_sorted, _row, new_buffers
+from ..utils import effective_n_jobs, jit
+from ._graph import _FASTMATH, _claim, _distance_to, _heap_drain_sorted, _row, new_buffers
 from ._insert import inserter
 from ._kernels import _greedy_descent, _layer_search
-from ._locking import thread_pool
+from ._locking import run_each, thread_pool
 from ._select import _add_link, _select_heuristic
 
 
+# One kernel, not a helper per list: each compiled kernel links (and LLVM optimises again) a
+# copy of every kernel it calls, and a helper called from this loop alone only added a copy.
 @jit(fastmath=_FASTMATH)
-def _new_list(p, layer, mmax, ef, dead, entry, max_level, g, buf, tag, out):
-    """The repaired adjacency row of ``p`` on ``layer``, written to ``out``; returns
-    ``(tag, buf)``."""
-    row = _row(g, p, layer)
-    count = row[0]
-    kept = 0
-    for j in range(1, count + 1):  # live links stay: they carry the reverse links
-        if not dead[row[j]]:
-            kept += 1
-            out[kept] = row[j]
-    q = g.data[p]
-    sq = g.scale[p]
-    cur_d = _distance_to(q, sq, g.data, entry, g.scale[entry], g.metric)
-    cur, cur_d = _greedy_descent(q, sq, entry, cur_d, max_level, layer, g)
-    n_res, tag, buf = _layer_search(q, sq, cur, cur_d, layer, ef, g, buf, tag, dead,
-                                    dead.shape[0] > 0)
-    sorted_d = buf.sorted_d
-    sorted_i = buf.sorted_i
-    n_res = _heap_drain_sorted(buf.res_d, buf.res_i, n_res, sorted_d, sorted_i)
-    n = 0
-    for j in range(n_res):  # drop p itself and links already kept
-        c = sorted_i[j]
-        present = c == p
-        for t in range(1, kept + 1):
-            if out[t] == c:
-                present = True
-                break
-        if not present:
-            sorted_i[n] = c
-            sorted_d[n] = sorted_d[j]
-            n += 1
-    # int64() on the counts: while numba infers their types it would otherwise also compile the
-    # heuristic for their first value, the literal 0
-    kept = _select_heuristic(sorted_i, sorted_d, np.int64(n), mmax, g.data, g.scale, g.metric,
-                             out, np.int64(kept))
-    for j in range(n):  # refill to the former degree with the nearest pruned candidates
-        if kept >= count:
-            break
-        c = sorted_i[j]
-        present = False
-        for t in range(1, kept + 1):
-            if out[t] == c:
-                present = True
-                break
-        if not present:
-            kept += 1
-            out[kept] = c
-    out[0] = kept
-    return tag, buf
-
-
-@jit(fastmath=_FASTMATH)
-def _repair_chunk(chunk, n_chunks, affected, layer, mmax, ef, dead, entry, max_level, g,
-                  new_rows):
+def _repair_rows(counters, affected, layer, mmax, ef, dead, entry, max_level, g, new_rows):
+    """The repaired adjacency rows on ``layer`` of ``affected[_claim(counters, 0)]`` until all
+    are taken, written to the same rows of ``new_rows``."""
     buf = new_buffers(g.data.shape[0], ef)
     tag = np.int64(0)  # not a literal: numba would compile the callees for it too
-    for a in range(chunk, affected.shape[0], n_chunks):
-        tag, buf = _new_list(affected[a], layer, mmax, ef, dead, entry, max_level, g, buf, tag,
-                             new_rows[a])
-
-
-@jit_parallel
-def _repair_lists(n_chunks, affected, layer, mmax, ef, dead, entry, max_level, g, new_rows):
-    for chunk in numba.prange(n_chunks):
-        _repair_chunk(np.int64(chunk), n_chunks, affected, layer, mmax, ef, dead, entry,
-                      max_level, g, new_rows)
+    data, scale, metric = g.data, g.scale, g.metric
+    has_dead = dead.shape[0] > 0
+    a = _claim(counters, np.int64(0))
+    while a < affected.shape[0]:
+        p = affected[a]
+        out = new_rows[a]
+        row = _row(g, p, layer)
+        count = row[0]
+        kept = 0
+        for j in range(1, count + 1):  # live links stay: they carry the reverse links
+            if not dead[row[j]]:
+                kept += 1
+                out[kept] = row[j]
+        q = data[p]
+        sq = scale[p]
+        cur_d = _distance_to(q, sq, data, entry, scale[entry], metric)
+        cur, cur_d = _greedy_descent(q, sq, entry, cur_d, max_level, layer, g)
+        n_res, tag, buf = _layer_search(q, sq, cur, cur_d, layer, ef, g, buf, tag, dead,
+                                        has_dead)
+        sorted_d = buf.sorted_d
+        sorted_i = buf.sorted_i
+        n_res = _heap_drain_sorted(buf.res_d, buf.res_i, n_res, sorted_d, sorted_i)
+        n = 0
+        for j in range(n_res):  # drop p itself and links already kept
+            c = sorted_i[j]
+            present = c == p
+            for t in range(1, kept + 1):
+                if out[t] == c:
+                    present = True
+                    break
+            if not present:
+                sorted_i[n] = c
+                sorted_d[n] = sorted_d[j]
+                n += 1
+        # int64() on the counts: while numba infers their types it would otherwise also compile
+        # the heuristic for their first value, the literal 0
+        kept = _select_heuristic(sorted_i, sorted_d, np.int64(n), mmax, data, scale, metric, out,
+                                 np.int64(kept))
+        for j in range(n):  # refill to the former degree with the nearest pruned candidates
+            if kept >= count:
+                break
+            c = sorted_i[j]
+            present = False
+            for t in range(1, kept + 1):
+                if out[t] == c:
+                    present = True
+                    break
+            if not present:
+                kept += 1
+                out[kept] = c
+        out[0] = kept
+        a = _claim(counters, np.int64(0))
 
 
 @jit
@@ -145,13 +137,9 @@ def repair_around(dead, n_slots, entry, max_level, g, m, ef, n_jobs):
             work = 2.0 * affected.size * ef * mmax * g.data.shape[1]
             n_threads = effective_n_jobs(n_jobs, work)
             with thread_pool(n_threads) as parallel:
-                if parallel:
-                    with numba_threads(n_threads):
-                        _repair_lists(min(affected.size, n_threads), affected, layer, mmax, ef,
-                                      dead, entry, max_level, g, new_rows)
-                else:
-                    _repair_chunk(0, 1, affected, layer, mmax, ef, dead, entry, max_level, g,
-                                  new_rows)
+                run_each(_repair_rows, min(affected.size, n_threads) if parallel else 1,
+                         np.zeros(1, np.int64), affected, layer, mmax, ef, dead, entry, max_level,
+                         g, new_rows)
         else:
             new_rows = np.zeros((0, mmax + 1), np.int32)
         _commit_and_relink(layer, mmax, affected, new_rows, dead, n_slots, g)

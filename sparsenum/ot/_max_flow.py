@@ -128,7 +128,10 @@ def _push(slot_row, flow, row_spare, col_spare, tol, reach_row, reach_col, start
                         queue[tail] = r
                         tail += 1
         if found < 0:
-            return col_spare.sum()
+            deficit = 0.0  # a loop, in the order of numba's sum, which compiles slowly
+            for j in range(m):
+                deficit += col_spare[j]
+            return deficit
         delta = col_spare[found]
         j = found
         while True:  # bottleneck: the source row's spare and the flows used backwards

@@ -49,7 +49,12 @@ def _candidates(score_t, slot_row, reach_row, reach_col, tabu_until, move, per_c
     contiguously."""
     m = score_t.shape[0]
     k = slot_row.shape[1]
-    rows = np.flatnonzero(reach_row)
+    rows = np.empty(reach_row.shape[0], np.int64)  # the reached rows (np.flatnonzero compiles
+    n_rows = 0  # slowly)
+    for i in range(reach_row.shape[0]):
+        if reach_row[i]:
+            rows[n_rows] = i
+            n_rows += 1
     size = 0
     cap = m * per_column * k
     loss = np.empty(cap)
@@ -62,7 +67,8 @@ def _candidates(score_t, slot_row, reach_row, reach_col, tabu_until, move, per_c
         if reach_col[j]:
             continue
         filled = 0
-        for i in rows:  # the per_column best-scoring reached rows not already in column j
+        for r in range(n_rows):  # the per_column best-scoring reached rows not in column j
+            i = rows[r]
             z = score_t[j, i]
             if filled == per_column and z <= best_val[filled - 1]:
                 continue  # the cheap test first
@@ -93,11 +99,11 @@ def _candidates(score_t, slot_row, reach_row, reach_col, tabu_until, move, per_c
     return loss[:size], col[:size], slot[:size], new_row[:size]
 
 
-@jit
 def saturate(a, b, slot_row, flow, tol):
     """Augment ``flow`` in place to a maximum flow on the support; returns the deficit (the
     column mass it cannot carry, 0 when the support is feasible). The common case needs only
-    this: :func:`repair` (and its compilation) is for supports that turn out infeasible."""
+    this: :func:`repair` (and its compilation) is for supports that turn out infeasible.
+    Python calling the two kernels: a kernel of its own would compile them again inside it."""
     row_spare, col_spare = _spares(a, b, slot_row, flow)
     reach_row = np.zeros(a.shape[0], np.bool_)
     reach_col = np.zeros(slot_row.shape[0], np.bool_)
@@ -149,7 +155,9 @@ def repair(a, b, score, slot_row, flow, tol, max_moves, patience, trials_per_mov
             break
         # the trials by increasing loss, from a heap: most moves stop at one of their first
         neg_loss = -loss
-        order = np.arange(loss.size)
+        order = np.empty(loss.size, np.int64)  # a loop: np.arange compiles slowly
+        for t in range(loss.size):
+            order[t] = t
         heapify_order(neg_loss, order)
         chosen = -1
         chosen_deficit = np.inf
