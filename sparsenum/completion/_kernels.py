@@ -222,7 +222,7 @@ def _min_norm_from_normal(G, rhs, d, x):
 @jit
 def _exact_in_place(side, i, factors, bias, offset, fit_bias, d, pdiag, G, rhs, x):
     """The exact solve of row ``i`` reading the fixed factors in place (no gathered copy);
-    False if ``G`` is singular (the caller then gathers the row for the minimum-norm solve)."""
+    False if ``G`` is singular (the caller leaves the row to :func:`min_norm_rows`)."""
     k = factors.shape[1]
     for a in range(d):
         rhs[a] = 0.0
@@ -443,9 +443,12 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
         _load_row(unknowns, i, k, fit_bias, pdiag, x)
         method = unknowns.solver[i]
         iterations = 0
-        if method == EXACT and _exact_in_place(side, i, fixed_factors, fixed_bias, offset,
-                                               fit_bias, d, pdiag, G, rhs, x):
-            _store_row(unknowns, i, k, fit_bias, x, 0)
+        if method == EXACT:
+            if _exact_in_place(side, i, fixed_factors, fixed_bias, offset, fit_bias, d, pdiag,
+                               G, rhs, x):
+                _store_row(unknowns, i, k, fit_bias, x, 0)
+            else:  # singular normal equations: left to min_norm_rows
+                unknowns.iterations[i] = SINGULAR
             continue
         n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
         if method == SKETCH and _warm_start_suffices(A, t, n, d, pdiag, x, tol, s, r):
@@ -457,8 +460,8 @@ def solve_chunk(side, fixed_factors, fixed_bias, unknowns, offset, fit_bias, tol
             iterations = _pcgls(A, t, n, d, pdiag, x, tol, max_iter, G, method == SKETCH, s, q,
                                 r, z, p)
         elif not _exact(A, t, n, d, pdiag, G, rhs, x):
-            # exact, or a sketch whose preconditioner is singular (rank-deficient row), with
-            # singular normal equations: left to min_norm_rows
+            # a sketch whose preconditioner is singular (rank-deficient row), with singular
+            # normal equations: left to min_norm_rows
             unknowns.iterations[i] = SINGULAR
             continue
         _store_row(unknowns, i, k, fit_bias, x, iterations)
@@ -476,22 +479,17 @@ def solve_chunk_exact(side, fixed_factors, fixed_bias, unknowns, offset, fit_bia
     """
     k = fixed_factors.shape[1]
     d = k + 1 if fit_bias else k
-    longest = max(_row_length_bound(side.ptr, lo, hi), 1)
-    A = np.empty((longest, d))
-    t = np.empty(longest)
     G = np.empty((d, d))
     rhs = np.empty(d)
     x = np.empty(d)
     pdiag = np.empty(d)
     for i in range(lo, hi):
         _load_row(unknowns, i, k, fit_bias, pdiag, x)
-        if not _exact_in_place(side, i, fixed_factors, fixed_bias, offset, fit_bias, d, pdiag,
-                               G, rhs, x):
-            n = _gather(side, i, fixed_factors, fixed_bias, offset, fit_bias, A, t)
-            if not _exact(A, t, n, d, pdiag, G, rhs, x):
-                unknowns.iterations[i] = SINGULAR
-                continue
-        _store_row(unknowns, i, k, fit_bias, x, 0)
+        if _exact_in_place(side, i, fixed_factors, fixed_bias, offset, fit_bias, d, pdiag, G,
+                           rhs, x):
+            _store_row(unknowns, i, k, fit_bias, x, 0)
+        else:  # singular normal equations: left to min_norm_rows
+            unknowns.iterations[i] = SINGULAR
 
 
 @jit
