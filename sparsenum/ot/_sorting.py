@@ -29,18 +29,6 @@ def _sift_down(x, order, root, end):
 
 
 @jit
-def argsort(x):
-    """Indices that sort ``x`` ascending (heap sort; ties in no particular order)."""
-    size = x.shape[0]
-    order = np.arange(size)
-    heapify_order(x, order)
-    for end in range(size - 1, 0, -1):
-        order[0], order[end] = order[end], order[0]
-        _sift_down(x, order, _TOP, end)
-    return order
-
-
-@jit
 def heapify_order(x, order):
     """Arrange the indices ``order`` as a heap whose top is the index of the largest ``x``."""
     size = order.shape[0]
